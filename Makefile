@@ -1,0 +1,39 @@
+# clinsynth: `make demo` and `make test` do all the set-up from a fresh clone.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+# The CPU build of torch that lies on this machine's disk; a GPU host overrides it, e.g.
+# make TORCH_SPEC="torch==2.13.0 --index-url <its CUDA wheel index>" (see deploy/README.md).
+TORCH_SPEC ?= torch==2.13.0
+DEMO_PROMPT ?= 8-year-old boy with Ewing sarcoma, chemotherapy and radiotherapy
+
+.PHONY: install demo test check corpus clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(TORCH_SPEC)
+	@echo "installing clinsynth and its dependencies (llama-cpp-python compiles on first install, ~7 min)"
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/clinsynth ingest knowledge/
+	$(BIN)/clinsynth generate --prompt "$(DEMO_PROMPT)" --count 3 --seed 7
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+corpus: $(STAMP)
+	$(BIN)/python knowledge/corpus/render.py
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

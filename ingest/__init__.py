@@ -1,0 +1,1 @@
+"""Guideline PDFs into the knowledge store: read pages, chunk, embed, write."""

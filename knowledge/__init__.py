@@ -1,0 +1,1 @@
+"""The knowledge store: Chroma, retrieval, evidence extraction and reference vocabularies."""

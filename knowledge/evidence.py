@@ -1,0 +1,163 @@
+"""Facts extracted from retrieved passages, each tied to the chunk that states it.
+
+The evidence sheet is what generation may use: the schema offered to the model is built
+from these facts, so every drug, dose, radiotherapy dose and code in a record has a
+passage behind it. Text in a passage is only ever matched against patterns here; it is
+data, never an instruction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from pydantic import BaseModel
+
+from knowledge.chunks import RetrievedChunk
+from knowledge.text import sentence_around
+from knowledge.vocabulary import Term, drugs, find_terms
+
+DOSE_UNITS = ("mg/m2", "g/m2", "mg/kg", "microgram/kg", "IU/m2", "mg")
+_NUMBER = r"(\d+(?:\.\d+)?)"
+# A dose follows its drug within a few words ("vincristine 1.5 mg/m2", "cytarabine IV 2 g/m2").
+_DOSE_AFTER_DRUG = re.compile(
+    rf"^[^\d.;:]{{0,24}}?{_NUMBER}\s*({'|'.join(re.escape(u) for u in DOSE_UNITS)})(?![\w/])"
+)
+_RADIOTHERAPY = re.compile(rf"{_NUMBER}\s*Gy in (\d+) fractions", re.IGNORECASE)
+_MORPHOLOGY = re.compile(r"ICD-O-3 morphology (\d{4}/\d)\s*\(([^)]+)\)")
+_TOPOGRAPHY = re.compile(r"ICD-O-3 topography (C\d{2}\.\d)\s*\(([^)]+)\)")
+_RT_WORD = re.compile(
+    r"\b(?:radiotherapy|irradiation|boost|RT)\b(?:\s+(?:to|of)\s+(?:the\s+)?)?", re.IGNORECASE
+)
+_SITE_TRIM = " :;,-()"
+
+
+class Fact(BaseModel):
+    """Something a passage states; ``chunk_id`` and ``quote`` make it citable."""
+
+    chunk_id: str
+    quote: str
+
+
+class DrugDoseFact(Fact):
+    drug: str
+    atc: str
+    dose: float
+    unit: str
+
+
+class RadiotherapyFact(Fact):
+    site: str
+    dose: float
+    fractions: int
+
+
+class CodeFact(Fact):
+    code: str
+    term: str
+
+
+class EvidenceSheet(BaseModel):
+    """Retrieved passages and the facts found in them."""
+
+    chunks: list[RetrievedChunk]
+    drug_doses: list[DrugDoseFact]
+    radiotherapy: list[RadiotherapyFact]
+    morphologies: list[CodeFact]
+    topographies: list[CodeFact]
+
+    def chunk(self, chunk_id: str) -> RetrievedChunk:
+        for chunk in self.chunks:
+            if chunk.chunk_id == chunk_id:
+                return chunk
+        raise KeyError(chunk_id)
+
+
+def drug_doses_in(chunk: RetrievedChunk, vocabulary: tuple[Term, ...]) -> list[DrugDoseFact]:
+    facts = []
+    for term, match in find_terms(chunk.text, vocabulary):
+        dose = _DOSE_AFTER_DRUG.match(chunk.text, match.end())
+        if dose is None:
+            continue
+        facts.append(
+            DrugDoseFact(
+                chunk_id=chunk.chunk_id,
+                quote=sentence_around(chunk.text, match.start(), dose.end()),
+                drug=term.term,
+                atc=term.code,
+                dose=float(dose.group(1)),
+                unit=dose.group(2),
+            )
+        )
+    return facts
+
+
+def radiotherapy_in(chunk: RetrievedChunk) -> list[RadiotherapyFact]:
+    facts = []
+    for match in _RADIOTHERAPY.finditer(chunk.text):
+        quote = sentence_around(chunk.text, match.start(), match.end())
+        facts.append(
+            RadiotherapyFact(
+                chunk_id=chunk.chunk_id,
+                quote=quote,
+                site=_site_before(quote, match.group(0)),
+                dose=float(match.group(1)),
+                fractions=int(match.group(2)),
+            )
+        )
+    return facts
+
+
+def _site_before(sentence: str, dose_text: str) -> str:
+    """The irradiated site as the sentence names it before the dose.
+
+    "Radiotherapy to the primary tumour site: 54 Gy..." gives "primary tumour site";
+    "Whole-lung irradiation: 15 Gy..." gives "Whole-lung".
+    """
+    prefix = sentence[: sentence.find(dose_text)] if dose_text in sentence else sentence
+    words = list(_RT_WORD.finditer(prefix))
+    if words:
+        last = words[-1]
+        site = prefix[last.end() :].strip(_SITE_TRIM) or prefix[: last.start()].strip(_SITE_TRIM)
+    else:
+        site = prefix.strip(_SITE_TRIM)
+    site = site.split(",")[-1].split(";")[-1].strip(_SITE_TRIM)
+    return (site or "tumour site")[:80]
+
+
+def codes_in(chunk: RetrievedChunk, pattern: re.Pattern[str]) -> list[CodeFact]:
+    return [
+        CodeFact(
+            chunk_id=chunk.chunk_id,
+            quote=sentence_around(chunk.text, m.start(), m.end()),
+            code=m.group(1),
+            term=m.group(2).strip(),
+        )
+        for m in pattern.finditer(chunk.text)
+    ]
+
+
+def build_evidence_sheet(chunks: Iterable[RetrievedChunk]) -> EvidenceSheet:
+    """Extract every fact from the passages; duplicates (same value) keep the first source."""
+    unique = list({c.chunk_id: c for c in chunks}.values())
+    vocabulary = drugs()
+    doses: dict[tuple[str, float, str], DrugDoseFact] = {}
+    radiotherapy: dict[tuple[str, float, int], RadiotherapyFact] = {}
+    morphologies: dict[str, CodeFact] = {}
+    topographies: dict[str, CodeFact] = {}
+    for chunk in unique:
+        for d in drug_doses_in(chunk, vocabulary):
+            doses.setdefault((d.drug, d.dose, d.unit), d)
+        for r in radiotherapy_in(chunk):
+            radiotherapy.setdefault((r.site.lower(), r.dose, r.fractions), r)
+        for m in codes_in(chunk, _MORPHOLOGY):
+            morphologies.setdefault(m.code, m)
+        for t in codes_in(chunk, _TOPOGRAPHY):
+            topographies.setdefault(t.code, t)
+    return EvidenceSheet(
+        chunks=unique,
+        drug_doses=list(doses.values()),
+        radiotherapy=list(radiotherapy.values()),
+        morphologies=list(morphologies.values()),
+        topographies=list(topographies.values()),
+    )

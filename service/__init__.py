@@ -1,0 +1,1 @@
+"""clinsynth service: settings, the generation agent, storage, API and CLI."""

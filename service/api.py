@@ -1,0 +1,102 @@
+"""The HTTP API. Routers stay thin: get a component from app state, call one method.
+
+The model and stores are built once in the app factory; FastAPI runs these plain
+``def`` endpoints in its thread pool and the model backend serialises calls itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from pydantic import BaseModel, Field
+
+from service.generation import GenerationError, PatientGenerator
+from service.offline import enforce_offline
+from service.records import PatientRecord
+from service.requests import RequestError
+from service.settings import Settings
+from service.storage import RecordStore
+
+
+@dataclass
+class Services:
+    generator: PatientGenerator
+    records: RecordStore
+
+
+class GenerateRequest(BaseModel):
+    prompt: str = Field(min_length=1, max_length=2000, description="The patient to generate")
+    seed: int | None = Field(None, ge=0, le=2**31 - 1, description="Same seed, same record")
+
+
+class Health(BaseModel):
+    status: str
+    chunks: int
+    model: str
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+    """The app; ``services`` lets tests pass components built on fakes."""
+    enforce_offline()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if services is None:
+            from service.components import (
+                build_generator,
+                build_knowledge_store,
+                build_language_model,
+                build_record_store,
+            )
+
+            store = build_knowledge_store(settings)
+            generator = build_generator(settings, store, build_language_model(settings))
+            app.state.services = Services(generator, build_record_store(settings))
+        else:
+            app.state.services = services
+        yield
+
+    app = FastAPI(title="clinsynth", version="0.1.0", lifespan=lifespan)
+
+    @app.get("/health")
+    def health(services: ServicesDep) -> Health:
+        return Health(
+            status="ok",
+            chunks=services.generator.store.count(),
+            model=services.generator.model.name,
+        )
+
+    @app.post("/v1/patients", status_code=201)
+    def generate_patient(body: GenerateRequest, services: ServicesDep) -> PatientRecord:
+        import secrets
+
+        seed = body.seed if body.seed is not None else secrets.randbelow(2**31)
+        try:
+            made = services.generator.generate(body.prompt, seed=seed)[0]
+        except RequestError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from exc
+        except GenerationError as exc:
+            raise HTTPException(status_code=502, detail=str(exc)) from exc
+        services.records.save(made.record, seconds=made.seconds)
+        return made.record
+
+    @app.get("/v1/patients/{record_id}")
+    def get_patient(record_id: str, services: ServicesDep) -> PatientRecord:
+        record = services.records.get(record_id)
+        if record is None:
+            raise HTTPException(status_code=404, detail=f"no patient with id {record_id}")
+        return record
+
+    return app

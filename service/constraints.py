@@ -1,0 +1,146 @@
+"""JSON schemas derived from the evidence sheet: the model can only write grounded values.
+
+Each allowed value is an ``anyOf`` branch whose fields are constants taken from one fact,
+including ``source`` (the evidence label of the chunk that states it), so a drug cannot be
+paired with another drug's dose and a citation cannot point outside the retrieved chunks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from knowledge.evidence import CodeFact, DrugDoseFact, EvidenceSheet, RadiotherapyFact
+
+METASTASIS_SITES = ("lung", "bone", "bone marrow", "lymph nodes", "liver", "pleura", "brain")
+MAX_CYCLES = 6
+
+
+def _object(properties: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "properties": properties, "required": list(properties)}
+
+
+def _const(value: Any) -> dict[str, Any]:
+    return {"const": value}
+
+
+class EvidenceLabels:
+    """Short labels (E1, E2...) for retrieved chunks: what the model sees and cites."""
+
+    def __init__(self, sheet: EvidenceSheet):
+        self.by_chunk = {c.chunk_id: f"E{i}" for i, c in enumerate(sheet.chunks, start=1)}
+        self.by_label = {label: chunk for chunk, label in self.by_chunk.items()}
+
+    def __call__(self, chunk_id: str) -> str:
+        return self.by_chunk[chunk_id]
+
+
+def diagnosis_schema(
+    options: list[tuple[CodeFact, list[CodeFact]]], labels: EvidenceLabels
+) -> dict[str, Any]:
+    """One branch per tumour, each with the sites its own guideline names."""
+    if not options:
+        raise ValueError("no ICD-O-3 morphology in the evidence: nothing to diagnose from")
+    diagnosis = {
+        "anyOf": [
+            _object(
+                {
+                    "tumour": _const(morphology.term),
+                    "icdo3_morphology": _const(morphology.code),
+                    "source": _const(labels(morphology.chunk_id)),
+                    "site": _site_schema(sites, labels),
+                }
+            )
+            for morphology, sites in options
+        ]
+    }
+    metastasis = {
+        "anyOf": [
+            _object({"metastatic": _const(False)}),
+            _object(
+                {
+                    "metastatic": _const(True),
+                    "sites": {
+                        "type": "array",
+                        "items": {"enum": list(METASTASIS_SITES)},
+                        "minItems": 1,
+                        "maxItems": 3,
+                    },
+                }
+            ),
+        ]
+    }
+    return _object(
+        {
+            "diagnosis": diagnosis,
+            "metastasis": metastasis,
+            "summary": {"type": "string", "minLength": 20, "maxLength": 200},
+        }
+    )
+
+
+def _site_schema(sites: list[CodeFact], labels: EvidenceLabels) -> dict[str, Any]:
+    if not sites:
+        return _object({"site": {"type": "string", "minLength": 3, "maxLength": 60}})
+    return {
+        "anyOf": [
+            _object(
+                {
+                    "site": _const(t.term),
+                    "icdo3_topography": _const(t.code),
+                    "source": _const(labels(t.chunk_id)),
+                }
+            )
+            for t in sites
+        ]
+    }
+
+
+def treatment_schema(
+    drug_doses: list[DrugDoseFact],
+    radiotherapy: list[RadiotherapyFact],
+    labels: EvidenceLabels,
+    *,
+    want_chemotherapy: bool,
+    want_radiotherapy: bool,
+) -> dict[str, Any]:
+    properties: dict[str, Any] = {}
+    if want_chemotherapy and drug_doses:
+        properties["chemotherapy"] = {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": min(6, len(drug_doses)),
+            "items": {
+                "anyOf": [
+                    _object(
+                        {
+                            "drug": _const(d.drug),
+                            "dose": _const(d.dose),
+                            "unit": _const(d.unit),
+                            "source": _const(labels(d.chunk_id)),
+                            "cycles": {"enum": list(range(1, MAX_CYCLES + 1))},
+                        }
+                    )
+                    for d in drug_doses
+                ]
+            },
+        }
+    if want_radiotherapy and radiotherapy:
+        properties["radiotherapy"] = {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": min(2, len(radiotherapy)),
+            "items": {
+                "anyOf": [
+                    _object(
+                        {
+                            "site": _const(r.site),
+                            "dose": _const(r.dose),
+                            "fractions": _const(r.fractions),
+                            "source": _const(labels(r.chunk_id)),
+                        }
+                    )
+                    for r in radiotherapy
+                ]
+            },
+        }
+    return _object(properties)

@@ -1,0 +1,94 @@
+"""One Settings object for the whole service, read from ``CLINSYNTH_*`` variables.
+
+It is built once at an entry point (the CLI or the app factory) and passed down; deeper
+modules never read the environment themselves.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from knowledge.embedded import packaged_embedder_path
+from models.embedded import packaged_gguf_path
+
+
+class Settings(BaseSettings):
+    """Everything a deployment can change, with embedded defaults that run offline."""
+
+    model_config = SettingsConfigDict(env_prefix="CLINSYNTH_", extra="ignore")
+
+    home: Path = Field(Path("var"), description="Data directory: SQLite file, Chroma store.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default sqlite:///<home>/clinsynth.db"
+    )
+
+    # Knowledge store and retrieval
+    chroma_path: Path | None = Field(
+        None, description="Embedded Chroma folder; default <home>/chroma"
+    )
+    chroma_collection: str = "guidelines"
+    embedding_model_path: Path | None = Field(
+        None, description="sentence-transformers model folder; default: the packaged MiniLM"
+    )
+    embedding_device: str | None = Field(None, description="cpu, cuda, ...; default: autodetect")
+    embedding_batch_size: int = Field(32, ge=1)
+    chunk_size: int = Field(700, ge=100, description="Characters per chunk (within one page)")
+    chunk_overlap: int = Field(80, ge=0)
+    retrieval_k: int = Field(4, ge=1, le=50, description="Passages retrieved per record block")
+
+    # Language model
+    llm_backend: Literal["llamacpp", "fake"] = "llamacpp"
+    llm_model_path: Path | None = Field(None, description="GGUF file; default: packaged SmolLM2")
+    llm_n_ctx: int = Field(4096, ge=512)
+    llm_n_threads: int | None = Field(None, ge=1, description="default: llama.cpp's choice")
+    llm_n_gpu_layers: int = Field(-1, description="-1 offloads every layer where a GPU build runs")
+    llm_chat_format: str | None = Field(None, description="default: the GGUF's own template")
+    llm_max_tokens: int = Field(512, ge=16)
+    llm_temperature: float = Field(0.7, ge=0.0, le=2.0)
+
+    # Records
+    locale: str = Field("es_ES", description="Faker locale for invented names and identifiers")
+    reference_date: date | None = Field(
+        None, description="'Today' for invented dates; default: the current date"
+    )
+
+    # HTTP API
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+
+    @model_validator(mode="after")
+    def _fill_derived_paths(self) -> Settings:
+        if self.database_url is None:
+            self.database_url = f"sqlite:///{self.home / 'clinsynth.db'}"
+        if self.chroma_path is None:
+            self.chroma_path = self.home / "chroma"
+        if self.embedding_model_path is None:
+            self.embedding_model_path = packaged_embedder_path()
+        if self.llm_model_path is None:
+            self.llm_model_path = packaged_gguf_path()
+        return self
+
+    @property
+    def db_url(self) -> str:
+        assert self.database_url is not None
+        return self.database_url
+
+    @property
+    def chroma_dir(self) -> Path:
+        assert self.chroma_path is not None
+        return self.chroma_path
+
+    @property
+    def embedder_dir(self) -> Path:
+        assert self.embedding_model_path is not None
+        return self.embedding_model_path
+
+    @property
+    def gguf_path(self) -> Path:
+        assert self.llm_model_path is not None
+        return self.llm_model_path

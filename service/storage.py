@@ -1,0 +1,102 @@
+"""Record storage with SQLAlchemy 2: SQLite by default, PostgreSQL through psycopg.
+
+Tables are created on first use for now; Alembic migrations replace that with the
+storage and jobs work (issue 7).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Float, Integer, String, Text, create_engine, func, select
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from service.records import PatientRecord
+
+JsonColumn = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class PatientRow(Base):
+    __tablename__ = "patients"
+
+    record_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    seed: Mapped[int] = mapped_column(Integer)
+    request: Mapped[str] = mapped_column(Text)
+    tumour: Mapped[str] = mapped_column(String(200), index=True)
+    record: Mapped[dict[str, Any]] = mapped_column(JsonColumn)
+    seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; a SQLite file's folder is created if missing."""
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":  # psycopg 3, not the psycopg2 default
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+class RecordStore:
+    """Keyword-only, small repository for patient records."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        Base.metadata.create_all(engine)
+
+    @classmethod
+    def from_url(cls, url: str) -> RecordStore:
+        return cls(make_engine(url))
+
+    def save(self, record: PatientRecord, *, seconds: float | None = None) -> None:
+        self.save_all([(record, seconds)])
+
+    def save_all(self, records: Iterable[tuple[PatientRecord, float | None]]) -> None:
+        """Store (record, generation seconds) pairs in one transaction: all or none.
+
+        A record's id derives from its request, seed, model and reference date, so saving
+        the same reproducible record twice keeps one row.
+        """
+        now = datetime.now(UTC)
+        with Session(self.engine) as session, session.begin():
+            for record, seconds in records:
+                session.merge(
+                    PatientRow(
+                        record_id=record.record_id,
+                        seed=record.provenance.seed,
+                        request=record.provenance.request,
+                        tumour=record.diagnosis.tumour,
+                        record=record.model_dump(mode="json"),
+                        seconds=seconds,
+                        created_at=now,
+                    )
+                )
+
+    def get(self, record_id: str) -> PatientRecord | None:
+        with Session(self.engine) as session:
+            row = session.get(PatientRow, record_id)
+            return PatientRecord.model_validate(row.record) if row else None
+
+    def list(self, *, limit: int = 100, offset: int = 0) -> list[PatientRecord]:
+        with Session(self.engine) as session:
+            rows = session.scalars(
+                select(PatientRow)
+                .order_by(PatientRow.created_at, PatientRow.record_id)
+                .limit(limit)
+                .offset(offset)
+            )
+            return [PatientRecord.model_validate(r.record) for r in rows]
+
+    def count(self) -> int:
+        with Session(self.engine) as session:
+            return int(session.scalar(select(func.count()).select_from(PatientRow)) or 0)
