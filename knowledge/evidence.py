@@ -9,20 +9,22 @@ data, never an instruction.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 
 from pydantic import BaseModel
 
 from knowledge.chunks import RetrievedChunk
 from knowledge.text import sentence_around
-from knowledge.vocabulary import Term, drugs, find_terms
+from knowledge.vocabulary import Term, drugs, find_terms, radiotherapy_sites
 
 DOSE_UNITS = ("mg/m2", "g/m2", "mg/kg", "microgram/kg", "IU/m2", "mg")
 _NUMBER = r"(\d+(?:\.\d+)?)"
 # A dose follows its drug within a few words ("vincristine 1.5 mg/m2", "cytarabine IV 2 g/m2").
 _DOSE_AFTER_DRUG = re.compile(
-    rf"^[^\d.;:]{{0,24}}?{_NUMBER}\s*({'|'.join(re.escape(u) for u in DOSE_UNITS)})(?![\w/])"
+    rf"[^\d.;:]{{0,24}}?{_NUMBER}\s*({'|'.join(re.escape(u) for u in DOSE_UNITS)})(?![\w/])"
 )
+_CUMULATIVE = re.compile(r"\bcumulative\b|\btotal dose\b", re.IGNORECASE)
 _RADIOTHERAPY = re.compile(rf"{_NUMBER}\s*Gy in (\d+) fractions", re.IGNORECASE)
 _MORPHOLOGY = re.compile(r"ICD-O-3 morphology (\d{4}/\d)\s*\(([^)]+)\)")
 _TOPOGRAPHY = re.compile(r"ICD-O-3 topography (C\d{2}\.\d)\s*\(([^)]+)\)")
@@ -44,6 +46,13 @@ class DrugDoseFact(Fact):
     atc: str
     dose: float
     unit: str
+    cumulative: bool = False  # "a cumulative doxorubicin 375 mg/m2": a bound, not a dose given
+
+
+class Regimen(Fact):
+    """The drugs and doses one passage gives together (one cycle of a protocol)."""
+
+    drugs: list[DrugDoseFact]
 
 
 class RadiotherapyFact(Fact):
@@ -66,6 +75,22 @@ class EvidenceSheet(BaseModel):
     morphologies: list[CodeFact]
     topographies: list[CodeFact]
 
+    def doses_given(self) -> list[DrugDoseFact]:
+        """Per-administration doses: what a chemotherapy item may be written with."""
+        return [d for d in self.drug_doses if not d.cumulative]
+
+    def regimens(self) -> list[Regimen]:
+        """Doses given, grouped by the sentence that states them; repeated regimens once."""
+        grouped: dict[tuple[str, str], list[DrugDoseFact]] = {}
+        for dose in self.doses_given():
+            grouped.setdefault((dose.chunk_id, dose.quote), []).append(dose)
+        regimens: dict[tuple[tuple[str, float, str], ...], Regimen] = {}
+        for (chunk_id, quote), given in grouped.items():
+            unique = list({d.drug: d for d in reversed(given)}.values())[::-1]
+            key = tuple((d.drug, d.dose, d.unit) for d in unique)
+            regimens.setdefault(key, Regimen(chunk_id=chunk_id, quote=quote, drugs=unique))
+        return list(regimens.values())
+
     def chunk(self, chunk_id: str) -> RetrievedChunk:
         for chunk in self.chunks:
             if chunk.chunk_id == chunk_id:
@@ -79,6 +104,7 @@ def drug_doses_in(chunk: RetrievedChunk, vocabulary: tuple[Term, ...]) -> list[D
         dose = _DOSE_AFTER_DRUG.match(chunk.text, match.end())
         if dose is None:
             continue
+        lead = chunk.text[max(0, match.start() - 30) : match.start()]
         facts.append(
             DrugDoseFact(
                 chunk_id=chunk.chunk_id,
@@ -87,6 +113,7 @@ def drug_doses_in(chunk: RetrievedChunk, vocabulary: tuple[Term, ...]) -> list[D
                 atc=term.code,
                 dose=float(dose.group(1)),
                 unit=dose.group(2),
+                cumulative=bool(_CUMULATIVE.search(lead + dose.group(0))),
             )
         )
     return facts
@@ -109,20 +136,20 @@ def radiotherapy_in(chunk: RetrievedChunk) -> list[RadiotherapyFact]:
 
 
 def _site_before(sentence: str, dose_text: str) -> str:
-    """The irradiated site as the sentence names it before the dose.
+    """The irradiated site the sentence names before the dose.
 
-    "Radiotherapy to the primary tumour site: 54 Gy..." gives "primary tumour site";
-    "Whole-lung irradiation: 15 Gy..." gives "Whole-lung".
+    The first site term of the vocabulary wins ("Whole-lung irradiation for pulmonary
+    metastases: 15 Gy..." gives "whole lung"); without one, the clause just before the
+    dose, minus the words "radiotherapy to the", stands for the site.
     """
     prefix = sentence[: sentence.find(dose_text)] if dose_text in sentence else sentence
+    named = find_terms(prefix, radiotherapy_sites())
+    if named:
+        return named[0][0].term
     words = list(_RT_WORD.finditer(prefix))
-    if words:
-        last = words[-1]
-        site = prefix[last.end() :].strip(_SITE_TRIM) or prefix[: last.start()].strip(_SITE_TRIM)
-    else:
-        site = prefix.strip(_SITE_TRIM)
+    site = prefix[words[-1].end() :] if words else prefix
     site = site.split(",")[-1].split(";")[-1].strip(_SITE_TRIM)
-    return (site or "tumour site")[:80]
+    return (site or "tumour site")[:60]
 
 
 def codes_in(chunk: RetrievedChunk, pattern: re.Pattern[str]) -> list[CodeFact]:
@@ -138,22 +165,36 @@ def codes_in(chunk: RetrievedChunk, pattern: re.Pattern[str]) -> list[CodeFact]:
 
 
 def build_evidence_sheet(chunks: Iterable[RetrievedChunk]) -> EvidenceSheet:
-    """Extract every fact from the passages; duplicates (same value) keep the first source."""
+    """Extract every fact from the passages, one fact per distinct value.
+
+    Drug doses are kept per sentence, so each regimen stays whole. A code stated by
+    several documents is attributed to the document with the most retrieved passages: an
+    HSCT guideline that lists "Ewing sarcoma" among its indications does not become the
+    Ewing guideline.
+    """
     unique = list({c.chunk_id: c for c in chunks}.values())
+    weight = Counter(c.document_sha256 for c in unique)
+    document = {c.chunk_id: c.document_sha256 for c in unique}
     vocabulary = drugs()
-    doses: dict[tuple[str, float, str], DrugDoseFact] = {}
+    doses: dict[tuple[str, float, str, bool, str, str], DrugDoseFact] = {}
     radiotherapy: dict[tuple[str, float, int], RadiotherapyFact] = {}
     morphologies: dict[str, CodeFact] = {}
     topographies: dict[str, CodeFact] = {}
+
+    def keep_code(found: dict[str, CodeFact], fact: CodeFact) -> None:
+        held = found.get(fact.code)
+        if held is None or weight[document[fact.chunk_id]] > weight[document[held.chunk_id]]:
+            found[fact.code] = fact
+
     for chunk in unique:
         for d in drug_doses_in(chunk, vocabulary):
-            doses.setdefault((d.drug, d.dose, d.unit), d)
+            doses.setdefault((d.drug, d.dose, d.unit, d.cumulative, d.chunk_id, d.quote), d)
         for r in radiotherapy_in(chunk):
             radiotherapy.setdefault((r.site.lower(), r.dose, r.fractions), r)
         for m in codes_in(chunk, _MORPHOLOGY):
-            morphologies.setdefault(m.code, m)
+            keep_code(morphologies, m)
         for t in codes_in(chunk, _TOPOGRAPHY):
-            topographies.setdefault(t.code, t)
+            keep_code(topographies, t)
     return EvidenceSheet(
         chunks=unique,
         drug_doses=list(doses.values()),

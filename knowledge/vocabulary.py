@@ -9,6 +9,7 @@ from functools import cache
 from pathlib import Path
 
 VOCAB_DIR = Path(__file__).parent / "vocab"
+SHORT_NAME = 4
 
 
 @dataclass(frozen=True)
@@ -54,12 +55,27 @@ def topographies() -> tuple[Term, ...]:
     return _read("icdo3_topography.csv", "code", "term")
 
 
+@cache
+def radiotherapy_sites() -> tuple[Term, ...]:
+    """Irradiated sites: code and term are both the preferred site name."""
+    return _read("radiotherapy_sites.csv", "site", "site")
+
+
+@cache
+def _name_pattern(name: str) -> re.Pattern[str]:
+    """Whole-word, case-insensitive; names of up to 4 characters are acronyms and must be
+    written in capitals ("ALL" the leukaemia, not "all" the word)."""
+    if len(name) <= SHORT_NAME:
+        return re.compile(rf"(?<!\w){re.escape(name.upper())}(?!\w)")
+    return re.compile(rf"(?<!\w){re.escape(name)}(?!\w)", re.IGNORECASE)
+
+
 def find_terms(text: str, terms: tuple[Term, ...]) -> list[tuple[Term, re.Match[str]]]:
     """Every mention of any term's name in ``text`` (case-insensitive, whole words)."""
     found = []
     for term in terms:
         for name in term.names:
-            for match in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.IGNORECASE):
+            for match in _name_pattern(name).finditer(text):
                 found.append((term, match))
     return sorted(found, key=lambda pair: pair[1].start())
 

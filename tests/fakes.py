@@ -1,0 +1,50 @@
+"""Fakes at the seams: a passage index over fixed chunks (the model fake is models.fake)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from knowledge.chunks import GuidelineChunk, RetrievedChunk
+
+
+class StaticIndex:
+    """Ranks fixed chunks by shared words with the query; honours ``where`` equality."""
+
+    def __init__(self, chunks: list[GuidelineChunk]):
+        self.chunks = chunks
+        self.queries: list[tuple[str, dict[str, Any] | None]] = []
+
+    def count(self) -> int:
+        return len(self.chunks)
+
+    def query(
+        self, text: str, *, k: int, where: dict[str, Any] | None = None
+    ) -> list[RetrievedChunk]:
+        self.queries.append((text, where))
+        words = set(text.lower().split())
+        candidates = [
+            c
+            for c in self.chunks
+            if not where or all(c.metadata().get(key) == value for key, value in where.items())
+        ]
+        scored = sorted(candidates, key=lambda c: -len(words & set(c.text.lower().split())))
+        return [
+            RetrievedChunk(**c.model_dump(), score=1.0 / (rank + 1))
+            for rank, c in enumerate(scored[:k])
+        ]
+
+
+def chunk(
+    text: str, *, document: str = "ewing.pdf", page: int = 1, index: int = 0, sha: str | None = None
+) -> GuidelineChunk:
+    sha = sha or (document.encode().hex() * 8)[:64]
+    return GuidelineChunk(
+        chunk_id=f"{sha[:16]}-p{page:04d}-c{index:03d}",
+        document=document,
+        document_sha256=sha,
+        title=document,
+        page=page,
+        start=0,
+        end=len(text),
+        text=text,
+    )

@@ -1,0 +1,39 @@
+from fastapi.testclient import TestClient
+
+from models.fake import FakeModel
+from service.api import Services, create_app
+from service.settings import Settings
+from service.storage import RecordStore
+from tests.unit.test_generation import TREATMENT, diagnosis_answer, make
+
+
+def client(tmp_path, model):
+    settings = Settings(home=tmp_path)
+    services = Services(make(model), RecordStore.from_url(settings.db_url))
+    return TestClient(create_app(settings, services))
+
+
+def test_health(tmp_path):
+    with client(tmp_path, FakeModel()) as c:
+        body = c.get("/health").json()
+    assert body["status"] == "ok" and body["chunks"] > 0
+
+
+def test_generate_then_fetch(tmp_path):
+    model = FakeModel().enqueue(diagnosis_answer(), TREATMENT)
+    with client(tmp_path, model) as c:
+        created = c.post("/v1/patients", json={"prompt": "boy with Ewing sarcoma", "seed": 3})
+        assert created.status_code == 201, created.text
+        record = created.json()
+        fetched = c.get(f"/v1/patients/{record['record_id']}")
+    assert fetched.status_code == 200
+    assert fetched.json() == record
+    assert record["diagnosis"]["citations"][0]["page"] == 1
+
+
+def test_errors_are_clear_4xx(tmp_path):
+    with client(tmp_path, FakeModel()) as c:
+        assert c.get("/v1/patients/unknown").status_code == 404
+        assert c.post("/v1/patients", json={"prompt": ""}).status_code == 422
+        bad_age = c.post("/v1/patients", json={"prompt": "60-year-old with osteosarcoma"})
+        assert bad_age.status_code == 422 and "outside" in bad_age.json()["detail"]

@@ -1,0 +1,207 @@
+from datetime import date, timedelta
+
+import pytest
+
+from models.fake import FakeModel
+from service.generation import GenerationError, GenerationOptions, PatientGenerator
+from service.identity import age_on
+from service.requests import RequestError
+from tests.fakes import StaticIndex, chunk
+
+EWING = [
+    chunk(
+        "Ewing sarcoma of bone. ICD-O-3 morphology 9364/3 (Ewing sarcoma). "
+        "ICD-O-3 topography C40.2 (long bones of lower limb).",
+        index=0,
+    ),
+    chunk(
+        "VIDE: vincristine 1.5 mg/m2 on day 1, ifosfamide 3 g/m2 per day, "
+        "doxorubicin 20 mg/m2 per day and etoposide 150 mg/m2 per day.",
+        page=2,
+        index=0,
+    ),
+    chunk(
+        "Radiotherapy to the primary tumour site: 54 Gy in 30 fractions of 1.8 Gy.", page=3, index=0
+    ),
+]
+HODGKIN = [
+    chunk(
+        "Classic Hodgkin lymphoma, ICD-O-3 morphology 9650/3 (Hodgkin lymphoma, NOS). "
+        "ICD-O-3 topography C77.0 (lymph nodes of head, face and neck).",
+        document="hodgkin.pdf",
+        index=0,
+    ),
+]
+OPTIONS = GenerationOptions(reference_date=date(2026, 6, 1))
+
+
+def diagnosis_answer(**overrides):
+    answer = {
+        "diagnosis": {
+            "tumour": "Ewing sarcoma",
+            "icdo3_morphology": "9364/3",
+            "source": "E1",
+            "site": {
+                "site": "long bones of lower limb",
+                "icdo3_topography": "C40.2",
+                "source": "E1",
+            },
+        },
+        "metastasis": {"metastatic": True, "sites": ["lung", "lung"]},
+    }
+    answer.update(overrides)
+    return answer
+
+
+TREATMENT = {
+    "chemotherapy": [
+        {"regimen": "R1", "source": "E1", "cycles": 2},
+        {"regimen": "R1", "source": "E1", "cycles": 5},
+    ],
+    "radiotherapy": [
+        {"site": "primary tumour site", "dose": 54.0, "fractions": 30, "source": "E2"}
+    ],
+}
+
+
+def make(model, chunks=EWING):
+    return PatientGenerator(StaticIndex(chunks + HODGKIN), model, OPTIONS)
+
+
+def test_record_is_built_from_the_models_choices_with_citations():
+    model = FakeModel().enqueue(diagnosis_answer(), TREATMENT)
+    made = make(model).generate("8-year-old boy with Ewing sarcoma", seed=5)[0]
+    record = made.record
+    assert record.diagnosis.tumour == "Ewing sarcoma"
+    assert record.diagnosis.icdo3_topography == "C40.2"
+    assert record.diagnosis.metastasis_sites == ["lung"]
+    assert record.demographics.sex == "male"
+    assert age_on(record.demographics.birth_date, record.diagnosis.diagnosis_date) == 8
+    # a regimen expands into dated administrations per cycle; the repeat is kept once
+    vide = ["vincristine", "ifosfamide", "doxorubicin", "etoposide"]
+    assert [(c.drug, c.cycle) for c in record.chemotherapy] == [
+        (drug, cycle) for cycle in (1, 2) for drug in vide
+    ]
+    assert record.chemotherapy[4].date - record.chemotherapy[0].date == timedelta(days=21)
+    assert all(c.date >= record.diagnosis.diagnosis_date for c in record.chemotherapy)
+    assert record.radiotherapy[0].start_date > max(c.date for c in record.chemotherapy)
+    by_id = {c.chunk_id: c for c in EWING}
+    for citation in record.citations():
+        source = by_id[citation.chunk_id]
+        assert (citation.document, citation.page) == (source.document, source.page)
+        assert citation.quote in source.text
+    retrieved = {c.chunk_id for c in record.provenance.chunks}
+    assert {c.chunk_id for c in record.citations()} <= retrieved
+
+
+def test_treatment_is_retrieved_from_the_diagnosis_guideline_only():
+    model = FakeModel().enqueue(diagnosis_answer(), TREATMENT)
+    generator = make(model)
+    generator.generate("Ewing sarcoma", seed=1)
+    treatment_filters = [where for _, where in generator.store.queries[2:]]
+    assert treatment_filters and all(
+        w == {"document_sha256": EWING[0].document_sha256} for w in treatment_filters
+    )
+
+
+def test_schema_offers_only_evidence_values_and_labels():
+    model = FakeModel().enqueue(diagnosis_answer(), TREATMENT)
+    make(model).generate("boy with Ewing sarcoma", seed=1)
+    diagnosis_schema = model.calls[0].schema
+    branches = diagnosis_schema["properties"]["diagnosis"]["anyOf"]
+    assert [b["properties"]["icdo3_morphology"]["const"] for b in branches] == ["9364/3"]
+    chemo = model.calls[1].schema["properties"]["chemotherapy"]["items"]["anyOf"]
+    assert [b["properties"]["regimen"]["const"] for b in chemo] == ["R1"]
+    prompt = model.calls[1].messages[1]["content"]
+    assert "R1: vincristine 1.5 mg/m2, ifosfamide 3 g/m2, doxorubicin 20 mg/m2, etoposide" in prompt
+
+
+def test_same_seed_same_record_and_ids_differ_by_seed():
+    def run(seed):
+        model = FakeModel().enqueue(diagnosis_answer(), TREATMENT)
+        return make(model).generate("boy with Ewing sarcoma", seed=seed)[0].record
+
+    assert run(7) == run(7)
+    assert run(7).record_id != run(8).record_id
+
+
+def test_unusable_output_is_retried_then_reported_with_the_raw_text():
+    model = FakeModel().enqueue("{not json", "still not json")
+    with pytest.raises(GenerationError) as caught:
+        make(model).generate("boy with Ewing sarcoma", seed=1)
+    assert caught.value.raw == "still not json"
+    assert [c.seed for c in model.calls] == [1, 1 + 7919]
+
+
+def test_an_answer_outside_the_evidence_is_rejected():
+    bad = dict(
+        TREATMENT,
+        chemotherapy=[{"regimen": "R9", "source": "E1", "cycles": 1}],
+    )
+    model = FakeModel().enqueue(diagnosis_answer(), bad)
+    with pytest.raises(GenerationError, match="not in the evidence"):
+        make(model).generate("boy with Ewing sarcoma", seed=1)
+
+
+def test_a_tumour_without_a_guideline_is_a_request_error():
+    with pytest.raises(RequestError, match="8500/3|no ingested guideline"):
+        make(FakeModel()).generate("girl with osteosarcoma", seed=1)
+
+
+def test_empty_store_is_a_request_error():
+    generator = PatientGenerator(StaticIndex([]), FakeModel(), OPTIONS)
+    with pytest.raises(RequestError, match="clinsynth ingest"):
+        generator.generate("a child with cancer", seed=1)
+
+
+def test_summary_restates_the_record_in_the_request_language():
+    english = (
+        make(FakeModel().enqueue(diagnosis_answer(), TREATMENT))
+        .generate("8-year-old boy with Ewing sarcoma", seed=1)[0]
+        .record
+    )
+    assert english.summary.startswith("8-year-old boy diagnosed on ")
+    assert "with metastases to lung" in english.summary
+    assert "Chemotherapy: 2 cycles (vincristine, ifosfamide, doxorubicin, etoposide)." in (
+        english.summary
+    )
+    assert "Radiotherapy to primary tumour site: 54 Gy in 30 fractions." in english.summary
+    spanish = (
+        make(FakeModel().enqueue(diagnosis_answer(), TREATMENT))
+        .generate("Niño de 8 años con sarcoma de Ewing y quimioterapia", seed=1)[0]
+        .record
+    )
+    assert spanish.summary.startswith("Niño de 8 años diagnosticado el ")
+    assert spanish.radiotherapy == []  # only chemotherapy was asked for
+    assert "con metástasis en lung" in spanish.summary
+
+
+def test_option_order_is_seeded():
+    def offered(seed):
+        model = FakeModel().enqueue(diagnosis_answer(), TREATMENT)
+        make(
+            model,
+            EWING
+            + [
+                chunk(
+                    "ICD-O-3 topography C41.4 (pelvic bones). ICD-O-3 "
+                    "topography C41.2 (vertebral column).",
+                    index=5,
+                )
+            ],
+        ).generate("boy with Ewing sarcoma", seed=seed)
+        branch = model.calls[0].schema["properties"]["diagnosis"]["anyOf"][0]
+        return [
+            s["properties"]["icdo3_topography"]["const"]
+            for s in branch["properties"]["site"]["anyOf"]
+        ]
+
+    assert offered(1) == offered(1)
+    assert len({tuple(offered(seed)) for seed in range(8)}) > 1
+
+
+def test_a_metastatic_request_leaves_only_the_metastatic_branch():
+    model = FakeModel().enqueue(diagnosis_answer(), TREATMENT)
+    make(model).generate("boy with metastatic Ewing sarcoma", seed=1)
+    branches = model.calls[0].schema["properties"]["metastasis"]["anyOf"]
+    assert [b["properties"]["metastatic"]["const"] for b in branches] == [True]
