@@ -36,7 +36,10 @@ class Recording(LanguageModel):
 
     def __init__(self, inner: LanguageModel):
         self.inner, self.backend, self.name, self.sha256 = (
-            inner, inner.backend, inner.name, inner.sha256,
+            inner,
+            inner.backend,
+            inner.name,
+            inner.sha256,
         )
         self.calls: list[tuple[list[ChatMessage], Completion]] = []
 
@@ -76,8 +79,10 @@ def main() -> None:
     print(f"records:                         {args.records}")
     print(f"seconds per record (wall):       {wall:.2f}")
     print(f"completion tokens per record:    {statistics.mean(tokens):.0f}")
-    print(f"prompt tokens per record:        "
-          f"{statistics.mean(m.record.provenance.prompt_tokens for m in made):.0f}")
+    print(
+        f"prompt tokens per record:        "
+        f"{statistics.mean(m.record.provenance.prompt_tokens for m in made):.0f}"
+    )
     print(f"clinsynth constrained tokens/s:  {decode:.1f} (prompt eval included)")
     print(f"raw llama.cpp tokens/s:          {raw:.1f} (same first prompt, no grammar)")
     print(f"ratio constrained / raw:         {decode / raw:.2f}")

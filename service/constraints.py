@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from knowledge.evidence import CodeFact, DrugDoseFact, EvidenceSheet, RadiotherapyFact
+from knowledge.evidence import CodeFact, EvidenceSheet, RadiotherapyFact, Regimen
 
 METASTASIS_SITES = ("lung", "bone", "bone marrow", "lymph nodes", "liver", "pleura", "brain")
 MAX_CYCLES = 6
@@ -35,7 +35,10 @@ class EvidenceLabels:
 
 
 def diagnosis_schema(
-    options: list[tuple[CodeFact, list[CodeFact]]], labels: EvidenceLabels
+    options: list[tuple[CodeFact, list[CodeFact]]],
+    labels: EvidenceLabels,
+    *,
+    metastatic: bool | None = None,
 ) -> dict[str, Any]:
     """One branch per tumour, each with the sites its own guideline names."""
     if not options:
@@ -53,27 +56,26 @@ def diagnosis_schema(
             for morphology, sites in options
         ]
     }
-    metastasis = {
-        "anyOf": [
-            _object({"metastatic": _const(False)}),
-            _object(
-                {
-                    "metastatic": _const(True),
-                    "sites": {
-                        "type": "array",
-                        "items": {"enum": list(METASTASIS_SITES)},
-                        "minItems": 1,
-                        "maxItems": 3,
-                    },
-                }
-            ),
-        ]
-    }
+    branches = [
+        _object({"metastatic": _const(False)}),
+        _object(
+            {
+                "metastatic": _const(True),
+                "sites": {
+                    "type": "array",
+                    "items": {"enum": list(METASTASIS_SITES)},
+                    "minItems": 1,
+                    "maxItems": 3,
+                },
+            }
+        ),
+    ]
+    if metastatic is not None:  # the request decided it
+        branches = [branches[1] if metastatic else branches[0]]
     return _object(
         {
             "diagnosis": diagnosis,
-            "metastasis": metastasis,
-            "summary": {"type": "string", "minLength": 20, "maxLength": 200},
+            "metastasis": {"anyOf": branches},
         }
     )
 
@@ -95,32 +97,35 @@ def _site_schema(sites: list[CodeFact], labels: EvidenceLabels) -> dict[str, Any
     }
 
 
+def regimen_label(index: int) -> str:
+    return f"R{index}"
+
+
 def treatment_schema(
-    drug_doses: list[DrugDoseFact],
+    regimens: list[Regimen],
     radiotherapy: list[RadiotherapyFact],
     labels: EvidenceLabels,
     *,
     want_chemotherapy: bool,
     want_radiotherapy: bool,
 ) -> dict[str, Any]:
+    """Chemotherapy as whole regimens (R1, R2...) with a cycle count; radiotherapy courses."""
     properties: dict[str, Any] = {}
-    if want_chemotherapy and drug_doses:
+    if want_chemotherapy and regimens:
         properties["chemotherapy"] = {
             "type": "array",
             "minItems": 1,
-            "maxItems": min(6, len(drug_doses)),
+            "maxItems": min(3, len(regimens)),
             "items": {
                 "anyOf": [
                     _object(
                         {
-                            "drug": _const(d.drug),
-                            "dose": _const(d.dose),
-                            "unit": _const(d.unit),
-                            "source": _const(labels(d.chunk_id)),
+                            "regimen": _const(regimen_label(i)),
+                            "source": _const(labels(r.chunk_id)),
                             "cycles": {"enum": list(range(1, MAX_CYCLES + 1))},
                         }
                     )
-                    for d in drug_doses
+                    for i, r in enumerate(regimens, start=1)
                 ]
             },
         }

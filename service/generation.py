@@ -13,10 +13,10 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from knowledge.chunks import RetrievedChunk
-from knowledge.evidence import CodeFact, EvidenceSheet, Fact, build_evidence_sheet
+from knowledge.evidence import CodeFact, EvidenceSheet, Fact, Regimen, build_evidence_sheet
 from knowledge.store import PassageIndex
 from models.base import ChatMessage, LanguageModel
 from prompts import PromptTemplate, load_prompt
@@ -24,9 +24,11 @@ from service.constraints import (
     METASTASIS_SITES,
     EvidenceLabels,
     diagnosis_schema,
+    regimen_label,
     treatment_schema,
 )
 from service.identity import invent_demographics
+from service.narrative import summarise
 from service.records import (
     ChemotherapyAdministration,
     ChunkRef,
@@ -39,10 +41,10 @@ from service.records import (
 )
 from service.requests import ParsedRequest, RequestError, parse_request
 
+T = TypeVar("T")
 GENERATOR = "clinsynth/0.1"
 RECORD_NAMESPACE = uuid.UUID("6f0c7c1e-3a0e-4b8e-9d7a-1c2b3d4e5f60")
 CYCLE_DAYS = 21
-LANGUAGES = {"en": "English", "es": "Spanish"}
 
 
 class GenerationError(RuntimeError):
@@ -83,7 +85,7 @@ class GeneratedPatient:
 class GenerationOptions:
     retrieval_k: int = 4
     max_tokens: int = 512
-    temperature: float = 0.7
+    temperature: float = 1.0
     locale: str = "es_ES"
     reference_date: date | None = None
 
@@ -132,8 +134,9 @@ class PatientGenerator:
             f"{'girl' if demographics.sex == 'female' else 'boy'}, {age} years old at "
             f"diagnosis on {diagnosis_date.isoformat()}"
         )
-        diagnosis, summary, anchor = self._diagnosis_block(draft, patient, diagnosis_date, age)
+        diagnosis, anchor = self._diagnosis_block(draft, patient, diagnosis_date, age)
         chemotherapy, radiotherapy = self._treatment_block(draft, patient, diagnosis, anchor)
+        summary = summarise(demographics, diagnosis, chemotherapy, radiotherapy, request.language)
         provenance = Provenance(
             generator=GENERATOR,
             backend=self.model.backend,
@@ -175,7 +178,7 @@ class PatientGenerator:
 
     def _diagnosis_block(
         self, draft: _Draft, patient: str, diagnosis_date: date, age: int
-    ) -> tuple[Diagnosis, str, str]:
+    ) -> tuple[Diagnosis, str]:
         wanted = draft.request.morphology
         query = f"{draft.request.prompt}. Diagnosis, ICD-O-3 morphology and topography codes."
         chunks = self._retrieve(draft, query)
@@ -195,7 +198,11 @@ class PatientGenerator:
                 "the knowledge store has no passage with an ICD-O-3 morphology code; "
                 "run `clinsynth ingest` on guideline PDFs first"
             )
-        options = [(m, _same_document(sheet, m, sheet.topographies)) for m in morphologies]
+        # Options are listed in a seeded order: small models favour the first one offered.
+        options = [
+            (m, _shuffled(draft.rng, _same_document(sheet, m, sheet.topographies)))
+            for m in _shuffled(draft.rng, morphologies)
+        ]
         labels = EvidenceLabels(sheet)
         listing = "\n".join(
             f"- {m.term} (ICD-O-3 {m.code}, source {labels(m.chunk_id)}); sites: "
@@ -205,7 +212,7 @@ class PatientGenerator:
         answer = self._ask(
             draft,
             self.diagnosis_prompt,
-            diagnosis_schema(options, labels),
+            diagnosis_schema(options, labels, metastatic=draft.request.metastatic),
             diagnoses=listing,
             metastasis_sites=", ".join(METASTASIS_SITES),
             patient=patient,
@@ -217,7 +224,6 @@ class PatientGenerator:
             site = chosen["site"]
             topography = next((t for t in sites if t.code == site.get("icdo3_topography")), None)
             metastasis = answer["metastasis"]
-            summary = str(answer["summary"]).strip()
         except (KeyError, StopIteration, TypeError, AttributeError) as exc:
             raise GenerationError(f"diagnosis block does not fit its schema ({exc!r})") from exc
         facts: list[Fact] = [morphology] + ([topography] if topography else [])
@@ -233,7 +239,7 @@ class PatientGenerator:
             citations=[_cite(sheet, f) for f in facts],
         )
         anchor = sheet.chunk(morphology.chunk_id).document_sha256
-        return diagnosis, summary, anchor
+        return diagnosis, anchor
 
     # -- block 2 -----------------------------------------------------------------------
 
@@ -253,9 +259,11 @@ class PatientGenerator:
             )
         sheet = build_evidence_sheet(chunks)
         labels = EvidenceLabels(sheet)
+        regimens = _shuffled(draft.rng, sheet.regimens())
+        courses = _shuffled(draft.rng, sheet.radiotherapy)
         schema = treatment_schema(
-            sheet.drug_doses,
-            sheet.radiotherapy,
+            regimens,
+            courses,
             labels,
             want_chemotherapy=request.chemotherapy,
             want_radiotherapy=request.radiotherapy,
@@ -266,54 +274,64 @@ class PatientGenerator:
             draft,
             self.treatment_prompt,
             schema,
-            drugs="\n".join(
-                f"- {d.drug} {d.dose:g} {d.unit} (source {labels(d.chunk_id)})"
-                for d in sheet.drug_doses
+            regimens="\n".join(
+                f"- {regimen_label(i)}: "
+                + ", ".join(f"{d.drug} {d.dose:g} {d.unit}" for d in r.drugs)
+                + f" (source {labels(r.chunk_id)})"
+                for i, r in enumerate(regimens, start=1)
             )
             or "- none",
             radiotherapy="\n".join(
                 f"- {r.site}: {r.dose:g} Gy in {r.fractions} fractions (source "
                 f"{labels(r.chunk_id)})"
-                for r in sheet.radiotherapy
+                for r in courses
             )
             or "- none",
             chemotherapy_rule="mandatory" if "chemotherapy" in schema["properties"] else "none",
             radiotherapy_rule="mandatory" if "radiotherapy" in schema["properties"] else "none",
             patient=f"{patient}; {diagnosis.tumour} of the {diagnosis.site}",
         )
+        # Only the blocks the schema offered are read, whatever else a backend returns.
+        answer = {key: answer.get(key, []) for key in schema["properties"]}
         start = diagnosis.diagnosis_date + timedelta(days=draft.rng.randint(5, 21))
-        chemotherapy = self._chemotherapy(sheet, answer.get("chemotherapy", []), start)
+        chemotherapy = self._chemotherapy(sheet, regimens, answer.get("chemotherapy", []), start)
         last_cycle = max((c.cycle for c in chemotherapy), default=0)
         rt_start = start + timedelta(days=last_cycle * CYCLE_DAYS + draft.rng.randint(7, 28))
         radiotherapy = self._radiotherapy(sheet, answer.get("radiotherapy", []), rt_start)
         return chemotherapy, radiotherapy
 
     def _chemotherapy(
-        self, sheet: EvidenceSheet, items: list[Any], start: date
+        self, sheet: EvidenceSheet, regimens: list[Regimen], items: list[Any], start: date
     ) -> list[ChemotherapyAdministration]:
-        by_value = {(d.drug, d.dose, d.unit): d for d in sheet.drug_doses}
+        """Expand chosen regimens into dated administrations, one regimen after another."""
+        by_label = {regimen_label(i): r for i, r in enumerate(regimens, start=1)}
         administrations: list[ChemotherapyAdministration] = []
-        seen: set[str] = set()
+        chosen: set[str] = set()
+        cycle = 0
         for item in items:
-            fact = by_value.get((item.get("drug"), item.get("dose"), item.get("unit")))
-            if fact is None:
-                raise GenerationError(f"chemotherapy item not in the evidence: {item!r}")
-            if fact.drug in seen:  # the schema cannot forbid repeats; keep the first
+            label = item.get("regimen") if isinstance(item, dict) else None
+            regimen = by_label.get(str(label))
+            if regimen is None:
+                raise GenerationError(f"chemotherapy regimen not in the evidence: {item!r}")
+            if label in chosen:  # the schema cannot forbid repeats; keep the first
                 continue
-            seen.add(fact.drug)
-            for cycle in range(1, int(item.get("cycles", 1)) + 1):
-                administrations.append(
+            chosen.add(str(label))
+            for _ in range(int(item.get("cycles", 1))):
+                cycle += 1
+                day = start + timedelta(days=(cycle - 1) * CYCLE_DAYS)
+                administrations.extend(
                     ChemotherapyAdministration(
-                        date=start + timedelta(days=(cycle - 1) * CYCLE_DAYS),
+                        date=day,
                         cycle=cycle,
-                        drug=fact.drug,
-                        atc=fact.atc,
-                        dose=fact.dose,
-                        unit=fact.unit,  # type: ignore[arg-type]
-                        citations=[_cite(sheet, fact)],
+                        drug=d.drug,
+                        atc=d.atc,
+                        dose=d.dose,
+                        unit=d.unit,  # type: ignore[arg-type]
+                        citations=[_cite(sheet, d)],
                     )
+                    for d in regimen.drugs
                 )
-        return sorted(administrations, key=lambda a: (a.date, a.drug))
+        return administrations
 
     def _radiotherapy(
         self, sheet: EvidenceSheet, items: list[Any], start: date
@@ -351,11 +369,7 @@ class PatientGenerator:
         self, draft: _Draft, template: PromptTemplate, schema: dict[str, Any], **values: str
     ) -> dict[str, Any]:
         """One constrained call, retried once with another seed if the JSON is unusable."""
-        system, user = template.render(
-            request=draft.request.prompt,
-            language=LANGUAGES[draft.request.language],
-            **values,
-        )
+        system, user = template.render(request=draft.request.prompt, **values)
         messages: list[ChatMessage] = [
             {"role": "system", "content": system},
             {"role": "user", "content": user},
@@ -383,6 +397,12 @@ class PatientGenerator:
             f"{template.id} block: the model did not return a JSON object after 2 attempts",
             raw=raw,
         )
+
+
+def _shuffled(rng: random.Random, items: list[T]) -> list[T]:
+    copy = list(items)
+    rng.shuffle(copy)
+    return copy
 
 
 def _same_document(sheet: EvidenceSheet, fact: Fact, candidates: list[CodeFact]) -> list[CodeFact]:

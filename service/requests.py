@@ -21,6 +21,14 @@ _MALE = re.compile(r"\b(boy|male|man|son|niño|nino|varón|varon|chico|masculino
 _FEMALE = re.compile(r"\b(girl|female|woman|daughter|niña|nina|chica|femenino|mujer)\b", re.I)
 _CHEMO = re.compile(r"chemo|quimio", re.I)
 _RADIO = re.compile(r"radiotherap|radioterap|irradiat|radiaci", re.I)
+_NOT_METASTATIC = re.compile(
+    r"\b(non-?metastatic|locali[sz]ed|without metastas[ie]s|no metastas[ie]s|localizad[oa]|"
+    r"sin metástasis|sin metastasis)\b",
+    re.I,
+)
+_METASTATIC = re.compile(
+    r"\b(metastatic|metastas[ie]s|metastásic[oa]|metástasis|metastasis)\b", re.I
+)
 _SPANISH = re.compile(r"\b(años|niño|niña|con|quimioterapia|radioterapia|y|de|el|la)\b", re.I)
 
 
@@ -36,6 +44,7 @@ class ParsedRequest:
     morphology: Term | None
     chemotherapy: bool
     radiotherapy: bool
+    metastatic: bool | None  # None: the model chooses
     language: str  # "en" or "es"
 
 
@@ -58,6 +67,9 @@ def parse_request(prompt: str) -> ParsedRequest:
     chemo, radio = bool(_CHEMO.search(text)), bool(_RADIO.search(text))
     if not chemo and not radio:
         chemo = radio = True  # no treatment named: the usual ones for the diagnosis
+    metastatic = (
+        False if _NOT_METASTATIC.search(text) else (True if _METASTATIC.search(text) else None)
+    )
     spanish = len(_SPANISH.findall(text)) >= 2
     return ParsedRequest(
         prompt=text,
@@ -66,5 +78,6 @@ def parse_request(prompt: str) -> ParsedRequest:
         morphology=match_morphology(text),
         chemotherapy=chemo,
         radiotherapy=radio,
+        metastatic=metastatic,
         language="es" if spanish else "en",
     )

@@ -49,7 +49,9 @@ class Settings(BaseSettings):
     llm_n_gpu_layers: int = Field(-1, description="-1 offloads every layer where a GPU build runs")
     llm_chat_format: str | None = Field(None, description="default: the GGUF's own template")
     llm_max_tokens: int = Field(512, ge=16)
-    llm_temperature: float = Field(0.7, ge=0.0, le=2.0)
+    # Every value the model writes is constrained to evidence, so a high temperature buys
+    # variety between patients without risking invalid content.
+    llm_temperature: float = Field(1.0, ge=0.0, le=2.0)
 
     # Records
     locale: str = Field("es_ES", description="Faker locale for invented names and identifiers")
