@@ -52,9 +52,8 @@ def open_pdf(path: Path) -> tuple[PdfDocument, PdfReader]:
         raise IngestError(path, f"corrupt or truncated PDF ({exc})") from exc
     if page_count == 0:
         raise IngestError(path, "the PDF has no pages")
-    title = ""
     try:
-        title = str((reader.metadata or {}).get("/Title") or "")
+        title = str(reader.metadata.title or "") if reader.metadata else ""
     except PdfReadError:
         title = ""
     document = PdfDocument(path, file_sha256(path), title or path.stem, page_count)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
+from typing import Literal, get_args
 
 from pydantic import BaseModel
 
@@ -18,7 +19,8 @@ from knowledge.chunks import RetrievedChunk
 from knowledge.text import sentence_around
 from knowledge.vocabulary import Term, drugs, find_terms, radiotherapy_sites
 
-DOSE_UNITS = ("mg/m2", "g/m2", "mg/kg", "microgram/kg", "IU/m2", "mg")
+DoseUnit = Literal["mg/m2", "g/m2", "mg/kg", "microgram/kg", "IU/m2", "mg"]
+DOSE_UNITS: tuple[str, ...] = get_args(DoseUnit)
 _NUMBER = r"(\d+(?:\.\d+)?)"
 # A dose follows its drug within a few words ("vincristine 1.5 mg/m2", "cytarabine IV 2 g/m2").
 _DOSE_AFTER_DRUG = re.compile(
@@ -45,7 +47,7 @@ class DrugDoseFact(Fact):
     drug: str
     atc: str
     dose: float
-    unit: str
+    unit: DoseUnit
     cumulative: bool = False  # "a cumulative doxorubicin 375 mg/m2": a bound, not a dose given
 
 

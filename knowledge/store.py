@@ -68,8 +68,8 @@ class KnowledgeStore:
             self._collection.upsert(
                 ids=[c.chunk_id for c in batch],
                 documents=[c.text for c in batch],
-                embeddings=self.embedder.embed([c.text for c in batch]),  # type: ignore[arg-type]
-                metadatas=[c.metadata() for c in batch],  # type: ignore[arg-type]
+                embeddings=self.embedder.embed([c.text for c in batch]),
+                metadatas=[c.metadata() for c in batch],
             )
 
     def query(
@@ -79,7 +79,7 @@ class KnowledgeStore:
         if self.count() == 0:
             return []
         result = self._collection.query(
-            query_embeddings=self.embedder.embed([text]),  # type: ignore[arg-type]
+            query_embeddings=self.embedder.embed([text]),
             n_results=k,
             where=where,
             include=["documents", "metadatas", "distances"],

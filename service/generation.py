@@ -226,7 +226,7 @@ class PatientGenerator:
             metastasis = answer["metastasis"]
         except (KeyError, StopIteration, TypeError, AttributeError) as exc:
             raise GenerationError(f"diagnosis block does not fit its schema ({exc!r})") from exc
-        facts: list[Fact] = [morphology] + ([topography] if topography else [])
+        facts: list[CodeFact] = [morphology] + ([topography] if topography else [])
         diagnosis = Diagnosis(
             tumour=morphology.term,
             icdo3_morphology=morphology.code,
@@ -326,7 +326,7 @@ class PatientGenerator:
                         drug=d.drug,
                         atc=d.atc,
                         dose=d.dose,
-                        unit=d.unit,  # type: ignore[arg-type]
+                        unit=d.unit,
                         citations=[_cite(sheet, d)],
                     )
                     for d in regimen.drugs

@@ -43,8 +43,8 @@ def invent_demographics(
     rng = random.Random(seed)
     fake = Faker(locale)
     fake.seed_instance(seed)
-    sex = sex or rng.choice(("female", "male"))
-    given = fake.first_name_female() if sex == "female" else fake.first_name_male()
+    chosen: Sex = sex if sex is not None else rng.choice(("female", "male"))
+    given = fake.first_name_female() if chosen == "female" else fake.first_name_male()
     first_surname, second_surname = fake.last_name(), fake.last_name()
     latest_birth = years_before(diagnosis_date, age)
     birth = latest_birth - timedelta(days=rng.randrange(0, 365))
@@ -56,10 +56,10 @@ def invent_demographics(
         first_surname=first_surname,
         second_surname=second_surname,
         birth_date=birth,
-        sex=sex,
+        sex=chosen,
         phone=fake.phone_number(),
         email=f"{user}{rng.randrange(100)}@{fake.free_email_domain()}",
         email_owner=owner,
-        health_card_number=health_card_number(first_surname, second_surname, sex, birth, rng),
+        health_card_number=health_card_number(first_surname, second_surname, chosen, birth, rng),
         medical_record_number=f"HC{rng.randrange(10**8):08d}",
     )
