@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -44,6 +46,18 @@ def _settings(ctx: typer.Context) -> Settings:
     return settings
 
 
+@contextmanager
+def _configuration_errors() -> Iterator[None]:
+    """A missing model file or an unreachable database is one clear line, exit status 2."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        yield
+    except (OSError, RuntimeError, ValueError, SQLAlchemyError) as exc:
+        _error(f"cannot start: {exc}")
+        raise typer.Exit(2) from exc
+
+
 @app.callback()
 def _entry(ctx: typer.Context) -> None:
     enforce_offline()
@@ -72,7 +86,8 @@ def ingest(
     if not pdfs:
         _error("no PDF files found in " + ", ".join(map(str, paths)))
         raise typer.Exit(2)
-    store = build_knowledge_store(settings)
+    with _configuration_errors():
+        store = build_knowledge_store(settings)
     failed = 0
     columns = (
         TextColumn("{task.description}"),
@@ -125,9 +140,10 @@ def generate(
     if seed is None:
         seed = secrets.randbelow(2**31)
         _say(f"seed {seed}")
-    store = build_knowledge_store(settings)
-    records_db = build_record_store(settings)
-    generator = build_generator(settings, store, build_language_model(settings))
+    with _configuration_errors():
+        store = build_knowledge_store(settings)
+        records_db = build_record_store(settings)
+        generator = build_generator(settings, store, build_language_model(settings))
     records = []
     try:
         with Progress(

@@ -123,3 +123,45 @@ def test_same_seed_same_output_with_the_network_cut_off(generated, env):
     offline = run(GENERATE, env, prefix=["unshare", "-rn"])
     assert offline.returncode == 0, offline.stderr
     assert offline.stdout == generated.stdout
+
+
+def test_serve_generates_and_returns_a_patient_over_http(generated, env, tmp_path):
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = tmp_path / "serve.log"
+    with log.open("w") as sink:
+        server = subprocess.Popen(
+            [CLINSYNTH, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                health = httpx.get(f"{base}/health", timeout=5)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.5)
+        assert health.json()["status"] == "ok" and health.json()["chunks"] > 0
+        created = httpx.post(
+            f"{base}/v1/patients", json={"prompt": PROMPT, "seed": 11}, timeout=300
+        )
+        assert created.status_code == 201, created.text
+        record = PatientRecord.model_validate(created.json())
+        fetched = httpx.get(f"{base}/v1/patients/{record.record_id}", timeout=10)
+        assert PatientRecord.model_validate(fetched.json()) == record
+        assert httpx.get(f"{base}/v1/patients/nope", timeout=10).status_code == 404
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -1,0 +1,29 @@
+"""CLI error paths that need no model: each is one clear line and a usage exit status."""
+
+from typer.testing import CliRunner
+
+from service.cli import app
+
+runner = CliRunner()
+
+
+def test_missing_model_file_is_a_clear_error(clinsynth_env, tmp_path, monkeypatch):
+    monkeypatch.setenv("CLINSYNTH_LLM_MODEL_PATH", str(tmp_path / "missing.gguf"))
+    result = runner.invoke(app, ["generate", "--prompt", "boy with Ewing sarcoma"])
+    assert result.exit_code == 2
+    assert "GGUF model file not found" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_invalid_setting_is_named(clinsynth_env, monkeypatch):
+    monkeypatch.setenv("CLINSYNTH_LLM_BACKEND", "gpt")
+    result = runner.invoke(app, ["generate", "--prompt", "x"])
+    assert result.exit_code == 2
+    assert "llm_backend" in result.stderr
+
+
+def test_ingest_of_a_folder_without_pdfs(clinsynth_env, tmp_path):
+    (tmp_path / "notes.txt").write_text("no pdf here")
+    result = runner.invoke(app, ["ingest", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "no PDF files found" in result.stderr
