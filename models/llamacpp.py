@@ -12,11 +12,8 @@ from models.base import ChatMessage, Completion, LanguageModel
 
 
 def gguf_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 class LlamaCppModel(LanguageModel):

@@ -7,16 +7,28 @@ from __future__ import annotations
 
 from service.records import ChemotherapyAdministration, Demographics, Diagnosis, RadiotherapyCourse
 
-_CHILD = {
-    ("en", "male"): "boy",
-    ("en", "female"): "girl",
-    ("es", "male"): "Niño",
-    ("es", "female"): "Niña",
+PHRASES = {
+    "en": {
+        "opening": "{age}-year-old {child} diagnosed on {date} with {tumour} "
+        "(ICD-O-3 {code}), site: {site}, {spread}.",
+        "male": "boy",
+        "female": "girl",
+        "metastatic": "with metastases to {sites}",
+        "localised": "without metastases",
+        "chemotherapy": "Chemotherapy: {cycles} cycles ({drugs}).",
+        "radiotherapy": "Radiotherapy to {site}: {dose:g} Gy in {fractions} fractions.",
+    },
+    "es": {
+        "opening": "{child} de {age} años diagnosticado el {date} de {tumour} "
+        "(CIE-O-3 {code}), localización: {site}, {spread}.",
+        "male": "Niño",
+        "female": "Niña",
+        "metastatic": "con metástasis en {sites}",
+        "localised": "sin metástasis",
+        "chemotherapy": "Quimioterapia: {cycles} ciclos ({drugs}).",
+        "radiotherapy": "Radioterapia en {site}: {dose:g} Gy en {fractions} fracciones.",
+    },
 }
-
-
-def _drugs(chemotherapy: list[ChemotherapyAdministration]) -> str:
-    return ", ".join(dict.fromkeys(c.drug for c in chemotherapy))
 
 
 def summarise(
@@ -26,42 +38,32 @@ def summarise(
     radiotherapy: list[RadiotherapyCourse],
     language: str,
 ) -> str:
-    cycles = max((c.cycle for c in chemotherapy), default=0)
-    child = _CHILD[(language, demographics.sex)]
-    age = diagnosis.age_at_diagnosis
-    if language == "es":
-        parts = [
-            f"{child} de {age} años diagnosticado el {diagnosis.diagnosis_date} de "
-            f"{diagnosis.tumour} (CIE-O-3 {diagnosis.icdo3_morphology}), localización: "
-            f"{diagnosis.site}, "
-            + (
-                "con metástasis en " + ", ".join(diagnosis.metastasis_sites)
-                if diagnosis.metastatic
-                else "sin metástasis"
-            )
-            + "."
-        ]
-        if chemotherapy:
-            parts.append(f"Quimioterapia: {cycles} ciclos ({_drugs(chemotherapy)}).")
-        parts.extend(
-            f"Radioterapia en {r.site}: {r.dose:g} Gy en {r.fractions} fracciones."
-            for r in radiotherapy
+    say = PHRASES[language]
+    spread = (
+        say["metastatic"].format(sites=", ".join(diagnosis.metastasis_sites))
+        if diagnosis.metastatic
+        else say["localised"]
+    )
+    parts = [
+        say["opening"].format(
+            age=diagnosis.age_at_diagnosis,
+            child=say[demographics.sex],
+            date=diagnosis.diagnosis_date,
+            tumour=diagnosis.tumour,
+            code=diagnosis.icdo3_morphology,
+            site=diagnosis.site,
+            spread=spread,
         )
-    else:
-        parts = [
-            f"{age}-year-old {child} diagnosed on {diagnosis.diagnosis_date} with "
-            f"{diagnosis.tumour} (ICD-O-3 {diagnosis.icdo3_morphology}), site: {diagnosis.site}, "
-            + (
-                "with metastases to " + ", ".join(diagnosis.metastasis_sites)
-                if diagnosis.metastatic
-                else "without metastases"
+    ]
+    if chemotherapy:
+        parts.append(
+            say["chemotherapy"].format(
+                cycles=max(c.cycle for c in chemotherapy),
+                drugs=", ".join(dict.fromkeys(c.drug for c in chemotherapy)),
             )
-            + "."
-        ]
-        if chemotherapy:
-            parts.append(f"Chemotherapy: {cycles} cycles ({_drugs(chemotherapy)}).")
-        parts.extend(
-            f"Radiotherapy to {r.site}: {r.dose:g} Gy in {r.fractions} fractions."
-            for r in radiotherapy
         )
+    parts.extend(
+        say["radiotherapy"].format(site=r.site, dose=r.dose, fractions=r.fractions)
+        for r in radiotherapy
+    )
     return " ".join(parts)
