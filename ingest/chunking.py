@@ -1,13 +1,22 @@
-"""Page-aware chunking: a chunk never crosses a page, so every citation has one page."""
+"""Page-aware chunking that keeps each heading with the passage it introduces.
+
+A chunk never crosses a page, so every citation has one page. Offsets and chunk text are
+in the page's whitespace-normalised text, the form a citation check compares against.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from ingest.pdf import PdfDocument
 from knowledge.chunks import GuidelineChunk
+from knowledge.text import normalize_whitespace
+
+_SENTENCE_END = (".", "!", "?", ":", ";")
+_HEADING = re.compile(r"^(?:\d+(?:\.\d+)*\.?\s+)?[A-Z(][^.;:!?]{0,78}$")
 
 
 def make_splitter(chunk_size: int, chunk_overlap: int) -> RecursiveCharacterTextSplitter:
@@ -16,12 +25,31 @@ def make_splitter(chunk_size: int, chunk_overlap: int) -> RecursiveCharacterText
     return RecursiveCharacterTextSplitter(
         chunk_size=chunk_size,
         chunk_overlap=chunk_overlap,
-        # Page text is whitespace-normalised: split at sentences first, then words.
-        separators=[". ", "; ", ", ", " ", ""],
+        # Blocks (a heading and its passage) first, then sentences, then words.
+        separators=["\n\n", ". ", "; ", ", ", " ", ""],
         keep_separator="end",
-        add_start_index=True,
         strip_whitespace=True,
     )
+
+
+def heading_blocks(page_text: str) -> str:
+    """Join a page's lines into blocks that each start at a heading.
+
+    A heading is a short line without sentence punctuation that follows the end of a
+    sentence ("4. Chemotherapy"); it opens a block, so the splitter cuts before it and
+    never leaves it at the end of a chunk apart from its passage.
+    """
+    blocks: list[list[str]] = [[]]
+    previous_ended = True
+    for raw in page_text.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        if previous_ended and _HEADING.match(line) and blocks[-1]:
+            blocks.append([])
+        blocks[-1].append(line)
+        previous_ended = line.endswith(_SENTENCE_END) or bool(_HEADING.match(line))
+    return "\n\n".join(" ".join(block) for block in blocks if block)
 
 
 def chunk_id(sha256: str, page: int, index: int) -> str:
@@ -34,12 +62,16 @@ def chunk_pages(
     pages: Iterable[tuple[int, str]],
     splitter: RecursiveCharacterTextSplitter,
 ) -> Iterator[GuidelineChunk]:
-    """Split each page's text into chunks carrying document, page and character offsets."""
-    for page_number, text in pages:
-        if not text:
-            continue
-        for index, piece in enumerate(splitter.create_documents([text])):
-            start = int(piece.metadata["start_index"])
+    """Split each page into chunks carrying document, page and character offsets."""
+    for page_number, raw_text in pages:
+        page_text = normalize_whitespace(raw_text)
+        cursor = 0
+        for index, piece in enumerate(splitter.split_text(heading_blocks(raw_text))):
+            text = normalize_whitespace(piece)
+            start = page_text.find(text, cursor)
+            if start < 0:  # cannot happen for whitespace-bounded pieces; keep it honest
+                raise ValueError(f"chunk not found in page {page_number} of {document.path}")
+            cursor = start + 1
             yield GuidelineChunk(
                 chunk_id=chunk_id(document.sha256, page_number, index),
                 document=document.path.name,
@@ -47,6 +79,6 @@ def chunk_pages(
                 title=document.title,
                 page=page_number,
                 start=start,
-                end=start + len(piece.page_content),
-                text=piece.page_content,
+                end=start + len(text),
+                text=text,
             )

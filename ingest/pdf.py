@@ -1,4 +1,4 @@
-"""Read a guideline PDF page by page into normalised text, with clear errors."""
+"""Open a guideline PDF and read it page by page, with one clear error per bad file."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pypdf import PdfReader
-from pypdf.errors import PdfReadError
-
-from knowledge.text import normalize_whitespace
+from pypdf.errors import PdfReadError, PyPdfError
 
 
 class IngestError(Exception):
@@ -23,11 +21,20 @@ class IngestError(Exception):
 
 
 @dataclass(frozen=True)
+class PdfLimits:
+    """What a hospital allows in one file (``CLINSYNTH_MAX_PDF_PAGES``/``_BYTES``)."""
+
+    max_pages: int = 5000
+    max_bytes: int = 200 * 1024 * 1024
+
+
+@dataclass(frozen=True)
 class PdfDocument:
     path: Path
     sha256: str
     title: str
     page_count: int
+    size_bytes: int
 
 
 def file_sha256(path: Path) -> str:
@@ -35,8 +42,12 @@ def file_sha256(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def open_pdf(path: Path) -> tuple[PdfDocument, PdfReader]:
+def open_pdf(path: Path, limits: PdfLimits | None = None) -> tuple[PdfDocument, PdfReader]:
     """Open and sanity-check a PDF; raise ``IngestError`` naming what is wrong."""
+    limits = limits or PdfLimits()
+    size = path.stat().st_size
+    if size > limits.max_bytes:
+        raise IngestError(path, f"file is {size} bytes; the limit is {limits.max_bytes}")
     with open(path, "rb") as handle:
         if handle.read(5) != b"%PDF-":
             raise IngestError(path, "not a PDF file (no %PDF- header)")
@@ -45,23 +56,24 @@ def open_pdf(path: Path) -> tuple[PdfDocument, PdfReader]:
         if reader.is_encrypted:
             raise IngestError(path, "encrypted PDF; decrypt it before ingesting")
         page_count = len(reader.pages)
-    except PdfReadError as exc:
+    except (PyPdfError, ValueError, KeyError, TypeError) as exc:
         raise IngestError(path, f"corrupt or truncated PDF ({exc})") from exc
     if page_count == 0:
         raise IngestError(path, "the PDF has no pages")
+    if page_count > limits.max_pages:
+        raise IngestError(path, f"{page_count} pages; the limit is {limits.max_pages}")
     try:
         title = str(reader.metadata.title or "") if reader.metadata else ""
-    except PdfReadError:
+    except PyPdfError:
         title = ""
-    document = PdfDocument(path, file_sha256(path), title or path.stem, page_count)
-    return document, reader
+    return PdfDocument(path, file_sha256(path), title or path.stem, page_count, size), reader
 
 
 def iter_pages(path: Path, reader: PdfReader) -> Iterator[tuple[int, str]]:
-    """Yield (1-based page number, normalised text), one page in memory at a time."""
+    """Yield (1-based page number, extracted text with its line breaks), one page at a time."""
     for index, page in enumerate(reader.pages):
         try:
             text = page.extract_text() or ""
-        except (PdfReadError, ValueError, KeyError) as exc:
+        except (PdfReadError, ValueError, KeyError, TypeError) as exc:
             raise IngestError(path, f"page {index + 1} cannot be read ({exc})") from exc
-        yield index + 1, normalize_whitespace(text)
+        yield index + 1, text

@@ -17,8 +17,14 @@ class GuidelineChunk(BaseModel):
     end: int = Field(ge=0)
     text: str
 
+    @property
+    def document_id(self) -> str:
+        """The registry id of the document version this chunk belongs to."""
+        return self.document_sha256[:16]
+
     def metadata(self) -> dict[str, str | int]:
         return {
+            "document_id": self.document_id,
             "document": self.document,
             "document_sha256": self.document_sha256,
             "title": self.title,

@@ -1,7 +1,8 @@
 """The knowledge store: guideline chunks and their embeddings in Chroma.
 
 Embeddings are always computed by our own ``Embedder`` and passed explicitly, so Chroma's
-default embedding function (which downloads a model) is never created.
+default embedding function (which downloads a model) is never created. Retrieval only
+sees chunks of documents the registry lists as active.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any, Protocol
 
 from knowledge.chunks import GuidelineChunk, RetrievedChunk
 from knowledge.embeddings import Embedder
+from knowledge.registry import DocumentRegistry
 
 _ADD_BATCH = 256
 
@@ -26,28 +28,30 @@ class PassageIndex(Protocol):
     ) -> list[RetrievedChunk]: ...
 
 
-class KnowledgeStore:
-    """Chroma embedded (a folder) by default; pass ``client`` for a Chroma server."""
+def chroma_client(path: Path | None = None, *, host: str | None = None, port: int = 8000) -> Any:
+    """An embedded Chroma at ``path``, or a Chroma server at ``host``; telemetry off."""
+    import chromadb
 
+    settings = chromadb.Settings(anonymized_telemetry=False, allow_reset=False)
+    if host:
+        return chromadb.HttpClient(host=host, port=port, settings=settings)
+    if path is None:
+        raise ValueError("an embedded Chroma needs a folder path")
+    Path(path).mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=settings)
+
+
+class KnowledgeStore:
     def __init__(
         self,
         embedder: Embedder,
+        registry: DocumentRegistry,
         *,
-        path: Path | None = None,
+        client: Any,
         collection: str = "guidelines",
-        client: Any = None,
     ):
-        import chromadb
-
-        if client is None:
-            if path is None:
-                raise ValueError("KnowledgeStore needs a folder path or a Chroma client")
-            Path(path).mkdir(parents=True, exist_ok=True)
-            client = chromadb.PersistentClient(
-                path=str(path),
-                settings=chromadb.Settings(anonymized_telemetry=False, allow_reset=False),
-            )
         self.embedder = embedder
+        self.registry = registry
         self._collection = client.get_or_create_collection(
             name=collection,
             embedding_function=None,
@@ -55,11 +59,12 @@ class KnowledgeStore:
         )
 
     def count(self) -> int:
-        return int(self._collection.count())
+        """Visible chunks: those of active documents."""
+        return sum(d.chunks for d in self.registry.documents() if d.status == "active")
 
-    def has_document(self, sha256: str) -> bool:
-        found = self._collection.get(where={"document_sha256": sha256}, limit=1, include=[])
-        return bool(found["ids"])
+    def stored_chunks(self) -> int:
+        """Every chunk in Chroma, superseded and unfinished ones included."""
+        return int(self._collection.count())
 
     def add(self, chunks: Sequence[GuidelineChunk]) -> None:
         """Embed and upsert chunks; ids are content-derived, so re-adding is harmless."""
@@ -72,29 +77,70 @@ class KnowledgeStore:
                 metadatas=[c.metadata() for c in batch],
             )
 
+    def delete_document(self, document_id: str) -> None:
+        self._collection.delete(where={"document_id": document_id})
+
     def query(
-        self, text: str, *, k: int, where: dict[str, Any] | None = None
+        self,
+        text: str,
+        *,
+        k: int,
+        where: dict[str, Any] | None = None,
+        documents: Sequence[str] = (),
+        tags: Sequence[str] = (),
+        mmr: bool = False,
+        fetch_k: int | None = None,
+        diversity: float = 0.5,
     ) -> list[RetrievedChunk]:
-        """The ``k`` passages closest to ``text``, best first."""
-        if self.count() == 0:
+        """The ``k`` passages of active documents closest to ``text``, best first.
+
+        ``documents`` (ids or file names) and ``tags`` narrow the documents searched;
+        ``where`` filters on chunk metadata. With ``mmr``, ``fetch_k`` candidates are
+        re-ranked by maximal marginal relevance (``diversity`` 0: relevance only, 1: most
+        diverse).
+        """
+        visible = self.registry.active_ids(tags=tags, documents=documents)
+        if not visible:
             return []
+        scope: dict[str, Any] = {"document_id": {"$in": visible}}
+        query_vector = self.embedder.embed([text])[0]
+        n_results = max(k, fetch_k or 4 * k) if mmr else k
         result = self._collection.query(
-            query_embeddings=self.embedder.embed([text]),
-            n_results=k,
-            where=where,
-            include=["documents", "metadatas", "distances"],
+            query_embeddings=[query_vector],
+            n_results=n_results,
+            where={"$and": [scope, where]} if where else scope,
+            include=["documents", "metadatas", "distances", "embeddings"]
+            if mmr
+            else ["documents", "metadatas", "distances"],
         )
         ids = result["ids"][0]
-        documents = (result["documents"] or [[]])[0]
+        documents_ = (result["documents"] or [[]])[0]
         metadatas = (result["metadatas"] or [[]])[0]
         distances = (result["distances"] or [[]])[0]
+        order = list(range(len(ids)))
+        if mmr and ids:
+            import numpy as np
+            from langchain_core.vectorstores.utils import maximal_marginal_relevance
+
+            vectors = result["embeddings"]
+            order = maximal_marginal_relevance(
+                np.array(query_vector),
+                list(vectors[0]) if vectors is not None else [],
+                lambda_mult=1.0 - diversity,
+                k=k,
+            )
         return [
-            RetrievedChunk(chunk_id=i, text=d, score=1.0 - float(dist), **_meta(m))
-            for i, d, m, dist in zip(ids, documents, metadatas, distances, strict=True)
+            RetrievedChunk(
+                chunk_id=ids[i],
+                text=documents_[i],
+                score=1.0 - float(distances[i]),
+                **_meta(metadatas[i]),
+            )
+            for i in order[:k]
         ]
 
     def get(self, chunk_ids: Sequence[str]) -> list[GuidelineChunk]:
-        """Stored chunks by id, in the order asked; unknown ids are left out."""
+        """Stored chunks by id (superseded ones included), in the order asked."""
         if not chunk_ids:
             return []
         result = self._collection.get(ids=list(chunk_ids), include=["documents", "metadatas"])

@@ -8,24 +8,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
-from service.generation import GenerationError, PatientGenerator
+from service.api_deps import Services, ServicesDep
+from service.api_documents import documents_router
+from service.documents import IngestJobs
+from service.generation import GenerationError
 from service.offline import enforce_offline
 from service.records import PatientRecord
 from service.requests import RequestError
 from service.settings import Settings
-from service.storage import RecordStore
-
-
-@dataclass
-class Services:
-    generator: PatientGenerator
-    records: RecordStore
 
 
 class GenerateRequest(BaseModel):
@@ -37,14 +31,6 @@ class Health(BaseModel):
     status: str
     chunks: int
     model: str
-
-
-def get_services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
-
-
-ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
@@ -59,16 +45,27 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                 build_knowledge_store,
                 build_language_model,
                 build_record_store,
+                ingest_options,
             )
+            from service.storage import make_engine
 
-            store = build_knowledge_store(settings)
+            engine = make_engine(settings.db_url)
+            store = build_knowledge_store(settings, engine)
             generator = build_generator(settings, store, build_language_model(settings))
-            app.state.services = Services(generator, build_record_store(settings))
+            app.state.services = Services(
+                generator,
+                build_record_store(settings, engine),
+                knowledge=store,
+                jobs=IngestJobs(store, engine, settings.home / "uploads"),
+                ingest=ingest_options(settings),
+                max_upload_bytes=settings.max_pdf_bytes,
+            )
         else:
             app.state.services = services
         yield
 
     app = FastAPI(title="clinsynth", version="0.1.0", lifespan=lifespan)
+    app.include_router(documents_router)
 
     @app.get("/health")
     def health(services: ServicesDep) -> Health:

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from service.cli_common import (
+    OutputFormat,
+    configuration_errors,
+    err,
+    error,
+    say,
+    settings_of,
+)
+from service.cli_documents import documents_app, search
 from service.offline import enforce_offline
 from service.settings import Settings
 
@@ -25,37 +30,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True, soft_wrap=True, highlight=False)
-
-
-def _say(message: str) -> None:
-    err.print(escape(message))
-
-
-def _error(message: str) -> None:
-    err.print("[red]error:[/red] " + escape(message))
-
-
-class OutputFormat(StrEnum):
-    text = "text"
-    json = "json"
-
-
-def _settings(ctx: typer.Context) -> Settings:
-    settings: Settings = ctx.obj
-    return settings
-
-
-@contextmanager
-def _configuration_errors() -> Iterator[None]:
-    """A missing model file or an unreachable database is one clear line, exit status 2."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    try:
-        yield
-    except (OSError, RuntimeError, ValueError, SQLAlchemyError) as exc:
-        _error(f"cannot start: {exc}")
-        raise typer.Exit(2) from exc
+app.add_typer(documents_app, name="documents")
+app.command()(search)
 
 
 @app.callback()
@@ -64,7 +40,7 @@ def _entry(ctx: typer.Context) -> None:
     try:
         ctx.obj = Settings()
     except ValueError as exc:
-        _error(f"invalid configuration: {exc}")
+        error(f"invalid configuration: {exc}")
         raise typer.Exit(2) from exc
 
 
@@ -72,47 +48,80 @@ def _entry(ctx: typer.Context) -> None:
 def ingest(
     ctx: typer.Context,
     paths: Annotated[list[Path], typer.Argument(help="PDF files or folders of PDFs")],
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", help="Tag the documents (repeatable)")
+    ] = None,
 ) -> None:
-    """Ingest guideline PDFs into the knowledge store (unchanged files are skipped)."""
+    """Ingest guideline PDFs (unchanged files are skipped, new versions replace old ones)."""
     from ingest.pipeline import find_pdfs, ingest_file
-    from service.components import build_knowledge_store
+    from service.components import build_knowledge_store, ingest_options
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     try:
         pdfs = find_pdfs(paths)
     except FileNotFoundError as exc:
-        _error(str(exc))
+        error(str(exc))
         raise typer.Exit(2) from exc
     if not pdfs:
-        _error("no PDF files found in " + ", ".join(map(str, paths)))
+        error("no PDF files found in " + ", ".join(map(str, paths)))
         raise typer.Exit(2)
-    with _configuration_errors():
+    with configuration_errors():
         store = build_knowledge_store(settings)
+    options = ingest_options(settings, tag or ())
     failed = 0
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=err, transient=True) as progress:
-        task = progress.add_task("ingesting", total=len(pdfs))
+    with _ProgressBars(len(pdfs)) as bars:
         for pdf in pdfs:
-            progress.update(task, description=f"ingesting {pdf.name}")
-            result = ingest_file(
-                pdf, store, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap
-            )
+            result = ingest_file(pdf, store, options, bars)
             if result.status == "failed":
                 failed += 1
-                err.print("[red]failed[/red]   " + escape(str(result.error)))
+                err.print("[red]failed[/red]    " + escape(str(result.error)))
             elif result.status == "unchanged":
-                _say(f"unchanged {pdf} (already ingested, {result.pages} pages)")
+                say(f"unchanged {pdf} (already ingested as {result.document_id})")
             else:
-                _say(f"ingested  {pdf}: {result.pages} pages, {result.chunks} chunks")
-            progress.advance(task)
-    _say(f"{len(pdfs) - failed} of {len(pdfs)} files ok; {store.count()} chunks in the store")
+                replaced = f", replaces {', '.join(result.superseded)}" if result.superseded else ""
+                say(
+                    f"{result.status:<9} {pdf}: {result.pages} pages, {result.chunks} chunks "
+                    f"(document {result.document_id}{replaced})"
+                )
+            bars.file_done()
+    say(f"{len(pdfs) - failed} of {len(pdfs)} files ok; {store.count()} chunks in the store")
     if failed:
         raise typer.Exit(1)
+
+
+class _ProgressBars:
+    """Files, pages and chunks bars on stderr, fed by the ingestion pipeline."""
+
+    def __init__(self, files: int):
+        self._progress = Progress(
+            TextColumn("{task.description:<28}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        )
+        self._files = self._progress.add_task("files", total=files)
+        self._pages = self._progress.add_task("pages", total=None)
+        self._chunks = self._progress.add_task("chunks embedded", total=None)
+
+    def __enter__(self) -> _ProgressBars:
+        self._progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.__exit__(None, None, None)
+
+    def start(self, path: Path, pages: int) -> None:
+        self._progress.update(self._files, description=f"files ({path.name[:20]})")
+        self._progress.reset(self._pages, total=pages)
+
+    def advance(self, pages: int, chunks: int) -> None:
+        self._progress.advance(self._pages, pages)
+        self._progress.advance(self._chunks, chunks)
+
+    def file_done(self) -> None:
+        self._progress.advance(self._files)
 
 
 @app.command()
@@ -136,11 +145,11 @@ def generate(
     from service.render import render_record
     from service.requests import RequestError
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     if seed is None:
         seed = secrets.randbelow(2**31)
-        _say(f"seed {seed}")
-    with _configuration_errors():
+        say(f"seed {seed}")
+    with configuration_errors():
         store = build_knowledge_store(settings)
         records_db = build_record_store(settings)
         generator = build_generator(settings, store, build_language_model(settings))
@@ -160,11 +169,11 @@ def generate(
                 records.append(made.record)
                 progress.advance(task)
     except RequestError as exc:
-        _error(str(exc))
+        error(str(exc))
         raise typer.Exit(2) from exc
     except GenerationError as exc:
         kept = _keep_failure(settings.home, prompt, seed, exc)
-        _error(f"{exc} (raw output kept in {kept})")
+        error(f"{exc} (raw output kept in {kept})")
         raise typer.Exit(1) from exc
     if output is OutputFormat.json:
         typer.echo(
@@ -173,7 +182,7 @@ def generate(
     else:
         for record in records:
             typer.echo(render_record(record) + "\n")
-    _say(f"{len(records)} patient(s) stored in {settings.db_url}")
+    say(f"{len(records)} patient(s) stored in {settings.db_url}")
 
 
 def _keep_failure(home: Path, prompt: str, seed: int, exc: Exception) -> Path:
@@ -203,7 +212,7 @@ def serve(
 
     from service.api import create_app
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
 
 

@@ -2,21 +2,43 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from sqlalchemy.engine import Engine
+
+from ingest.pdf import PdfLimits
+from ingest.pipeline import IngestOptions
 from knowledge.embeddings import Embedder
-from knowledge.store import KnowledgeStore
+from knowledge.registry import DocumentRegistry
+from knowledge.store import KnowledgeStore, chroma_client
 from models.base import LanguageModel
 from service.generation import GenerationOptions, PatientGenerator
 from service.settings import Settings
-from service.storage import RecordStore
+from service.storage import RecordStore, make_engine
 
 
-def build_knowledge_store(settings: Settings) -> KnowledgeStore:
+def build_knowledge_store(settings: Settings, engine: Engine | None = None) -> KnowledgeStore:
+    """Chroma (embedded folder, or a server when CLINSYNTH_CHROMA_HOST is set) with the
+    document registry in the SQL database."""
     embedder = Embedder(
         settings.embedder_dir,
         device=settings.embedding_device,
         batch_size=settings.embedding_batch_size,
     )
-    return KnowledgeStore(embedder, path=settings.chroma_dir, collection=settings.chroma_collection)
+    client = chroma_client(
+        settings.chroma_dir, host=settings.chroma_host, port=settings.chroma_port
+    )
+    registry = DocumentRegistry(engine or make_engine(settings.db_url))
+    return KnowledgeStore(embedder, registry, client=client, collection=settings.chroma_collection)
+
+
+def ingest_options(settings: Settings, tags: Sequence[str] = ()) -> IngestOptions:
+    return IngestOptions(
+        chunk_size=settings.chunk_size,
+        chunk_overlap=settings.chunk_overlap,
+        limits=PdfLimits(max_pages=settings.max_pdf_pages, max_bytes=settings.max_pdf_bytes),
+        tags=tuple(tags),
+    )
 
 
 def build_language_model(settings: Settings) -> LanguageModel:
@@ -53,5 +75,5 @@ def build_generator(
     )
 
 
-def build_record_store(settings: Settings) -> RecordStore:
-    return RecordStore.from_url(settings.db_url)
+def build_record_store(settings: Settings, engine: Engine | None = None) -> RecordStore:
+    return RecordStore(engine or make_engine(settings.db_url))

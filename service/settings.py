@@ -32,6 +32,12 @@ class Settings(BaseSettings):
         None, description="Embedded Chroma folder; default <home>/chroma"
     )
     chroma_collection: str = "guidelines"
+    chroma_host: str | None = Field(
+        None, description="Chroma server host; when set, the server is used instead of a folder"
+    )
+    chroma_port: int = Field(8000, ge=1, le=65535)
+    max_pdf_pages: int = Field(5000, ge=1, description="Pages allowed in one PDF")
+    max_pdf_bytes: int = Field(200 * 1024 * 1024, ge=1024, description="Bytes allowed per PDF")
     embedding_model_path: Path | None = Field(
         None, description="sentence-transformers model folder; default: the packaged MiniLM"
     )

@@ -1,0 +1,172 @@
+"""The document registry: which guideline versions exist and which are visible.
+
+The registry (SQL) is the source of truth for visibility; Chroma holds the chunks. A
+document's chunks are written while its row says ``ingesting`` and become visible in the
+same transaction that supersedes the previous version, so readers see the old version or
+the new one, never half of either. Superseded chunks stay in Chroma, invisible to
+retrieval, so citations of records made from them still resolve to their text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from sqlalchemy import JSON, DateTime, Integer, String, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+Status = Literal["ingesting", "active", "superseded"]
+
+
+class RegistryBase(DeclarativeBase):
+    pass
+
+
+class DocumentRow(RegistryBase):
+    __tablename__ = "documents"
+
+    document_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    file_name: Mapped[str] = mapped_column(String(255), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(500))
+    pages: Mapped[int] = mapped_column(Integer)
+    chunks: Mapped[int] = mapped_column(Integer, default=0)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    superseded_by: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    ingested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+@dataclass(frozen=True)
+class Document:
+    """A registered guideline version, as listed to users."""
+
+    document_id: str
+    file_name: str
+    sha256: str
+    title: str
+    pages: int
+    chunks: int
+    size_bytes: int
+    tags: list[str]
+    status: Status
+    superseded_by: str | None
+    ingested_at: datetime
+
+    def as_json(self) -> dict[str, Any]:
+        data = self.__dict__.copy()
+        data["ingested_at"] = self.ingested_at.isoformat()
+        return data
+
+
+def document_id_for(sha256: str) -> str:
+    """Content-derived: the same bytes always get the same id (and the same chunk ids).
+
+    Kept equal to ``GuidelineChunk.document_id``."""
+    return sha256[:16]
+
+
+def _document(row: DocumentRow) -> Document:
+    ingested = row.ingested_at
+    if ingested.tzinfo is None:  # SQLite drops the zone
+        ingested = ingested.replace(tzinfo=UTC)
+    return Document(
+        document_id=row.document_id,
+        file_name=row.file_name,
+        sha256=row.sha256,
+        title=row.title,
+        pages=row.pages,
+        chunks=row.chunks,
+        size_bytes=row.size_bytes,
+        tags=list(row.tags or []),
+        status=row.status,  # type: ignore[arg-type]
+        superseded_by=row.superseded_by,
+        ingested_at=ingested,
+    )
+
+
+class DocumentRegistry:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        RegistryBase.metadata.create_all(engine)
+
+    def get(self, document_id: str) -> Document | None:
+        with Session(self.engine) as session:
+            row = session.get(DocumentRow, document_id)
+            return _document(row) if row else None
+
+    def by_sha256(self, sha256: str) -> Document | None:
+        return self.get(document_id_for(sha256))
+
+    def documents(self, *, include_superseded: bool = False) -> list[Document]:
+        """Active documents; with ``include_superseded``, every version and unfinished
+        ingest too (status says which)."""
+        query = select(DocumentRow).order_by(DocumentRow.file_name, DocumentRow.ingested_at)
+        if not include_superseded:
+            query = query.where(DocumentRow.status == "active")
+        with Session(self.engine) as session:
+            return [_document(r) for r in session.scalars(query)]
+
+    def active_ids(self, *, tags: Sequence[str] = (), documents: Sequence[str] = ()) -> list[str]:
+        """Visible document ids, narrowed to those carrying every tag and to the given ids
+        or file names."""
+        with Session(self.engine) as session:
+            rows = session.scalars(select(DocumentRow).where(DocumentRow.status == "active"))
+            return [
+                r.document_id
+                for r in rows
+                if all(t in (r.tags or []) for t in tags)
+                and (not documents or r.document_id in documents or r.file_name in documents)
+            ]
+
+    def begin(
+        self,
+        *,
+        sha256: str,
+        file_name: str,
+        title: str,
+        pages: int,
+        size_bytes: int,
+        tags: Sequence[str],
+    ) -> Document:
+        """Register a version as ``ingesting`` (invisible); an interrupted one is resumed."""
+        document_id = document_id_for(sha256)
+        with Session(self.engine) as session, session.begin():
+            row = session.get(DocumentRow, document_id)
+            if row is None:
+                row = DocumentRow(document_id=document_id, sha256=sha256, chunks=0)
+                session.add(row)
+            row.file_name, row.title, row.pages = file_name, title, pages
+            row.size_bytes, row.tags, row.status = size_bytes, sorted(set(tags)), "ingesting"
+            row.superseded_by = None
+            row.ingested_at = datetime.now(UTC)
+        return self.get(document_id)  # type: ignore[return-value]
+
+    def activate(self, document_id: str, *, chunks: int) -> list[str]:
+        """Make a version visible and supersede the active versions of the same file name,
+        in one transaction. Returns the superseded ids."""
+        with Session(self.engine) as session, session.begin():
+            row = session.get(DocumentRow, document_id)
+            if row is None:
+                raise KeyError(document_id)
+            older = session.scalars(
+                select(DocumentRow).where(
+                    DocumentRow.file_name == row.file_name,
+                    DocumentRow.status == "active",
+                    DocumentRow.document_id != document_id,
+                )
+            ).all()
+            for old in older:
+                old.status, old.superseded_by = "superseded", document_id
+            row.status, row.chunks = "active", chunks
+            return [old.document_id for old in older]
+
+    def remove(self, document_id: str) -> None:
+        with Session(self.engine) as session, session.begin():
+            row = session.get(DocumentRow, document_id)
+            if row is not None:
+                session.delete(row)

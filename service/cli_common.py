@@ -1,0 +1,47 @@
+"""What every ``clinsynth`` subcommand shares: stderr console, messages, settings, errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from service.settings import Settings
+
+# Messages and progress go to stderr, so stdout carries only the requested output.
+err = Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def say(message: str) -> None:
+    err.print(escape(message))
+
+
+def error(message: str) -> None:
+    err.print("[red]error:[/red] " + escape(message))
+
+
+def settings_of(ctx: typer.Context) -> Settings:
+    """The Settings built once by the entry callback (kept on the root context)."""
+    settings: Settings = ctx.find_root().obj
+    return settings
+
+
+@contextmanager
+def configuration_errors() -> Iterator[None]:
+    """A missing model file or an unreachable database is one clear line, exit status 2."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        yield
+    except (OSError, RuntimeError, ValueError, SQLAlchemyError) as exc:
+        error(f"cannot start: {exc}")
+        raise typer.Exit(2) from exc
