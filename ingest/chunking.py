@@ -16,7 +16,7 @@ from knowledge.chunks import GuidelineChunk
 from knowledge.text import normalize_whitespace
 
 _SENTENCE_END = (".", "!", "?", ":", ";")
-_HEADING = re.compile(r"^(?:\d+(?:\.\d+)*\.?\s+)?[A-Z(][^.;:!?]{0,78}$")
+_HEADING = re.compile(r"^(?:\d+(?:\.\d+)*\.?\s+)?[A-Z(][^.;:!?]{0,60}$")
 
 
 def make_splitter(chunk_size: int, chunk_overlap: int) -> RecursiveCharacterTextSplitter:
@@ -36,19 +36,24 @@ def heading_blocks(page_text: str) -> str:
     """Join a page's lines into blocks that each start at a heading.
 
     A heading is a short line without sentence punctuation that follows the end of a
-    sentence ("4. Chemotherapy"); it opens a block, so the splitter cuts before it and
-    never leaves it at the end of a chunk apart from its passage.
+    sentence and is followed by a line that starts a sentence ("4. Chemotherapy" then
+    "Induction in..."); it opens a block, so the splitter cuts before it and never leaves
+    it at the end of a chunk apart from its passage.
     """
+    lines = [line.strip() for line in page_text.splitlines() if line.strip()]
     blocks: list[list[str]] = [[]]
     previous_ended = True
-    for raw in page_text.splitlines():
-        line = raw.strip()
-        if not line:
-            continue
-        if previous_ended and _HEADING.match(line) and blocks[-1]:
+    for index, line in enumerate(lines):
+        following = lines[index + 1] if index + 1 < len(lines) else ""
+        heading = (
+            previous_ended
+            and bool(_HEADING.match(line))
+            and (following[:1].isupper() or following[:1].isdigit())
+        )
+        if heading and blocks[-1]:
             blocks.append([])
         blocks[-1].append(line)
-        previous_ended = line.endswith(_SENTENCE_END) or bool(_HEADING.match(line))
+        previous_ended = not heading and line.endswith(_SENTENCE_END)
     return "\n\n".join(" ".join(block) for block in blocks if block)
 
 

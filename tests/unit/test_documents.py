@@ -1,0 +1,45 @@
+import io
+
+import pytest
+
+from ingest.chunking import heading_blocks
+from service.documents import UploadRejected, check_upload_name, save_upload
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("../x.pdf", "path separators"),
+        ("a/b.pdf", "path separators"),
+        ("a\\b.pdf", "path separators"),
+        (".hidden.pdf", "path separators"),
+        ("notes.txt", "only .pdf"),
+        ("", "without a file name"),
+        (None, "without a file name"),
+    ],
+)
+def test_unsafe_upload_names_are_refused(name, reason):
+    with pytest.raises(UploadRejected, match=reason):
+        check_upload_name(name)
+
+
+def test_a_plain_name_passes():
+    assert check_upload_name("Guía LLA 2024.pdf") == "Guía LLA 2024.pdf"
+
+
+def test_save_upload_stops_at_the_limit_and_keeps_nothing(tmp_path):
+    target = tmp_path / "job" / "a.pdf"
+    with pytest.raises(UploadRejected, match="limit of 10 bytes"):
+        save_upload(io.BytesIO(b"x" * 11), target, max_bytes=10)
+    assert not target.parent.exists()
+    assert save_upload(io.BytesIO(b"x" * 10), target, max_bytes=10) == 10
+
+
+def test_headings_open_blocks():
+    page = (
+        "End of a sentence.\n2. Diagnosis\nText of the\nsection.\n"
+        "Not a heading line\nas it goes on."
+    )
+    assert heading_blocks(page) == (
+        "End of a sentence.\n\n2. Diagnosis Text of the section. Not a heading line as it goes on."
+    )
