@@ -11,7 +11,6 @@ import pytest
 from fpdf import FPDF
 from pypdf import PdfReader, PdfWriter
 
-import ingest.pipeline as pipeline
 from ingest.pdf import PdfLimits
 from ingest.pipeline import IngestOptions, ingest_file, ingest_paths
 from knowledge.embedded import packaged_embedder_path
@@ -96,32 +95,6 @@ def test_reingest_is_a_no_op_and_a_new_version_replaces_the_old(store, tmp_path)
     assert "120 mg/m2" in kept.text
     versions = {d.document_id: d.status for d in store.registry.documents(include_superseded=True)}
     assert versions == {one.document_id: "superseded", two.document_id: "active"}
-
-
-def test_a_crash_mid_ingest_leaves_nothing_visible_and_a_rerun_completes(
-    store, tmp_path, monkeypatch
-):
-    pdf = write_pdf(
-        tmp_path / "long.pdf", [f"Page {n}: etoposide 100 mg/m2. " * 30 for n in range(8)]
-    )
-    monkeypatch.setattr(pipeline, "EMBED_BATCH", 4)
-
-    class Crash:
-        def start(self, path, pages):
-            pass
-
-        def advance(self, pages, chunks):
-            raise KeyboardInterrupt  # the process dies after the first written batch
-
-    with pytest.raises(KeyboardInterrupt):
-        ingest_file(pdf, store, progress=Crash())
-    assert store.stored_chunks() > 0  # some chunks reached Chroma...
-    assert store.query("etoposide", k=3) == []  # ...but none is visible
-    assert store.registry.documents() == []
-    done = ingest_file(pdf, store)
-    assert done.status == "ingested"
-    assert store.stored_chunks() == done.chunks
-    assert store.query("etoposide", k=3)
 
 
 def test_delete_removes_chunks_and_registry_entry(store, clinsynth_env):
@@ -252,3 +225,50 @@ def test_missing_path_is_a_usage_error(clinsynth_env, tmp_path):
     )
     assert result.returncode == 2
     assert "no such file or folder" in result.stderr
+
+
+KILLED_MID_INGEST = """
+import os, signal, sys
+from pathlib import Path
+from service.offline import enforce_offline
+enforce_offline()
+import ingest.pipeline as pipeline
+from service.components import build_knowledge_store
+from service.settings import Settings
+
+pipeline.EMBED_BATCH = 4
+
+
+class KillAfterFirstBatch:
+    def start(self, path, pages):
+        pass
+
+    def advance(self, pages, chunks):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+store = build_knowledge_store(Settings(home=Path(sys.argv[1])))
+pipeline.ingest_file(Path(sys.argv[2]), store, progress=KillAfterFirstBatch())
+"""
+
+
+def test_sigkill_mid_ingest_leaves_nothing_visible_and_a_rerun_completes(tmp_path):
+    from service.components import build_knowledge_store
+    from service.settings import Settings
+
+    pdf = CORPUS_PDF_DIR / "hodgkin_lymphoma.pdf"
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_MID_INGEST, str(tmp_path), str(pdf)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert killed.returncode == -9, killed.stderr
+    store = build_knowledge_store(Settings(home=tmp_path))
+    assert store.stored_chunks() == 4  # the first batch reached Chroma before the kill
+    assert store.query("OEPA", k=3) == [] and store.registry.documents() == []
+    [unfinished] = store.registry.documents(include_superseded=True)
+    assert unfinished.status == "ingesting"
+    done = ingest_file(pdf, store)
+    assert done.status == "ingested" and store.stored_chunks() == done.chunks
+    assert store.query("OEPA", k=3)
