@@ -47,9 +47,9 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                 build_record_store,
                 ingest_options,
             )
-            from service.storage import make_engine
+            from service.database import open_database
 
-            engine = make_engine(settings.db_url)
+            engine = open_database(settings.db_url)
             store = build_knowledge_store(settings, engine)
             generator = build_generator(settings, store, build_language_model(settings))
             app.state.services = Services(

@@ -12,9 +12,10 @@ from knowledge.embeddings import Embedder
 from knowledge.registry import DocumentRegistry
 from knowledge.store import KnowledgeStore, chroma_client
 from models.base import LanguageModel
+from service.database import open_database
 from service.generation import GenerationOptions, PatientGenerator
 from service.settings import Settings
-from service.storage import RecordStore, make_engine
+from service.storage import RecordStore
 
 
 def build_knowledge_store(settings: Settings, engine: Engine | None = None) -> KnowledgeStore:
@@ -28,7 +29,7 @@ def build_knowledge_store(settings: Settings, engine: Engine | None = None) -> K
     client = chroma_client(
         settings.chroma_dir, host=settings.chroma_host, port=settings.chroma_port
     )
-    registry = DocumentRegistry(engine or make_engine(settings.db_url))
+    registry = DocumentRegistry(engine or open_database(settings.db_url))
     return KnowledgeStore(embedder, registry, client=client, collection=settings.chroma_collection)
 
 
@@ -76,4 +77,4 @@ def build_generator(
 
 
 def build_record_store(settings: Settings, engine: Engine | None = None) -> RecordStore:
-    return RecordStore(engine or make_engine(settings.db_url))
+    return RecordStore(engine or open_database(settings.db_url))

@@ -122,7 +122,6 @@ class IngestJobs:
     def __init__(self, store: KnowledgeStore, engine: Engine, uploads: Path):
         self.store, self.engine, self.uploads = store, engine, uploads
         self._lock = threading.Lock()
-        Base.metadata.create_all(engine)
 
     def create(self, file_name: str) -> IngestJob:
         now = datetime.now(UTC)

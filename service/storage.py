@@ -1,19 +1,18 @@
 """Record storage with SQLAlchemy 2: SQLite by default, PostgreSQL through psycopg.
 
-Tables are created on first use for now; Alembic migrations replace that with the
-storage and jobs work (issue 7).
+The schema comes from the Alembic migrations in ``service/migrations`` (see
+``service.database``); this module only maps it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, Integer, String, Text, create_engine, func, select
+from sqlalchemy import JSON, DateTime, Float, Integer, String, Text, func, select
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from service.records import PatientRecord
@@ -37,26 +36,11 @@ class PatientRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; a SQLite file's folder is created if missing."""
-    parsed = make_url(url)
-    if parsed.drivername == "postgresql":  # psycopg 3, not the psycopg2 default
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    return create_engine(parsed, pool_pre_ping=True)
-
-
 class RecordStore:
     """Keyword-only, small repository for patient records."""
 
     def __init__(self, engine: Engine):
         self.engine = engine
-        Base.metadata.create_all(engine)
-
-    @classmethod
-    def from_url(cls, url: str) -> RecordStore:
-        return cls(make_engine(url))
 
     def save(self, record: PatientRecord, *, seconds: float | None = None) -> None:
         self.save_all([(record, seconds)])

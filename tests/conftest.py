@@ -44,3 +44,17 @@ def postgres_or_skip() -> str:
     finally:
         engine.dispose()
     return POSTGRES_URL
+
+
+def fresh_database(url: str):
+    """An engine on an emptied database, brought to head by the real migrations."""
+    import sqlalchemy
+
+    from service.database import make_engine, migrate
+
+    engine = make_engine(url)
+    metadata = sqlalchemy.MetaData()
+    metadata.reflect(engine)
+    metadata.drop_all(engine)
+    migrate(engine)
+    return engine

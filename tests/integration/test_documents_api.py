@@ -15,10 +15,11 @@ from knowledge.store import KnowledgeStore, chroma_client
 from models.fake import FakeModel
 from service.api import create_app
 from service.api_deps import Services
+from service.database import open_database
 from service.documents import IngestJobs
 from service.generation import PatientGenerator
 from service.settings import Settings
-from service.storage import RecordStore, make_engine
+from service.storage import RecordStore
 from tests.conftest import CORPUS_PDF_DIR
 
 pytestmark = pytest.mark.integration
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def client(tmp_path: Path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    engine = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
     store = KnowledgeStore(
         Embedder(packaged_embedder_path()),
         DocumentRegistry(engine),

@@ -18,6 +18,7 @@ import pytest
 from pypdf import PdfReader
 
 from knowledge.text import normalize_whitespace
+from service.database import open_database
 from service.records import PatientRecord
 from service.storage import RecordStore
 from tests.conftest import CORPUS_PDF_DIR
@@ -112,7 +113,7 @@ def test_every_citation_was_retrieved_for_its_record_and_is_on_the_cited_page(ge
 
 
 def test_generated_records_are_stored_in_sqlite(generated, env):
-    store = RecordStore.from_url(f"sqlite:///{Path(env['CLINSYNTH_HOME']) / 'clinsynth.db'}")
+    store = RecordStore(open_database(f"sqlite:///{Path(env['CLINSYNTH_HOME']) / 'clinsynth.db'}"))
     for item in json.loads(generated.stdout):
         assert store.get(item["record_id"]) == PatientRecord.model_validate(item)
 

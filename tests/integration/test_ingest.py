@@ -18,7 +18,7 @@ from knowledge.embeddings import Embedder
 from knowledge.registry import DocumentRegistry
 from knowledge.store import KnowledgeStore, chroma_client
 from knowledge.text import normalize_whitespace
-from service.storage import make_engine
+from service.database import open_database
 from tests.conftest import CORPUS_PDF_DIR
 
 pytestmark = pytest.mark.integration
@@ -32,7 +32,7 @@ def embedder() -> Embedder:
 
 @pytest.fixture
 def store(tmp_path: Path, embedder: Embedder) -> KnowledgeStore:
-    registry = DocumentRegistry(make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}"))
+    registry = DocumentRegistry(open_database(f"sqlite:///{tmp_path / 'db.sqlite'}"))
     return KnowledgeStore(embedder, registry, client=chroma_client(tmp_path / "chroma"))
 
 

@@ -2,6 +2,7 @@ from fastapi.testclient import TestClient
 
 from models.fake import FakeModel
 from service.api import Services, create_app
+from service.database import open_database
 from service.settings import Settings
 from service.storage import RecordStore
 from tests.unit.test_generation import TREATMENT, diagnosis_answer, make
@@ -9,7 +10,7 @@ from tests.unit.test_generation import TREATMENT, diagnosis_answer, make
 
 def client(tmp_path, model):
     settings = Settings(home=tmp_path)
-    services = Services(make(model), RecordStore.from_url(settings.db_url))
+    services = Services(make(model), RecordStore(open_database(settings.db_url)))
     return TestClient(create_app(settings, services))
 
 

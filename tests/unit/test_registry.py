@@ -1,17 +1,14 @@
 import pytest
 
-from knowledge.registry import DocumentRegistry, RegistryBase
-from service.storage import make_engine
-from tests.conftest import postgres_or_skip
+from knowledge.registry import DocumentRegistry
+from tests.conftest import fresh_database, postgres_or_skip
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def registry(request, tmp_path):
     url = f"sqlite:///{tmp_path / 'r.db'}" if request.param == "sqlite" else postgres_or_skip()
-    engine = make_engine(url)
-    RegistryBase.metadata.drop_all(engine)
+    engine = fresh_database(url)
     yield DocumentRegistry(engine)
-    RegistryBase.metadata.drop_all(engine)
     engine.dispose()
 
 

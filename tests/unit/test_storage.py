@@ -1,8 +1,8 @@
 import pytest
 
 from models.fake import FakeModel
-from service.storage import Base, RecordStore, make_engine
-from tests.conftest import postgres_or_skip
+from service.storage import RecordStore
+from tests.conftest import fresh_database, postgres_or_skip
 from tests.unit.test_generation import TREATMENT, diagnosis_answer, make
 
 
@@ -12,11 +12,8 @@ def records(request, tmp_path):
         url = f"sqlite:///{tmp_path / 'nested' / 'clinsynth.db'}"
     else:
         url = postgres_or_skip()
-    engine = make_engine(url)
-    Base.metadata.drop_all(engine)
-    store = RecordStore(engine)
-    yield store
-    Base.metadata.drop_all(engine)
+    engine = fresh_database(url)
+    yield RecordStore(engine)
     engine.dispose()
 
 

@@ -1,0 +1,20 @@
+"""Alembic environment: runs on the connection handed over by ``service.database``."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from knowledge.registry import RegistryBase
+from service.documents import IngestJobRow  # noqa: F401  (registers its table)
+from service.storage import Base
+
+target_metadata = [Base.metadata, RegistryBase.metadata]
+connection = context.config.attributes["connection"]
+context.configure(
+    connection=connection,
+    target_metadata=target_metadata,
+    render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copy
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()
