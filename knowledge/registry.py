@@ -91,8 +91,8 @@ def _document(row: DocumentRow) -> Document:
 
 class DocumentRegistry:
     def __init__(self, engine: Engine):
+        """``engine``'s schema must be migrated (service.database.open_database)."""
         self.engine = engine
-        RegistryBase.metadata.create_all(engine)
 
     def get(self, document_id: str) -> Document | None:
         with Session(self.engine) as session:
