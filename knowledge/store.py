@@ -102,22 +102,32 @@ class KnowledgeStore:
         visible = self.registry.active_ids(tags=tags, documents=documents)
         if not visible:
             return []
-        scope: dict[str, Any] = {"document_id": {"$in": visible}}
         query_vector = self.embedder.embed([text])[0]
-        n_results = max(k, fetch_k or 4 * k) if mmr else k
-        result = self._collection.query(
-            query_embeddings=[query_vector],
-            n_results=n_results,
-            where={"$and": [scope, where]} if where else scope,
-            include=["documents", "metadatas", "distances", "embeddings"]
-            if mmr
-            else ["documents", "metadatas", "distances"],
-        )
+        wanted = max(k, fetch_k or 4 * k) if mmr else k
+        include = ["documents", "metadatas", "distances"] + (["embeddings"] if mmr else [])
+        if documents or tags:
+            # A narrowed search names its (few) documents: an exact, selective filter.
+            scope: dict[str, Any] = {"document_id": {"$in": visible}}
+            result = self._search(query_vector, wanted, _and(scope, where), include)
+        else:
+            # Filtering on every active id makes Chroma scan all metadata (p50 650 ms at
+            # 100k chunks, bench/ingest.py); search unfiltered, over-fetching, and drop
+            # chunks of unfinished or superseded versions; only if too many were dropped,
+            # fall back to the exact filter.
+            fetched = wanted + 2 * k
+            result = self._search(query_vector, fetched, where, include)
+            kept = _keep_visible(result, set(visible))
+            exhausted = len(result["ids"][0]) < fetched
+            if len(kept["ids"][0]) >= wanted or exhausted:
+                result = kept
+            else:
+                scope = {"document_id": {"$in": visible}}
+                result = self._search(query_vector, wanted, _and(scope, where), include)
         ids = result["ids"][0]
         documents_ = (result["documents"] or [[]])[0]
         metadatas = (result["metadatas"] or [[]])[0]
         distances = (result["distances"] or [[]])[0]
-        order = list(range(len(ids)))
+        order = list(range(min(len(ids), wanted)))
         if mmr and ids:
             import numpy as np
             from langchain_core.vectorstores.utils import maximal_marginal_relevance
@@ -139,6 +149,13 @@ class KnowledgeStore:
             for i in order[:k]
         ]
 
+    def _search(
+        self, vector: list[float], n: int, where: dict[str, Any] | None, include: list[str]
+    ) -> Any:
+        return self._collection.query(
+            query_embeddings=[vector], n_results=n, where=where, include=include
+        )
+
     def get(self, chunk_ids: Sequence[str]) -> list[GuidelineChunk]:
         """Stored chunks by id (superseded ones included), in the order asked."""
         if not chunk_ids:
@@ -151,6 +168,20 @@ class KnowledgeStore:
             )
         }
         return [found[i] for i in chunk_ids if i in found]
+
+
+def _and(scope: dict[str, Any], where: dict[str, Any] | None) -> dict[str, Any]:
+    return {"$and": [scope, where]} if where else scope
+
+
+def _keep_visible(result: Any, visible: set[str]) -> Any:
+    """The query result without rows of documents that are not active."""
+    rows = [i for i, meta in enumerate(result["metadatas"][0]) if meta["document_id"] in visible]
+    kept = {}
+    for field in ("ids", "documents", "metadatas", "distances", "embeddings"):
+        values = result.get(field)
+        kept[field] = None if values is None else [[values[0][i] for i in rows]]
+    return kept
 
 
 def _meta(metadata: Any) -> dict[str, Any]:
