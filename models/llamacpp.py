@@ -1,4 +1,10 @@
-"""llama.cpp backend (the default) through llama-cpp-python, for any GGUF file."""
+"""llama.cpp backend (the default) through llama-cpp-python, for any GGUF file.
+
+One loaded model serves every request; a lock serialises calls into it, because a
+llama.cpp context holds one KV cache. Two speed-ups sit on top of llama-cpp-python:
+lazy grammar sampling (``models.lazy_grammar``) and a prompt-state cache
+(``models.prompt_cache``) so batches evaluate their shared instructions once.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from models.base import ChatMessage, Completion, LanguageModel
+import llama_cpp
+import numpy as np
+
+from models.base import ChatMessage, Completion, LanguageModel, TextScore
+from models.lazy_grammar import LazyGrammarLlama
+from models.prompt_cache import PromptStateCache
 
 
 def gguf_sha256(path: Path) -> str:
@@ -29,17 +40,17 @@ class LlamaCppModel(LanguageModel):
         n_threads: int | None = None,
         n_gpu_layers: int = -1,
         chat_format: str | None = None,
+        prompt_cache_states: int = 4,
+        lazy_grammar: bool = True,
     ):
         model_path = Path(model_path)
         if not model_path.is_file():
             raise FileNotFoundError(f"GGUF model file not found: {model_path}")
-        from llama_cpp import Llama
-
         self.name = model_path.name
         self.path = model_path
         self.sha256 = gguf_sha256(model_path)
         self._lock = threading.Lock()
-        self._llm = Llama(
+        self._llm = LazyGrammarLlama(
             model_path=str(model_path),
             n_ctx=n_ctx,
             n_threads=n_threads,
@@ -47,6 +58,18 @@ class LlamaCppModel(LanguageModel):
             chat_format=chat_format,
             verbose=False,
         )
+        self._llm.lazy_grammar = lazy_grammar
+        self.prompt_cache = PromptStateCache(prompt_cache_states) if prompt_cache_states else None
+        self._llm.set_cache(self.prompt_cache)
+
+    @property
+    def llama(self) -> LazyGrammarLlama:
+        """The underlying ``llama_cpp.Llama`` (for benchmarks; take ``lock`` around use)."""
+        return self._llm
+
+    @property
+    def lock(self) -> threading.Lock:
+        return self._lock
 
     def complete_json(
         self,
@@ -57,22 +80,90 @@ class LlamaCppModel(LanguageModel):
         max_tokens: int,
         temperature: float,
     ) -> Completion:
+        return self._complete(
+            messages,
+            seed=seed,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            response_format={"type": "json_object", "schema": schema},
+        )
+
+    def complete_text(
+        self,
+        messages: list[ChatMessage],
+        *,
+        seed: int,
+        max_tokens: int,
+        temperature: float,
+    ) -> Completion:
+        return self._complete(messages, seed=seed, max_tokens=max_tokens, temperature=temperature)
+
+    def _complete(self, messages: list[ChatMessage], **options: Any) -> Completion:
         with self._lock:
+            context = self._llm._ctx.ctx
+            llama_cpp.llama_perf_context_reset(context)
             started = time.perf_counter()
             response: Any = self._llm.create_chat_completion(
                 messages=messages,  # type: ignore[arg-type]
-                response_format={"type": "json_object", "schema": schema},
-                temperature=temperature,
-                max_tokens=max_tokens,
-                seed=seed,
+                **options,
             )
             seconds = time.perf_counter() - started
+            perf = llama_cpp.llama_perf_context(context)
         choice = response["choices"][0]
         usage = response.get("usage") or {}
+        prompt_tokens = int(usage.get("prompt_tokens", 0))
+        prompt_seconds = min(perf.t_p_eval_ms / 1000.0, seconds)
         return Completion(
             text=choice["message"]["content"] or "",
-            prompt_tokens=int(usage.get("prompt_tokens", 0)),
+            prompt_tokens=prompt_tokens,
             completion_tokens=int(usage.get("completion_tokens", 0)),
             seconds=seconds,
             finish_reason=choice.get("finish_reason"),
+            prompt_seconds=prompt_seconds,
+            decode_seconds=seconds - prompt_seconds,
+            cached_prompt_tokens=max(prompt_tokens - int(perf.n_p_eval), 0),
         )
+
+    def score(self, text: str) -> TextScore:
+        """Log-probabilities from the logits of one pass over ``text`` (no sampling).
+
+        The shared context is created without per-token logits (they would cost
+        n_ctx x n_vocab floats), so this decodes its own batches asking for every row,
+        then forgets the evaluated tokens so the next completion starts clean.
+        """
+        llm = self._llm
+        with self._lock:
+            tokens = llm.tokenize(text.encode("utf-8"), add_bos=True, special=False)
+            if len(tokens) < 2:
+                raise ValueError("scoring needs a text of at least two tokens")
+            if len(tokens) > llm.n_ctx():
+                raise ValueError(
+                    f"text of {len(tokens)} tokens exceeds the context of {llm.n_ctx()}"
+                )
+            logprobs: list[float] = []
+            llm.reset()
+            llm._ctx.kv_cache_clear()
+            try:
+                for start in range(0, len(tokens), llm.n_batch):
+                    chunk = tokens[start : start + llm.n_batch]
+                    llm._batch.set_batch(batch=chunk, n_past=start, logits_all=True)
+                    llm._ctx.decode(llm._batch)
+                    targets = np.array(tokens[start + 1 : start + len(chunk) + 1])
+                    rows = np.ctypeslib.as_array(
+                        llm._ctx.get_logits(), shape=(len(chunk), llm.n_vocab())
+                    )[: len(targets)].astype(np.float64)
+                    peak = rows.max(axis=1)
+                    log_norm = peak + np.log(np.exp(rows - peak[:, None]).sum(axis=1))
+                    logprobs.extend(rows[np.arange(len(targets)), targets] - log_norm)
+            finally:
+                llm.reset()
+                llm._ctx.kv_cache_clear()
+            pieces = [
+                llm.detokenize([t], prev_tokens=tokens[:i]).decode("utf-8", errors="replace")
+                for i, t in enumerate(tokens[1:], start=1)
+            ]
+        return TextScore(tokens=pieces, logprobs=[float(x) for x in logprobs])
+
+    def close(self) -> None:
+        with self._lock:
+            self._llm.close()

@@ -42,8 +42,10 @@ def ingest_options(settings: Settings, tags: Sequence[str] = ()) -> IngestOption
     )
 
 
-def build_language_model(settings: Settings) -> LanguageModel:
-    if settings.llm_backend == "llamacpp":
+def build_language_model(settings: Settings, backend: str | None = None) -> LanguageModel:
+    """The configured backend, or ``backend`` (``clinsynth compare`` builds several)."""
+    backend = backend or settings.llm_backend
+    if backend == "llamacpp":
         from models.llamacpp import LlamaCppModel
 
         return LlamaCppModel(
@@ -52,12 +54,24 @@ def build_language_model(settings: Settings) -> LanguageModel:
             n_threads=settings.llm_n_threads,
             n_gpu_layers=settings.llm_n_gpu_layers,
             chat_format=settings.llm_chat_format,
+            prompt_cache_states=settings.llm_prompt_cache_states,
+            lazy_grammar=settings.llm_lazy_grammar,
         )
-    if settings.llm_backend == "fake":
+    if backend == "openai":
+        from models.openai_compat import OpenAICompatModel
+
+        return OpenAICompatModel(
+            base_url=settings.openai_base_url,
+            api_key=key.get_secret_value() if (key := settings.openai_api_key) else None,
+            model=settings.openai_model,
+            structured=settings.openai_structured,
+            timeout=settings.openai_timeout,
+        )
+    if backend == "fake":
         from models.fake import FakeModel
 
         return FakeModel()
-    raise ValueError(f"unknown CLINSYNTH_LLM_BACKEND {settings.llm_backend!r}")
+    raise ValueError(f"unknown CLINSYNTH_LLM_BACKEND {backend!r}")
 
 
 def build_generator(

@@ -391,7 +391,8 @@ class PatientGenerator:
                 parsed = json.loads(raw)
             except json.JSONDecodeError:
                 continue
-            if isinstance(parsed, dict):
+            # A backend that could not constrain decoding reports what it found wrong.
+            if isinstance(parsed, dict) and not completion.schema_errors:
                 return parsed
         raise GenerationError(
             f"{template.id} block: the model did not return a JSON object after 2 attempts",
