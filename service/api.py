@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Annotated
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Query
 from pydantic import BaseModel, Field
 
-from service.api_deps import Services, ServicesDep
+from service.api_deps import Services, ServicesDep, require
 from service.api_documents import documents_router
+from service.auth import ApiKeys, auth_required
 from service.documents import IngestJobs
 from service.generation import GenerationError
 from service.offline import enforce_offline
@@ -27,6 +29,13 @@ class GenerateRequest(BaseModel):
     seed: int | None = Field(None, ge=0, le=2**31 - 1, description="Same seed, same record")
 
 
+class PatientPage(BaseModel):
+    items: list[PatientRecord]
+    total: int
+    limit: int
+    offset: int
+
+
 class Health(BaseModel):
     status: str
     chunks: int
@@ -34,8 +43,11 @@ class Health(BaseModel):
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
-    """The app; ``services`` lets tests pass components built on fakes."""
+    """The app; ``services`` lets tests pass components built on fakes (and their keys).
+
+    Raises ValueError when auth is disabled on a non-loopback bind address."""
     enforce_offline()
+    keys_required = auth_required(settings.api_auth, settings.host)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -59,6 +71,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                 jobs=IngestJobs(store, engine, settings.home / "uploads"),
                 ingest=ingest_options(settings),
                 max_upload_bytes=settings.max_pdf_bytes,
+                keys=ApiKeys(engine) if keys_required else None,
             )
         else:
             app.state.services = services
@@ -75,7 +88,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             model=services.generator.model.name,
         )
 
-    @app.post("/v1/patients", status_code=201)
+    @app.post("/v1/patients", status_code=201, dependencies=[require("generate")])
     def generate_patient(body: GenerateRequest, services: ServicesDep) -> PatientRecord:
         import secrets
 
@@ -89,7 +102,21 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         services.records.save(made.record, seconds=made.seconds)
         return made.record
 
-    @app.get("/v1/patients/{record_id}")
+    @app.get("/v1/patients", dependencies=[require("read")])
+    def list_patients(
+        services: ServicesDep,
+        limit: Annotated[int, Query(ge=1, le=500, description="Page size")] = 50,
+        offset: Annotated[int, Query(ge=0, description="Records to skip")] = 0,
+        tumour: Annotated[str | None, Query(max_length=200, description="Part of the name")] = None,
+    ) -> PatientPage:
+        return PatientPage(
+            items=services.records.list(limit=limit, offset=offset, tumour=tumour),
+            total=services.records.count(tumour=tumour),
+            limit=limit,
+            offset=offset,
+        )
+
+    @app.get("/v1/patients/{record_id}", dependencies=[require("read")])
     def get_patient(record_id: str, services: ServicesDep) -> PatientRecord:
         record = services.records.get(record_id)
         if record is None:

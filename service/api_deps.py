@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.params import Depends as DependsParam
 
 from ingest.pipeline import IngestOptions
 from knowledge.store import KnowledgeStore
+from service.auth import ApiKeys, Scope
 from service.documents import IngestJobs
 from service.generation import PatientGenerator
 from service.storage import RecordStore
@@ -22,6 +24,7 @@ class Services:
     jobs: IngestJobs | None = None
     ingest: IngestOptions = field(default_factory=IngestOptions)
     max_upload_bytes: int = 200 * 1024 * 1024
+    keys: ApiKeys | None = None  # None: auth disabled (loopback demos only)
 
     def knowledge_store(self) -> KnowledgeStore:
         if self.knowledge is None:
@@ -40,3 +43,36 @@ def get_services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def _presented_key(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return request.headers.get("x-api-key")
+
+
+def require(scope: Scope) -> DependsParam:
+    """A route dependency: a valid key (401 otherwise) carrying ``scope`` (403 otherwise)."""
+
+    def check(request: Request, services: ServicesDep) -> None:
+        if services.keys is None:
+            return
+        token = _presented_key(request)
+        if token is None:
+            raise HTTPException(
+                status_code=401,
+                detail="missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key'",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        key = services.keys.verify(token)
+        if key is None:
+            raise HTTPException(
+                status_code=401,
+                detail="invalid or revoked API key",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        if not key.allows(scope):
+            raise HTTPException(status_code=403, detail=f"this API key lacks the {scope!r} scope")
+
+    return Depends(check)

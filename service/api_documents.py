@@ -9,7 +9,7 @@ from fastapi import APIRouter, BackgroundTasks, File, Form, HTTPException, Reque
 from pydantic import BaseModel, Field
 
 from knowledge.chunks import RetrievedChunk
-from service.api_deps import ServicesDep
+from service.api_deps import ServicesDep, require
 from service.documents import (
     DocumentNotFound,
     UploadRejected,
@@ -34,13 +34,13 @@ class SearchResponse(BaseModel):
     results: list[RetrievedChunk]
 
 
-@documents_router.get("/v1/documents")
+@documents_router.get("/v1/documents", dependencies=[require("read")])
 def list_documents(services: ServicesDep, all: bool = False) -> list[dict[str, Any]]:
     registry = services.knowledge_store().registry
     return [d.as_json() for d in registry.documents(include_superseded=all)]
 
 
-@documents_router.delete("/v1/documents/{document_id}")
+@documents_router.delete("/v1/documents/{document_id}", dependencies=[require("ingest")])
 def remove_document(document_id: str, services: ServicesDep) -> dict[str, Any]:
     try:
         return delete_document(services.knowledge_store(), document_id).as_json()
@@ -48,7 +48,7 @@ def remove_document(document_id: str, services: ServicesDep) -> dict[str, Any]:
         raise HTTPException(status_code=404, detail=str(exc)) from exc
 
 
-@documents_router.post("/v1/documents", status_code=202)
+@documents_router.post("/v1/documents", status_code=202, dependencies=[require("ingest")])
 def upload_documents(
     request: Request,
     background: BackgroundTasks,
@@ -86,7 +86,7 @@ def upload_documents(
     return {"jobs": accepted, "refused": refused}
 
 
-@documents_router.get("/v1/documents/jobs/{job_id}")
+@documents_router.get("/v1/documents/jobs/{job_id}", dependencies=[require("read")])
 def ingest_job(job_id: str, services: ServicesDep) -> dict[str, Any]:
     job = services.ingest_jobs().get(job_id)
     if job is None:
@@ -94,7 +94,7 @@ def ingest_job(job_id: str, services: ServicesDep) -> dict[str, Any]:
     return asdict(job)
 
 
-@documents_router.post("/v1/search")
+@documents_router.post("/v1/search", dependencies=[require("read")])
 def search(body: SearchRequest, services: ServicesDep) -> SearchResponse:
     hits = services.knowledge_store().query(
         body.query,

@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from service.cli_apikeys import apikey_app
 from service.cli_common import (
     OutputFormat,
     configuration_errors,
@@ -31,6 +32,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(documents_app, name="documents")
+app.add_typer(apikey_app, name="apikey")
 app.command()(search)
 
 
@@ -213,7 +215,59 @@ def serve(
     from service.api import create_app
 
     settings = settings_of(ctx)
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+    settings = settings.model_copy(
+        update={"host": host or settings.host, "port": port or settings.port}
+    )
+    with configuration_errors():
+        api = create_app(settings)  # refuses auth disabled on a non-loopback address
+    uvicorn.run(api, host=settings.host, port=settings.port)
+
+
+@app.command()
+def compare(
+    ctx: typer.Context,
+    prompt: Annotated[str, typer.Option("--prompt", "-p", help="The patient to generate")],
+    backends: Annotated[
+        str, typer.Option(help="Comma-separated: local (llama.cpp GGUF), openai")
+    ] = "local,openai",
+    count: Annotated[int, typer.Option(min=1, max=100, help="Records per backend")] = 1,
+    seed: Annotated[int, typer.Option(help="Seed of the first record")] = 1,
+    output: Annotated[OutputFormat, typer.Option("--format", help="text or json")] = (
+        OutputFormat.text
+    ),
+) -> None:
+    """Run the same requests through several backends and report them side by side."""
+    from models.base import BackendError
+    from service.compare import BACKEND_ALIASES, compare_backends, format_report
+    from service.components import build_knowledge_store, build_language_model
+    from service.requests import RequestError
+
+    settings = settings_of(ctx)
+    labels = list(dict.fromkeys(b.strip() for b in backends.split(",") if b.strip()))
+    unknown = [label for label in labels if label not in BACKEND_ALIASES]
+    if not labels or unknown:
+        error(f"unknown backend(s) {', '.join(unknown) or '(none)'}; use local and/or openai")
+        raise typer.Exit(2)
+    with configuration_errors():  # models first: a misconfigured backend fails fast
+        models = {label: build_language_model(settings, BACKEND_ALIASES[label]) for label in labels}
+        store = build_knowledge_store(settings)
+    try:
+        runs = compare_backends(
+            settings, store, models, prompt=prompt, seed=seed, count=count, progress=say
+        )
+    except RequestError as exc:
+        error(str(exc))
+        raise typer.Exit(2) from exc
+    except BackendError as exc:
+        error(str(exc))
+        raise typer.Exit(1) from exc
+    finally:
+        for model in models.values():
+            model.close()
+    if output is OutputFormat.json:
+        typer.echo(json.dumps([r.summary() for r in runs], ensure_ascii=False, indent=2))
+    else:
+        typer.echo(format_report(runs, prompt=prompt, seed=seed))
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from knowledge.embedded import packaged_embedder_path
@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     retrieval_k: int = Field(4, ge=1, le=50, description="Passages retrieved per record block")
 
     # Language model
-    llm_backend: Literal["llamacpp", "fake"] = "llamacpp"
+    llm_backend: Literal["llamacpp", "openai", "fake"] = "llamacpp"
     llm_model_path: Path | None = Field(None, description="GGUF file; default: packaged SmolLM2")
     llm_n_ctx: int = Field(4096, ge=512)
     llm_n_threads: int | None = Field(None, ge=1, description="default: llama.cpp's choice")
@@ -58,6 +58,28 @@ class Settings(BaseSettings):
     # Every value the model writes is constrained to evidence, so a high temperature buys
     # variety between patients without risking invalid content.
     llm_temperature: float = Field(1.0, ge=0.0, le=2.0)
+    llm_prompt_cache_states: int = Field(
+        4, ge=0, description="llama.cpp prompt states kept for prefix reuse; 0 switches it off"
+    )
+    llm_lazy_grammar: bool = Field(
+        True, description="Check the sampled token against the grammar instead of the vocabulary"
+    )
+    # OpenAI-compatible backend (CLINSYNTH_LLM_BACKEND=openai): never contacted otherwise.
+    openai_base_url: str | None = Field(
+        None, description="e.g. http://gpu-host:8000/v1 (vLLM, llama.cpp server, Ollama)"
+    )
+    openai_api_key: SecretStr | None = Field(None, description="Bearer key; none for local servers")
+    openai_model: str | None = Field(None, description="Model id as the server lists it")
+    openai_structured: Literal["auto", "json_schema", "json_object"] = Field(
+        "auto", description="json_schema: structured outputs; json_object: JSON mode + validation"
+    )
+    openai_timeout: float = Field(300.0, gt=0, description="Seconds per request")
+    openai_prompt_price_per_1k: float | None = Field(
+        None, ge=0, description="Price per 1,000 prompt tokens, for `clinsynth compare`"
+    )
+    openai_completion_price_per_1k: float | None = Field(
+        None, ge=0, description="Price per 1,000 completion tokens, for `clinsynth compare`"
+    )
 
     # Records
     locale: str = Field("es_ES", description="Faker locale for invented names and identifiers")
@@ -68,6 +90,11 @@ class Settings(BaseSettings):
     # HTTP API
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    api_auth: Literal["auto", "required", "disabled"] = Field(
+        "auto",
+        description="API keys: auto = required unless bound to a loopback address; "
+        "disabled is refused on a non-loopback address",
+    )
 
     @model_validator(mode="after")
     def _fill_derived_paths(self) -> Settings:

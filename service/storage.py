@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, Integer, String, Text, func, select
+from sqlalchemy import JSON, DateTime, Float, Integer, Select, String, Text, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -71,16 +71,20 @@ class RecordStore:
             row = session.get(PatientRow, record_id)
             return PatientRecord.model_validate(row.record) if row else None
 
-    def list(self, *, limit: int = 100, offset: int = 0) -> list[PatientRecord]:
+    def list(
+        self, *, limit: int = 100, offset: int = 0, tumour: str | None = None
+    ) -> list[PatientRecord]:
+        """A page of records, oldest first; ``tumour`` matches part of the name, any case."""
+        query = select(PatientRow).order_by(PatientRow.created_at, PatientRow.record_id)
         with Session(self.engine) as session:
-            rows = session.scalars(
-                select(PatientRow)
-                .order_by(PatientRow.created_at, PatientRow.record_id)
-                .limit(limit)
-                .offset(offset)
-            )
+            rows = session.scalars(_filtered(query, tumour).limit(limit).offset(offset))
             return [PatientRecord.model_validate(r.record) for r in rows]
 
-    def count(self) -> int:
+    def count(self, *, tumour: str | None = None) -> int:
+        query = _filtered(select(func.count()).select_from(PatientRow), tumour)
         with Session(self.engine) as session:
-            return int(session.scalar(select(func.count()).select_from(PatientRow)) or 0)
+            return int(session.scalar(query) or 0)
+
+
+def _filtered(query: Select[Any], tumour: str | None) -> Select[Any]:
+    return query.where(PatientRow.tumour.ilike(f"%{tumour}%")) if tumour else query

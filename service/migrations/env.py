@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from knowledge.registry import RegistryBase
+from service.auth import ApiKeyRow  # noqa: F401  (registers its table)
 from service.documents import IngestJobRow  # noqa: F401  (registers its table)
 from service.storage import Base
 

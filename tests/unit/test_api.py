@@ -38,3 +38,22 @@ def test_errors_are_clear_4xx(tmp_path):
         assert c.post("/v1/patients", json={"prompt": ""}).status_code == 422
         bad_age = c.post("/v1/patients", json={"prompt": "60-year-old with osteosarcoma"})
         assert bad_age.status_code == 422 and "outside" in bad_age.json()["detail"]
+
+
+def test_list_pages_and_filters(tmp_path):
+    model = FakeModel()
+    for _ in range(3):
+        model.enqueue(diagnosis_answer(), TREATMENT)
+    with client(tmp_path, model) as c:
+        for seed in (1, 2, 3):
+            c.post("/v1/patients", json={"prompt": "boy with Ewing sarcoma", "seed": seed})
+        page = c.get("/v1/patients", params={"limit": 2}).json()
+        assert page["total"] == 3 and len(page["items"]) == 2
+        rest = c.get("/v1/patients", params={"limit": 2, "offset": 2}).json()
+        assert len(rest["items"]) == 1
+        ids = {r["record_id"] for r in page["items"] + rest["items"]}
+        assert len(ids) == 3
+        assert c.get("/v1/patients", params={"tumour": "ewing"}).json()["total"] == 3
+        assert c.get("/v1/patients", params={"tumour": "hodgkin"}).json()["total"] == 0
+        for bad in ({"limit": 0}, {"limit": 501}, {"offset": -1}, {"limit": "ten"}):
+            assert c.get("/v1/patients", params=bad).status_code == 422

@@ -5,6 +5,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from knowledge.registry import RegistryBase
+from service.auth import ApiKeyRow  # noqa: F401  (registers its table)
 from service.documents import IngestJobRow  # noqa: F401  (registers its table)
 from service.storage import Base
 from tests.conftest import fresh_database, postgres_or_skip
