@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from service.offline import enforce_offline
+# Run as a script, bench/ comes first on sys.path, where bench/ingest.py would shadow the
+# ingest package: drop it.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
+
+from service.offline import enforce_offline  # noqa: E402
 
 enforce_offline()
 

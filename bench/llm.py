@@ -17,12 +17,17 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
+
+# Run as a script, bench/ comes first on sys.path, where bench/ingest.py would shadow the
+# ingest package: drop it.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
 
 from service.offline import enforce_offline  # noqa: E402
 

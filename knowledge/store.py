@@ -111,7 +111,7 @@ class KnowledgeStore:
             result = self._search(query_vector, wanted, _and(scope, where), include)
         else:
             # Filtering on every active id makes Chroma scan all metadata (p50 650 ms at
-            # 100k chunks, bench/ingestion.py); search unfiltered, over-fetching, and drop
+            # 100k chunks, bench/ingest.py); search unfiltered, over-fetching, and drop
             # chunks of unfinished or superseded versions; only if too many were dropped,
             # fall back to the exact filter.
             fetched = wanted + 2 * k
