@@ -54,6 +54,9 @@ class Recording(LanguageModel):
         self.calls.append((messages, schema, completion))
         return completion
 
+    def complete_text(self, messages, **kwargs):  # type: ignore[no-untyped-def]
+        return self.inner.complete_text(messages, **kwargs)
+
 
 def seconds(
     llm: Any, messages: list[ChatMessage], max_tokens: int, schema: Any
