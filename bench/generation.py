@@ -25,7 +25,8 @@ from service.offline import enforce_offline  # noqa: E402
 enforce_offline()
 
 from ingest.pipeline import ingest_paths  # noqa: E402
-from models.base import ChatMessage, Completion, LanguageModel  # noqa: E402
+from models.base import ChatMessage  # noqa: E402
+from models.recording import Recording  # noqa: E402
 from service.components import (  # noqa: E402
     build_generator,
     build_knowledge_store,
@@ -35,27 +36,6 @@ from service.settings import Settings  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parent.parent / "knowledge" / "corpus" / "pdf"
 PROMPT = "8-year-old boy with Ewing sarcoma, chemotherapy and radiotherapy"
-
-
-class Recording(LanguageModel):
-    """Wraps a backend and keeps each call's messages and completion."""
-
-    def __init__(self, inner: LanguageModel):
-        self.inner, self.backend, self.name, self.sha256 = (
-            inner,
-            inner.backend,
-            inner.name,
-            inner.sha256,
-        )
-        self.calls: list[tuple[list[ChatMessage], dict[str, Any], Completion]] = []
-
-    def complete_json(self, messages, schema, **kwargs):  # type: ignore[no-untyped-def]
-        completion = self.inner.complete_json(messages, schema, **kwargs)
-        self.calls.append((messages, schema, completion))
-        return completion
-
-    def complete_text(self, messages, **kwargs):  # type: ignore[no-untyped-def]
-        return self.inner.complete_text(messages, **kwargs)
 
 
 def seconds(
@@ -95,7 +75,8 @@ def main() -> None:
         made = generator.generate(PROMPT, seed=1, count=args.records)
         wall = (time.perf_counter() - started) / args.records
         tokens = [m.record.provenance.completion_tokens for m in made]
-        messages, schema, first = model.calls[-1]  # a treatment block: the longer answer
+        last = model.calls[-1]  # a treatment block: the longer answer
+        messages, schema, first = last.messages, last.schema, last.completion
         llm = model.inner._llm  # type: ignore[attr-defined]
         budget = max(first.completion_tokens, 32)
         _, prompt_seconds = seconds(llm, messages, 1, None)

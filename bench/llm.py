@@ -36,43 +36,14 @@ enforce_offline()
 import llama_cpp  # noqa: E402
 
 from ingest.pipeline import ingest_paths  # noqa: E402
-from models.base import ChatMessage, Completion, LanguageModel  # noqa: E402
+from models.base import ChatMessage  # noqa: E402
 from models.llamacpp import LlamaCppModel  # noqa: E402
+from models.recording import Recording  # noqa: E402
 from service.components import build_generator, build_knowledge_store  # noqa: E402
 from service.settings import Settings  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parent.parent / "knowledge" / "corpus" / "pdf"
 PROMPT = "8-year-old boy with Ewing sarcoma, chemotherapy and radiotherapy"
-
-
-@dataclass
-class Call:
-    messages: list[ChatMessage]
-    schema: dict[str, Any] | None
-    completion: Completion
-
-
-class Recording(LanguageModel):
-    """Passes calls to a backend and keeps each call's messages, schema and completion."""
-
-    def __init__(self, inner: LanguageModel):
-        self.inner, self.backend, self.name, self.sha256 = (
-            inner,
-            inner.backend,
-            inner.name,
-            inner.sha256,
-        )
-        self.calls: list[Call] = []
-
-    def complete_json(self, messages, schema, **kwargs):  # type: ignore[no-untyped-def]
-        completion = self.inner.complete_json(messages, schema, **kwargs)
-        self.calls.append(Call(messages, schema, completion))
-        return completion
-
-    def complete_text(self, messages, **kwargs):  # type: ignore[no-untyped-def]
-        completion = self.inner.complete_text(messages, **kwargs)
-        self.calls.append(Call(messages, None, completion))
-        return completion
 
 
 @dataclass
