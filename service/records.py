@@ -1,9 +1,11 @@
 """The synthetic patient record.
 
 Blocks follow ../shared/docs/mission.md. Demographics and diagnosis are always present;
-treatment blocks are lists that may be empty. Every clinical item carries citations to
-chunks retrieved for this record. Later blocks (surgery, HSCT, others, course) are added
-as further optional lists without changing these.
+treatment blocks are lists that may be empty (a treatment may repeat), and the single
+blocks (intrathecal therapy, others, relapse, second tumour) are ``None`` when absent.
+Every clinical item (``ClinicalItem``: a drug and dose, a radiotherapy dose, a code, a
+procedure) carries citations to chunks retrieved for this record; the "others" block
+(catheter, transfusions, fertility preservation, intoxications) may cite when it can.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from knowledge.evidence import DoseUnit
 
 Sex = Literal["female", "male"]
+BloodGroup = Literal["A+", "A-", "B+", "B-", "AB+", "AB-", "O+", "O-"]
+RadiotherapyTechnique = Literal["external_beam", "proton", "tbi", "brachytherapy", "metabolic"]
 
 
 class Citation(BaseModel):
@@ -59,6 +63,13 @@ class Diagnosis(ClinicalItem):
     age_at_diagnosis: int = Field(ge=0, le=25)
     metastatic: bool
     metastasis_sites: list[str] = Field(default_factory=list)
+    prosthesis_placed: bool = False
+    prosthesis_still_present: bool | None = Field(
+        None, description="Only meaningful when a prosthesis was placed"
+    )
+    genetic_conditions: list[str] = Field(
+        default_factory=list, description="Cancer predisposition syndromes, e.g. Li-Fraumeni"
+    )
 
 
 class ChemotherapyAdministration(ClinicalItem):
@@ -70,12 +81,157 @@ class ChemotherapyAdministration(ClinicalItem):
     unit: DoseUnit
 
 
+class IntrathecalTherapy(ClinicalItem):
+    """Intrathecal chemotherapy over the course (e.g. triple intrathecal therapy)."""
+
+    start_date: date
+    injections: int = Field(ge=1)
+    drugs: list[str] = Field(min_length=1)
+
+
+class RadiotherapyBoost(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    site: str
+    dose: float = Field(gt=0)
+    unit: Literal["Gy"] = "Gy"
+
+
+class Brachytherapy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(description="Isotope, e.g. Ir-192")
+    applicator: str | None = None
+    dose_rate: Literal["LDR", "HDR", "PDR"] | None = None
+
+
+class MetabolicTherapy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    radiopharmaceutical: str = Field(description="e.g. 131I-MIBG")
+    activity: float = Field(gt=0)
+    activity_unit: Literal["MBq", "GBq", "mCi", "MBq/kg", "mCi/kg"]
+
+
 class RadiotherapyCourse(ClinicalItem):
     start_date: date
     site: str
     dose: float = Field(gt=0)
     unit: Literal["Gy"] = "Gy"
     fractions: int = Field(ge=1)
+    technique: RadiotherapyTechnique = "external_beam"
+    boost: RadiotherapyBoost | None = None
+    shielding_block_site: str | None = None
+    brachytherapy: Brachytherapy | None = None
+    metabolic: MetabolicTherapy | None = None
+
+
+class Shunt(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(description="e.g. ventriculoperitoneal shunt")
+    still_present: bool
+
+
+class Surgery(ClinicalItem):
+    date: date
+    description: str
+    organs_affected: list[str] = Field(default_factory=list)
+    organs_removed: list[str] = Field(default_factory=list)
+    amputation: bool = False
+    shunt: Shunt | None = None
+
+
+class Donor(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["matched_sibling", "matched_unrelated", "mismatched_unrelated", "haploidentical"]
+    relationship: str | None = Field(None, description="e.g. sister, father; none if unrelated")
+
+
+class GraftVersusHost(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    form: Literal["acute", "chronic"]
+    grade: int = Field(ge=1, le=4)
+    organs: list[str] = Field(default_factory=list)
+
+
+class StemCellTransplant(ClinicalItem):
+    date: date
+    type: Literal["autologous", "allogeneic"]
+    cell_source: Literal["bone_marrow", "peripheral_blood", "cord_blood"]
+    blood_group_before: BloodGroup | None = None
+    blood_group_after: BloodGroup | None = None
+    donor: Donor | None = None
+    donor_blood_group: BloodGroup | None = None
+    gvhd: list[GraftVersusHost] = Field(default_factory=list)
+    immunosuppression: list[str] = Field(default_factory=list)
+
+
+class Intoxication(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    date: date
+    agent: str
+    resolved: bool
+    resolution_date: date | None = None
+
+
+class CentralVenousCatheter(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(description="e.g. implanted port, Hickman")
+    placed_date: date
+    still_present: bool
+    complications: list[str] = Field(default_factory=list)
+
+
+class FertilityPreservation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    done: bool
+    method: str | None = Field(None, description="e.g. sperm cryopreservation")
+    storage_site: str | None = None
+
+
+class Transfusions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    any: bool
+    more_than_10: bool = False
+
+
+class Others(BaseModel):
+    """Supportive care and complications; cites guidance where it rests on a passage."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    intoxications: list[Intoxication] = Field(default_factory=list)
+    central_venous_catheter: CentralVenousCatheter | None = None
+    fertility_preservation: FertilityPreservation | None = None
+    transfusions: Transfusions | None = None
+    citations: list[Citation] = Field(default_factory=list)
+
+
+class Relapse(ClinicalItem):
+    """Relapse after first-line treatment and the second-line treatment given."""
+
+    date: date
+    site: str
+    second_line: list[ChemotherapyAdministration] = Field(default_factory=list)
+    second_line_radiotherapy: list[RadiotherapyCourse] = Field(default_factory=list)
+
+
+class SecondTumour(BaseModel):
+    """A second malignancy, with its own diagnosis and treatments."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    diagnosis: Diagnosis
+    chemotherapy: list[ChemotherapyAdministration] = Field(default_factory=list)
+    radiotherapy: list[RadiotherapyCourse] = Field(default_factory=list)
+    surgery: list[Surgery] = Field(default_factory=list)
 
 
 class PromptRef(BaseModel):
@@ -114,9 +270,33 @@ class PatientRecord(BaseModel):
     demographics: Demographics
     diagnosis: Diagnosis
     chemotherapy: list[ChemotherapyAdministration] = Field(default_factory=list)
+    intrathecal: IntrathecalTherapy | None = None
+    corticosteroids_over_4_weeks: bool | None = None
     radiotherapy: list[RadiotherapyCourse] = Field(default_factory=list)
+    surgery: list[Surgery] = Field(default_factory=list)
+    hsct: list[StemCellTransplant] = Field(default_factory=list)
+    others: Others | None = None
+    relapse: Relapse | None = None
+    second_tumour: SecondTumour | None = None
     provenance: Provenance
 
+    def clinical_items(self) -> list[ClinicalItem]:
+        """Every cited item of the record, in record order (second tumour last)."""
+        items: list[ClinicalItem] = [self.diagnosis, *self.chemotherapy]
+        if self.intrathecal:
+            items.append(self.intrathecal)
+        items += [*self.radiotherapy, *self.surgery, *self.hsct]
+        if self.relapse:
+            items += [
+                self.relapse,
+                *self.relapse.second_line,
+                *self.relapse.second_line_radiotherapy,
+            ]
+        if self.second_tumour:
+            second = self.second_tumour
+            items += [second.diagnosis, *second.chemotherapy, *second.radiotherapy, *second.surgery]
+        return items
+
     def citations(self) -> list[Citation]:
-        items: list[ClinicalItem] = [self.diagnosis, *self.chemotherapy, *self.radiotherapy]
-        return [c for item in items for c in item.citations]
+        cited = [c for item in self.clinical_items() for c in item.citations]
+        return cited + (self.others.citations if self.others else [])

@@ -10,9 +10,22 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, Integer, Select, String, Text, func, select
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Select,
+    String,
+    Text,
+    func,
+    select,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from service.records import PatientRecord
@@ -33,6 +46,49 @@ class PatientRow(Base):
     tumour: Mapped[str] = mapped_column(String(200), index=True)
     record: Mapped[dict[str, Any]] = mapped_column(JsonColumn)
     seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # A record made for a batch job holds its place in the batch: (batch_id, batch_index)
+    # is unique, so a restarted batch can never store the same item twice.
+    batch_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    batch_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Per-record validation result (service.validation), stored with the record.
+    validation: Mapped[dict[str, Any] | None] = mapped_column(JsonColumn, nullable=True)
+
+    __table_args__ = (Index("ix_patients_batch_item", "batch_id", "batch_index", unique=True),)
+
+
+class BatchRow(Base):
+    """A batch job: ``total`` records for one request; progress is counted from ``patients``."""
+
+    __tablename__ = "batches"
+
+    batch_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    request: Mapped[dict[str, Any]] = mapped_column(JsonColumn)
+    total: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(Integer)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    status: Mapped[str] = mapped_column(String(16))  # queued|running|done|failed|cancelled
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JsonColumn, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (Index("ix_batches_idempotency_key", "idempotency_key", unique=True),)
+
+
+class BatchFailureRow(Base):
+    """A batch item that could not be generated after its attempts, with the reason."""
+
+    __tablename__ = "batch_failures"
+
+    batch_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("batches.batch_id", ondelete="CASCADE"), primary_key=True
+    )
+    batch_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str] = mapped_column(Text)
+    raw: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -66,25 +122,92 @@ class RecordStore:
                     )
                 )
 
+    def save_batch_item(
+        self,
+        record: PatientRecord,
+        *,
+        batch_id: str,
+        batch_index: int,
+        seconds: float | None = None,
+        validation: dict[str, Any] | None = None,
+    ) -> bool:
+        """Store item ``batch_index`` of a batch; False if that item is already stored.
+
+        The unique (batch_id, batch_index) index makes this exactly-once even when two
+        workers race for the same item or a restarted worker redoes a finished one.
+        """
+        row = PatientRow(
+            record_id=record.record_id,
+            seed=record.provenance.seed,
+            request=record.provenance.request,
+            tumour=record.diagnosis.tumour,
+            record=record.model_dump(mode="json"),
+            seconds=seconds,
+            created_at=datetime.now(UTC),
+            batch_id=batch_id,
+            batch_index=batch_index,
+            validation=validation,
+        )
+        try:
+            with Session(self.engine) as session, session.begin():
+                session.add(row)
+        except IntegrityError:
+            return False
+        return True
+
     def get(self, record_id: str) -> PatientRecord | None:
         with Session(self.engine) as session:
             row = session.get(PatientRow, record_id)
             return PatientRecord.model_validate(row.record) if row else None
 
-    def list(
-        self, *, limit: int = 100, offset: int = 0, tumour: str | None = None
-    ) -> list[PatientRecord]:
-        """A page of records, oldest first; ``tumour`` matches part of the name, any case."""
-        query = select(PatientRow).order_by(PatientRow.created_at, PatientRow.record_id)
+    def set_validation(self, record_id: str, validation: dict[str, Any]) -> None:
+        with Session(self.engine) as session, session.begin():
+            row = session.get(PatientRow, record_id)
+            if row is None:
+                raise KeyError(record_id)
+            row.validation = validation
+
+    def get_validation(self, record_id: str) -> dict[str, Any] | None:
+        """The stored validation result; KeyError when the record does not exist."""
         with Session(self.engine) as session:
-            rows = session.scalars(_filtered(query, tumour).limit(limit).offset(offset))
+            row = session.get(PatientRow, record_id)
+            if row is None:
+                raise KeyError(record_id)
+            return row.validation
+
+    def list(
+        self,
+        *,
+        limit: int = 100,
+        offset: int = 0,
+        tumour: str | None = None,
+        batch_id: str | None = None,
+    ) -> list[PatientRecord]:
+        """A page of records, oldest first (batch order within a batch).
+
+        ``tumour`` matches part of the name, any case; ``batch_id`` keeps one batch's items.
+        """
+        order = (PatientRow.batch_index,) if batch_id else ()
+        query = select(PatientRow).order_by(*order, PatientRow.created_at, PatientRow.record_id)
+        with Session(self.engine) as session:
+            rows = session.scalars(_filtered(query, tumour, batch_id).limit(limit).offset(offset))
             return [PatientRecord.model_validate(r.record) for r in rows]
 
-    def count(self, *, tumour: str | None = None) -> int:
-        query = _filtered(select(func.count()).select_from(PatientRow), tumour)
+    def count(self, *, tumour: str | None = None, batch_id: str | None = None) -> int:
+        query = _filtered(select(func.count()).select_from(PatientRow), tumour, batch_id)
         with Session(self.engine) as session:
             return int(session.scalar(query) or 0)
 
+    def batch_indexes(self, batch_id: str) -> set[int]:
+        """The items of a batch already stored."""
+        query = select(PatientRow.batch_index).where(PatientRow.batch_id == batch_id)
+        with Session(self.engine) as session:
+            return {int(i) for i in session.scalars(query) if i is not None}
 
-def _filtered(query: Select[Any], tumour: str | None) -> Select[Any]:
-    return query.where(PatientRow.tumour.ilike(f"%{tumour}%")) if tumour else query
+
+def _filtered(query: Select[Any], tumour: str | None, batch_id: str | None = None) -> Select[Any]:
+    if tumour:
+        query = query.where(PatientRow.tumour.ilike(f"%{tumour}%"))
+    if batch_id:
+        query = query.where(PatientRow.batch_id == batch_id)
+    return query

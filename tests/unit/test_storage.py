@@ -42,3 +42,31 @@ def test_a_failing_batch_stores_nothing(records):
     with pytest.raises(AttributeError):
         records.save_all([(good, None), (None, None)])  # type: ignore[list-item]
     assert records.count() == 0
+
+
+def test_every_block_of_a_full_record_survives_storage(records):
+    from tests.records import full_record
+
+    complete = full_record()
+    records.save(complete)
+    assert records.get(complete.record_id) == complete
+    assert complete.relapse and complete.hsct and complete.surgery  # the factory fills them
+
+
+def test_a_batch_item_is_stored_exactly_once(records):
+    first, second = record(11), record(12)
+    assert records.save_batch_item(first, batch_id="b1", batch_index=0, validation={"passed": 1})
+    # The same item again, even as a different record (a restarted worker), is refused.
+    assert not records.save_batch_item(second, batch_id="b1", batch_index=0)
+    assert records.save_batch_item(second, batch_id="b1", batch_index=1)
+    assert records.batch_indexes("b1") == {0, 1}
+    assert [r.record_id for r in records.list(batch_id="b1")] == [
+        first.record_id,
+        second.record_id,
+    ]
+    assert records.count(batch_id="b1") == 2 and records.count(batch_id="other") == 0
+    assert records.get_validation(first.record_id) == {"passed": 1}
+    records.set_validation(second.record_id, {"passed": 0})
+    assert records.get_validation(second.record_id) == {"passed": 0}
+    with pytest.raises(KeyError):
+        records.get_validation("missing")
