@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from service.api_deps import Services, ServicesDep, require
 from service.api_documents import documents_router
+from service.api_errors import install_request_hygiene
 from service.auth import ApiKeys, auth_required
 from service.documents import IngestJobs
 from service.generation import GenerationError
@@ -78,6 +79,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         yield
 
     app = FastAPI(title="clinsynth", version="0.1.0", lifespan=lifespan)
+    install_request_hygiene(app, max_bytes=settings.max_request_bytes)
     app.include_router(documents_router)
 
     @app.get("/health")

@@ -95,6 +95,11 @@ class Settings(BaseSettings):
         description="API keys: auto = required unless bound to a loopback address; "
         "disabled is refused on a non-loopback address",
     )
+    max_request_bytes: int = Field(
+        1024 * 1024,
+        ge=1024,
+        description="Largest JSON request body accepted (413 above); uploads have their own limit",
+    )
 
     @model_validator(mode="after")
     def _fill_derived_paths(self) -> Settings:

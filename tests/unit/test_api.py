@@ -57,3 +57,38 @@ def test_list_pages_and_filters(tmp_path):
         assert c.get("/v1/patients", params={"tumour": "hodgkin"}).json()["total"] == 0
         for bad in ({"limit": 0}, {"limit": 501}, {"offset": -1}, {"limit": "ten"}):
             assert c.get("/v1/patients", params=bad).status_code == 422
+
+
+def test_malformed_json_wrong_type_and_oversized_bodies_are_clear_4xx(tmp_path):
+    model = FakeModel()
+    with client(tmp_path, model) as c:
+        broken = c.post(
+            "/v1/patients",
+            content=b'{"prompt": "boy with Ewing sarcoma",',
+            headers={"content-type": "application/json"},
+        )
+        assert broken.status_code == 400, broken.text
+        assert "malformed JSON body at character" in broken.json()["detail"]
+
+        as_text = c.post(
+            "/v1/patients", content=b"boy with Ewing", headers={"content-type": "text/plain"}
+        )
+        assert as_text.status_code == 415
+        assert "application/json" in as_text.json()["detail"]
+
+        huge = c.post("/v1/patients", json={"prompt": "x" * (2 * 1024 * 1024)})
+        assert huge.status_code == 413 and "MAX_REQUEST_BYTES" in huge.json()["detail"]
+
+        def chunks():  # no Content-Length: the size is counted as the body streams in
+            for _ in range(40):
+                yield b" " * 65536
+
+        streamed = c.post(
+            "/v1/patients", content=chunks(), headers={"content-type": "application/json"}
+        )
+        assert streamed.status_code == 413
+
+        missing = c.post("/v1/patients", json={"seed": 1})
+        assert missing.status_code == 422 and missing.json()["message"] == "prompt: Field required"
+        assert c.get("/v1/patients").json()["total"] == 0  # nothing stored by any of these
+    assert model.calls == []
