@@ -38,6 +38,9 @@ class RequestError(ValueError):
 
 @dataclass(frozen=True)
 class ParsedRequest:
+    """What to generate. Booleans say which treatment blocks the record must have; the
+    generator may add what the diagnosis makes clinically usual only where a field is None."""
+
     prompt: str
     age: int | None
     sex: Sex | None
@@ -46,6 +49,11 @@ class ParsedRequest:
     radiotherapy: bool
     metastatic: bool | None  # None: the model chooses
     language: str  # "en" or "es"
+    surgery: bool = False
+    hsct: bool = False
+    others: bool = False
+    relapse: bool | None = None  # relapse after first-line treatment; None: not asked
+    second_tumour: Term | None = None  # the second tumour's morphology, when one is asked
 
 
 def parse_request(prompt: str) -> ParsedRequest:
