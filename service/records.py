@@ -11,6 +11,7 @@ procedure) carries citations to chunks retrieved for this record; the "others" b
 from __future__ import annotations
 
 from datetime import date
+from datetime import date as Day  # for fields declared after a field named `date`
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -175,7 +176,7 @@ class Intoxication(BaseModel):
     date: date
     agent: str
     resolved: bool
-    resolution_date: date | None = None
+    resolution_date: Day | None = None
 
 
 class CentralVenousCatheter(BaseModel):
