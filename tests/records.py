@@ -8,6 +8,7 @@ Quotes are real sentences of the bundled Ewing sarcoma guideline (page 1 or 2).
 
 from __future__ import annotations
 
+import copy
 from datetime import date
 from typing import Any
 
@@ -43,7 +44,12 @@ def chemo(day: date, drug: str, dose: float, unit: str = "mg/m2", cycle: int = 1
 
 
 def full_record_data() -> dict[str, Any]:
-    """The JSON form of ``full_record()``, for tests that edit it freely."""
+    """The JSON form of ``full_record()``, for tests that edit it freely (a deep copy, so
+    edits never reach the shared citation dicts above)."""
+    return copy.deepcopy(_record_data())
+
+
+def _record_data() -> dict[str, Any]:
     return {
         "record_id": "5b0c3c2e-6a53-4f38-9d55-2f0a1c8e7b11",
         "summary": "Niño de 12 años con sarcoma de Ewing de pelvis.",

@@ -1,0 +1,77 @@
+"""GET /v1/patients/{id}/validation: stored result, or validated now and stored."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from fastapi.testclient import TestClient
+
+from knowledge.chunks import GuidelineChunk
+from models.fake import FakeModel
+from service.api import Services, create_app
+from service.database import open_database
+from service.settings import Settings
+from service.storage import RecordStore
+from service.validation import Validator
+from service.validation.codes import Vocabulary
+from tests.records import full_record
+from tests.unit.test_generation import EWING, HODGKIN, TREATMENT, diagnosis_answer, make
+
+
+class IndexChunks:
+    """The ChunkLookup over the chunks the fake generator retrieves from."""
+
+    def __init__(self, chunks: list[GuidelineChunk]):
+        self.by_id = {c.chunk_id: c for c in chunks}
+
+    def get(self, chunk_ids: Sequence[str]) -> list[GuidelineChunk]:
+        return [self.by_id[i] for i in chunk_ids if i in self.by_id]
+
+
+def client(tmp_path, model, *, validator: bool = True) -> tuple[TestClient, RecordStore]:
+    settings = Settings(home=tmp_path)
+    records = RecordStore(open_database(settings.db_url))
+    checker = Validator(Vocabulary.bundled(), IndexChunks(EWING + HODGKIN), date(2026, 6, 1))
+    services = Services(make(model), records, validator=checker if validator else None)
+    return TestClient(create_app(settings, services)), records
+
+
+def test_a_generated_record_is_validated_on_demand_then_served_from_storage(tmp_path):
+    model = FakeModel().enqueue(diagnosis_answer(), TREATMENT)
+    api, records = client(tmp_path, model)
+    with api as c:
+        made = c.post("/v1/patients", json={"prompt": "boy with Ewing sarcoma", "seed": 3})
+        record_id = made.json()["record_id"]
+        assert records.get_validation(record_id) is None
+        first = c.get(f"/v1/patients/{record_id}/validation")
+        again = c.get(f"/v1/patients/{record_id}/validation")
+    assert first.status_code == 200, first.text
+    body = first.json()
+    assert body["record_id"] == record_id and body["passed"], body["failures"]
+    assert body["failures"] == []
+    grounding = body["grounding"]
+    assert grounding["items"] == grounding["verified"] > 1 and not grounding["skipped"]
+    assert records.get_validation(record_id) == body
+    assert again.json() == body  # the stored result, same validated_at
+
+
+def test_a_stored_result_is_returned_as_stored(tmp_path):
+    api, records = client(tmp_path, FakeModel(), validator=False)
+    record = full_record(record_id="stored-1")
+    records.save(record)
+    checker = Validator(Vocabulary.bundled(), None, date(2025, 1, 1))
+    stored = checker.validate(record.model_copy(update={"hsct": []})).model_dump(mode="json")
+    records.set_validation("stored-1", stored)
+    with api as c:
+        response = c.get("/v1/patients/stored-1/validation")
+    assert response.status_code == 200 and response.json() == stored
+
+
+def test_unknown_record_is_404_and_no_validator_is_503(tmp_path):
+    api, records = client(tmp_path, FakeModel(), validator=False)
+    records.save(full_record(record_id="unvalidated"))
+    with api as c:
+        assert c.get("/v1/patients/nope/validation").status_code == 404
+        missing = c.get("/v1/patients/unvalidated/validation")
+    assert missing.status_code == 503 and "not configured" in missing.json()["detail"]

@@ -1,0 +1,458 @@
+"""Every rule of rules.toml: a record that breaks it (flagged by that rule id, with a message
+naming the planted value) and one that passes. Cases are keyed by rule id and the tests are
+parametrized from the data file, so a rule added without cases fails here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service.records import PatientRecord
+from service.validation import ValidationResult, Validator
+from service.validation.codes import Vocabulary
+from service.validation.rules import RULES_FILE, RuleBook, RuleFileError
+from tests.records import cite, full_record_data
+from tests.unit.test_grounding import FakeChunks, nodular_sclerosis, tbi, triple_it
+
+TODAY = date(2025, 1, 1)
+Edit = Callable[[dict[str, Any]], None]
+
+
+def put(path: str, value: Any) -> Edit:
+    """An edit setting ``path`` ("a.b[0].c") of the record data to ``value``."""
+
+    def edit(data: dict[str, Any]) -> None:
+        keys: list[Any] = []
+        for part in path.split("."):
+            name, _, index = part.partition("[")
+            keys.append(name)
+            if index:
+                keys.append(int(index.rstrip("]")))
+        target: Any = data
+        for key in keys[:-1]:
+            target = target[key]
+        target[keys[-1]] = value
+
+    return edit
+
+
+def extra_doxorubicin(cycles: int) -> Edit:
+    """``cycles`` more doxorubicin 20 mg/m2 cycles, three weeks apart from 2020-06-22."""
+
+    def edit(data: dict[str, Any]) -> None:
+        template = data["chemotherapy"][2]
+        for n in range(cycles):
+            day = date.fromordinal(date(2020, 6, 22).toordinal() + 21 * n)
+            data["chemotherapy"].append({**template, "cycle": 3 + n, "date": day.isoformat()})
+
+    return edit
+
+
+def intrathecal(drugs: list[str], start: str = "2020-05-11") -> dict[str, Any]:
+    citations = [triple_it(), cite("vincristine 1.5 mg/m2 (maximum 2 mg) IV on day 1")]
+    return {"start_date": start, "injections": 4, "drugs": drugs, "citations": citations}
+
+
+TRIPLE = ["methotrexate", "cytarabine", "hydrocortisone"]
+
+
+def allogeneic(**changes: Any) -> dict[str, Any]:
+    transplant = {
+        "date": "2021-02-01",
+        "type": "allogeneic",
+        "cell_source": "bone_marrow",
+        "blood_group_before": "A+",
+        "blood_group_after": "O+",
+        "donor": {"type": "matched_sibling", "relationship": "sister"},
+        "donor_blood_group": "O+",
+        "gvhd": [{"form": "acute", "grade": 2, "organs": ["skin"]}],
+        "immunosuppression": ["ciclosporin"],
+        "citations": [cite("autologous stem cell rescue (BuMel)")],
+    }
+    return {**transplant, **changes}
+
+
+def hodgkin(**changes: Any) -> dict[str, Any]:
+    diagnosis = {
+        "tumour": "classic Hodgkin lymphoma, nodular sclerosis",
+        "icdo3_morphology": "9663/3",
+        "icdo3_topography": "C77.0",
+        "site": "lymph nodes of head, face and neck",
+        "diagnosis_date": "2023-03-01",
+        "age_at_diagnosis": 14,
+        "metastatic": False,
+        "metastasis_sites": [],
+        "citations": [nodular_sclerosis()],
+    }
+    return {"diagnosis": {**diagnosis, **changes}}
+
+
+def tbi_course(start: str) -> dict[str, Any]:
+    return {
+        "start_date": start,
+        "site": "total body",
+        "dose": 12,
+        "fractions": 6,
+        "technique": "tbi",
+        "shielding_block_site": "lungs",
+        "citations": [tbi()],
+    }
+
+
+@dataclass
+class Case:
+    edits: list[Edit]
+    mentions: str  # a planted value the message must name
+    also: frozenset[str] = field(default_factory=frozenset)  # other rules the fault breaks
+
+
+def case(*edits: Edit, mentions: str, also: tuple[str, ...] = ()) -> Case:
+    return Case(list(edits), mentions, frozenset(also))
+
+
+DX = "diagnosis"
+CHEMO0 = "chemotherapy[0]"
+RT0 = "radiotherapy[0]"
+HSCT0 = "hsct[0]"
+OTHERS = "others"
+
+BREAKS: dict[str, Case] = {
+    "dates.after_birth": case(
+        put(f"{OTHERS}.central_venous_catheter.placed_date", "2007-01-01"), mentions="2007-01-01"
+    ),
+    "dates.not_future": case(
+        put(f"{OTHERS}.central_venous_catheter.placed_date", "2024-06-01"), mentions="2024-01-01"
+    ),
+    "diagnosis.age_consistent": case(put(f"{DX}.age_at_diagnosis", 11), mentions="(age 12)"),
+    "diagnosis.metastatic_sites": case(put(f"{DX}.metastasis_sites", []), mentions="true"),
+    "diagnosis.prosthesis_placed": case(put(f"{DX}.prosthesis_still_present", True), mentions=DX),
+    "chemotherapy.after_diagnosis": case(
+        put(f"{CHEMO0}.date", "2020-05-01"), mentions="2020-05-01"
+    ),
+    "chemotherapy.cycles_ordered": case(
+        put("chemotherapy[3].date", "2020-05-11"), mentions="cycle 2 starts on 2020-05-11"
+    ),
+    "chemotherapy.anthracycline_cumulative": case(extra_doxorubicin(22), mentions="460"),
+    "intrathecal.after_diagnosis": case(
+        put("intrathecal", intrathecal(TRIPLE, start="2020-05-01")), mentions="2020-05-01"
+    ),
+    "intrathecal.drugs_allowed": case(
+        put("intrathecal", intrathecal(["methotrexate", "vincristine"])), mentions="vincristine"
+    ),
+    "radiotherapy.after_diagnosis": case(put(f"{RT0}.start_date", "2020-04-01"), mentions="pelvis"),
+    "radiotherapy.total_dose": case(
+        put(f"{RT0}.site", "whole lung"), mentions="total 50.4 Gy outside 12-21 Gy for whole lung"
+    ),
+    "radiotherapy.fraction_dose": case(put(f"{RT0}.fractions", 5), mentions="10.08 Gy"),
+    "radiotherapy.boost": case(put(f"{RT0}.boost.dose", 30), mentions="boost 30 Gy"),
+    "radiotherapy.tbi_with_hsct": case(
+        put("radiotherapy", [tbi_course("2020-10-05")]), mentions="2020-10-05"
+    ),
+    "surgery.after_diagnosis": case(
+        put("surgery[0].date", "2020-04-20"), mentions="hemipelvectomy"
+    ),
+    "hsct.after_diagnosis": case(put(f"{HSCT0}.date", "2020-04-20"), mentions="autologous HSCT"),
+    "hsct.allogeneic_donor": case(
+        put(HSCT0, allogeneic(donor=None, donor_blood_group=None)), mentions="2021-02-01"
+    ),
+    "hsct.autologous_no_donor": case(
+        put(f"{HSCT0}.donor", {"type": "matched_sibling", "relationship": "sister"}),
+        mentions="matched_sibling",
+    ),
+    "hsct.autologous_gvhd": case(
+        put(f"{HSCT0}.gvhd", [{"form": "chronic", "grade": 2}]), mentions="chronic grade 2"
+    ),
+    "hsct.donor_relationship": case(
+        put(HSCT0, allogeneic(donor={"type": "matched_unrelated", "relationship": "mother"})),
+        mentions="'mother'",
+    ),
+    "hsct.blood_group_allogeneic": case(
+        put(HSCT0, allogeneic(blood_group_after="A+")), mentions="A+"
+    ),
+    "hsct.blood_group_autologous": case(put(f"{HSCT0}.blood_group_after", "B+"), mentions="B+"),
+    "sex.sites": case(put(f"{RT0}.shielding_block_site", "ovaries"), mentions="'ovaries'"),
+    "sex.procedures": case(
+        put(f"{OTHERS}.fertility_preservation.method", "oocyte cryopreservation"),
+        mentions="oocyte cryopreservation",
+    ),
+    "relapse.after_first_line": case(put("relapse.date", "2020-05-20"), mentions="pelvis"),
+    "relapse.second_line_after_relapse": case(
+        put("relapse.second_line[0].date", "2022-06-01"), mentions="irinotecan"
+    ),
+    "second_tumour.different": case(
+        put(
+            "second_tumour",
+            hodgkin(
+                tumour="Ewing sarcoma",
+                icdo3_morphology="9364/3",
+                icdo3_topography=None,
+                site="rib",
+                citations=[cite("ICD-O-3 morphology 9364/3", chunk_id="ewing-p1-c4", page=1)],
+            ),
+        ),
+        mentions="Ewing sarcoma (9364/3)",
+    ),
+    "second_tumour.after_first": case(
+        put("second_tumour", hodgkin(diagnosis_date="2019-01-01", age_at_diagnosis=10)),
+        mentions="2019-01-01",
+    ),
+    "others.intoxication_resolution": case(
+        put(
+            f"{OTHERS}.intoxications",
+            [
+                {
+                    "date": "2020-07-01",
+                    "agent": "methotrexate",
+                    "resolved": True,
+                    "resolution_date": "2020-06-28",
+                }
+            ],
+        ),
+        mentions="2020-06-28",
+    ),
+    "others.transfusions": case(
+        put(f"{OTHERS}.transfusions", {"any": False, "more_than_10": True}), mentions="false"
+    ),
+    "others.fertility_preservation": case(
+        put(f"{OTHERS}.fertility_preservation.done", False), mentions="sperm cryopreservation"
+    ),
+    "codes.morphology_known": case(
+        put(f"{DX}.icdo3_morphology", "9999/3"),
+        mentions="9999/3",
+        also=("grounding.code_supported",),
+    ),
+    "codes.morphology_matches_tumour": case(
+        put(f"{DX}.icdo3_morphology", "9180/3"),
+        mentions="9180/3 is osteosarcoma, NOS, not Ewing sarcoma",
+        also=("grounding.code_supported",),
+    ),
+    "codes.tumour_recognised": case(
+        put(f"{DX}.tumour", "CIC-rearranged sarcoma"), mentions="CIC-rearranged sarcoma"
+    ),
+    "codes.topography_known": case(
+        put(f"{DX}.icdo3_topography", "C99.9"),
+        mentions="C99.9",
+        also=("grounding.code_supported",),
+    ),
+    "codes.topography_matches_site": case(
+        put(f"{DX}.site", "distal femur"), mentions="not distal femur"
+    ),
+    "codes.drug_known": case(
+        put("relapse.second_line[0].drug", "unobtainium"),
+        put("relapse.second_line[0].atc", None),
+        mentions="unobtainium",
+        also=("grounding.drug_named",),
+    ),
+    "codes.drug_atc": case(put(f"{CHEMO0}.atc", "L01CA01"), mentions="expected L01CA02"),
+    "grounding.citation_exists": case(
+        put("surgery[0].citations[0].chunk_id", "no-such-chunk"), mentions="no-such-chunk"
+    ),
+    "grounding.citation_location": case(
+        put("surgery[0].citations[0].page", 3), mentions="ewing_sarcoma.pdf p. 3"
+    ),
+    "grounding.quote_in_chunk": case(
+        put("surgery[0].citations[0].quote", "Amputation is always preferred"),
+        mentions="Amputation is always preferred",
+    ),
+    "grounding.drug_named": case(
+        put("relapse.second_line[0].drug", "dactinomycin"),
+        put("relapse.second_line[0].atc", "L01DA01"),
+        mentions="dactinomycin",
+    ),
+    "grounding.dose_supported": case(
+        put(f"{CHEMO0}.dose", 3), mentions="dose 3 mg/m2 outside the 1.5 mg/m2"
+    ),
+    "grounding.radiotherapy_dose_supported": case(put(f"{RT0}.dose", 60), mentions="60 Gy"),
+    "grounding.code_supported": case(
+        put(f"{DX}.icdo3_topography", "C40.1"), put(f"{DX}.site", "hand bones"), mentions="C40.1"
+    ),
+}
+
+# Records close to each rule's limit, or filling the block it reads, that pass every rule.
+PASSES: dict[str, list[Edit]] = {
+    "dates.after_birth": [put(f"{OTHERS}.central_venous_catheter.placed_date", "2008-03-14")],
+    "dates.not_future": [put("relapse.date", "2024-01-01"), put("relapse.second_line", [])],
+    "diagnosis.metastatic_sites": [
+        put(f"{DX}.metastatic", False),
+        put(f"{DX}.metastasis_sites", []),
+    ],
+    "diagnosis.prosthesis_placed": [
+        put(f"{DX}.prosthesis_placed", True),
+        put(f"{DX}.prosthesis_still_present", True),
+    ],
+    "chemotherapy.after_diagnosis": [put(f"{CHEMO0}.date", "2020-05-04")],
+    "chemotherapy.cycles_ordered": [put("chemotherapy[3].date", "2020-05-12")],
+    "chemotherapy.anthracycline_cumulative": [extra_doxorubicin(21)],
+    "intrathecal.after_diagnosis": [put("intrathecal", intrathecal(TRIPLE, start="2020-05-04"))],
+    "intrathecal.drugs_allowed": [put("intrathecal", intrathecal(TRIPLE))],
+    "radiotherapy.total_dose": [
+        put(f"{RT0}.site", "Whole-lung"),  # an alias: whole lung bounds, 21 Gy at the top
+        put(f"{RT0}.dose", 21),
+        put(f"{RT0}.fractions", 14),
+    ],
+    "radiotherapy.fraction_dose": [put(f"{RT0}.fractions", 7)],  # 7.2 Gy per fraction
+    "radiotherapy.boost": [put(f"{RT0}.boost.dose", 19.6)],  # 70 Gy in all
+    "radiotherapy.tbi_with_hsct": [put("radiotherapy", [tbi_course("2021-01-25")])],
+    "hsct.allogeneic_donor": [put(HSCT0, allogeneic())],
+    "hsct.donor_relationship": [
+        put(HSCT0, allogeneic(donor={"type": "haploidentical", "relationship": "Father"}))
+    ],
+    "hsct.blood_group_allogeneic": [put(HSCT0, allogeneic())],
+    "sex.sites": [put(f"{RT0}.shielding_block_site", "testes")],
+    "relapse.after_first_line": [put("relapse.date", "2020-10-06")],
+    "second_tumour.different": [put("second_tumour", hodgkin())],
+    "second_tumour.after_first": [put("second_tumour", hodgkin())],
+    "others.intoxication_resolution": [
+        put(
+            f"{OTHERS}.intoxications",
+            [{"date": "2020-07-01", "agent": "methotrexate", "resolved": True}],
+        )
+    ],
+    "others.transfusions": [put(f"{OTHERS}.transfusions", {"any": True, "more_than_10": True})],
+    "others.fertility_preservation": [
+        put(f"{OTHERS}.fertility_preservation", {"done": False, "method": None})
+    ],
+    "codes.tumour_recognised": [put(f"{DX}.tumour", "extraosseous Ewing sarcoma")],
+    "codes.topography_matches_site": [put(f"{DX}.site", "pelvis")],
+    "codes.drug_known": [put(f"{CHEMO0}.drug", "Vincristina")],
+    "codes.drug_atc": [put(f"{CHEMO0}.atc", None)],
+    "grounding.dose_supported": [put(f"{CHEMO0}.dose", 1.5)],
+    "grounding.radiotherapy_dose_supported": [put(f"{RT0}.dose", 54)],
+}
+
+RULE_IDS = [rule.id for rule in RuleBook.load()]
+
+
+@pytest.fixture(scope="module")
+def validator() -> Validator:
+    return Validator(Vocabulary.bundled(), FakeChunks(), TODAY)
+
+
+def record_with(edits: list[Edit]) -> PatientRecord:
+    data = full_record_data()
+    for edit in edits:
+        edit(data)
+    return PatientRecord.model_validate(data)
+
+
+def failed_ids(result: ValidationResult) -> set[str]:
+    return {f.rule_id for f in result.failures}
+
+
+def test_the_data_file_has_at_least_25_rules_and_every_rule_has_cases():
+    assert len(RULE_IDS) >= 25
+    assert set(BREAKS) == set(RULE_IDS), "each rule needs a breaking record in BREAKS"
+    assert set(PASSES) <= set(RULE_IDS)
+
+
+@pytest.mark.parametrize("rule_id", RULE_IDS)
+def test_a_record_that_breaks_the_rule_is_flagged_by_its_id(validator, rule_id):
+    if rule_id not in BREAKS:
+        pytest.fail(f"rule {rule_id} has no breaking record in BREAKS")
+    planted = BREAKS[rule_id]
+    result = validator.validate(record_with(planted.edits))
+    assert failed_ids(result) == {rule_id} | planted.also, [f.message for f in result.failures]
+    failures = [f for f in result.failures if f.rule_id == rule_id]
+    assert any(planted.mentions in f.message for f in failures), [f.message for f in failures]
+    rule = validator.rules.get(rule_id)
+    assert all(f.severity == rule.severity and f.fields == rule.fields for f in failures)
+    assert result.passed is (rule.severity == "warning" and not planted.also)
+
+
+@pytest.mark.parametrize("rule_id", RULE_IDS)
+def test_a_record_that_keeps_the_rule_passes(validator, rule_id):
+    result = validator.validate(record_with(PASSES.get(rule_id, [])))
+    assert result.failures == [] and result.passed
+    assert result.rules_checked == len(RULE_IDS)
+    assert result.grounding.items == result.grounding.verified > 0
+
+
+def test_without_chunks_grounding_is_skipped_not_passed():
+    result = Validator(Vocabulary.bundled(), None, TODAY).validate(
+        record_with(BREAKS["grounding.citation_exists"].edits)
+    )
+    grounding_rules = [r for r in RULE_IDS if r.startswith("grounding.")]
+    assert result.passed and result.failures == []
+    assert result.rules_checked == len(RULE_IDS) - len(grounding_rules)
+    assert result.grounding.skipped and result.grounding.items == 0
+
+
+def test_the_validation_date_bounds_future_events_too():
+    data = full_record_data()
+    data["provenance"]["reference_date"] = "2030-01-01"
+    data["others"]["central_venous_catheter"]["placed_date"] = "2026-01-01"
+    result = Validator(Vocabulary.bundled(), None, TODAY).validate(PatientRecord(**data))
+    assert [f.message for f in result.failures] == [
+        "central venous catheter placement on 2026-01-01 is after the reference date 2025-01-01"
+    ]
+
+
+def test_second_tumour_treatment_is_dated_from_its_own_diagnosis(validator):
+    second = hodgkin()
+    second["chemotherapy"] = [
+        {
+            "date": "2023-02-01",
+            "cycle": 1,
+            "drug": "vincristine",
+            "atc": "L01CA02",
+            "dose": 1.5,
+            "unit": "mg/m2",
+            "citations": [cite("vincristine 1.5 mg/m2 (maximum 2 mg) IV on day 1")],
+        }
+    ]
+    result = validator.validate(record_with([put("second_tumour", second)]))
+    assert [f.rule_id for f in result.failures] == ["chemotherapy.after_diagnosis"]
+    assert "before diagnosis on 2023-03-01" in result.failures[0].message
+
+
+def test_a_female_patient_with_male_sites_and_procedures(validator):
+    result = validator.validate(record_with([put("demographics.sex", "female")]))
+    messages = {f.rule_id: f.message for f in result.failures}
+    assert set(messages) == {"sex.sites", "sex.procedures"}
+    assert "'testes'" in messages["sex.sites"]
+
+
+def test_result_json_is_what_storage_keeps(validator):
+    result = validator.validate(record_with(BREAKS["radiotherapy.boost"].edits))
+    stored = result.model_dump(mode="json")
+    assert set(stored) == {
+        "record_id",
+        "passed",
+        "rules_checked",
+        "failures",
+        "grounding",
+        "validated_at",
+    }
+    assert ValidationResult.model_validate(stored) == result
+    assert stored["failures"][0]["rule_id"] == "radiotherapy.boost"
+
+
+def rules_file(tmp_path: Path, transform: Callable[[str], str]) -> Path:
+    path = tmp_path / "rules.toml"
+    path.write_text(transform(RULES_FILE.read_text(encoding="utf-8")), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("transform", "problem"),
+    [
+        (
+            lambda t: t.replace('check = "after_birth"', 'check = "after_brith"'),
+            "unknown checks: after_brith; checks without a rule: after_birth",
+        ),
+        (
+            lambda t: t.replace('id = "dates.not_future"', 'id = "dates.after_birth"'),
+            "repeated rule ids: dates.after_birth",
+        ),
+        (lambda t: t.replace('severity = "warning"', 'severity = "fatal"', 1), "severity"),
+        (lambda t: t + "\n[[rule]]\nid = ", "cannot read rules file"),
+    ],
+)
+def test_a_bad_rules_file_fails_at_load_naming_the_problem(tmp_path, transform, problem):
+    with pytest.raises(RuleFileError, match=problem.replace("(", r"\(")):
+        RuleBook.load(rules_file(tmp_path, transform))
