@@ -3,7 +3,8 @@
 ``full_record()`` fills every block of the schema (a 12-year-old boy with relapsed Ewing
 sarcoma, transplanted, with a second tumour) with values that pass every clinical rule;
 tests plant one fault at a time with ``model_copy(update=...)`` or by editing a dump.
-Quotes are real sentences of the bundled Ewing sarcoma guideline (page 1 or 2).
+Quotes are real sentences of the bundled Ewing sarcoma guideline; chunk ids and pages are those
+of the fake chunk store in tests/unit/test_grounding.py, not of the real PDF.
 """
 
 from __future__ import annotations
