@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -125,7 +126,7 @@ class FoldAutoencoders:
         sizes = [dim, HIDDEN, bottleneck, HIDDEN, dim]
         generator = torch.Generator().manual_seed(seed)  # CPU: same weights on any device
         self.layers: list[tuple[torch.Tensor, torch.Tensor]] = []
-        for fan_in, fan_out in zip(sizes, sizes[1:], strict=False):
+        for fan_in, fan_out in pairwise(sizes):
             bound = 1.0 / fan_in**0.5  # torch.nn.Linear's default initialisation range
             weight, bias = (
                 ((torch.rand(shape, generator=generator) * 2 - 1) * bound)

@@ -148,6 +148,8 @@ def _linked(n: int, pairs: Iterable[tuple[int, int, float]]) -> list[tuple[list[
 def find_duplicates(
     records: Sequence[PatientRecord], near_pairs: list[tuple[int, int, float]], embedded: bool
 ) -> Duplicates:
+    """Exact groups, and near groups (``near_pairs``: (i, j, cosine) of summary embeddings,
+    and shared treatment signatures) that are not merely an exact group again."""
     ids = [r.record_id for r in records]
     content = [
         hashlib.sha256(json.dumps(clinical_content(r), sort_keys=True).encode()).hexdigest()

@@ -314,7 +314,7 @@ def _metric_card(metric: MetricSummary) -> str:
     m = metric
     row = [m.count, m.mean, m.median, m.p5, m.p95, m.min, m.max]
     stats = _table(["n", "mean", "median", "p5", "p95", "min", "max"], [row]) if m.computed else ""
-    note = None if metric.computed else f"not computed: {metric.reason}"
+    note = None if metric.computed else "not computed (see below)"
     reason = f'<p class="muted">{_e(metric.reason)}</p>' if metric.reason else ""
     reference = f"<p>Published: {_e(metric.reference)}</p>" if metric.reference else ""
     return (
@@ -353,14 +353,15 @@ def _counts_and_coverage(report: BatchReport) -> str:
             "RT sites": len(cov.radiotherapy_sites),
         }
     )
-    note = None if d.mean_pairwise_distance is not None else f"not computed: {d.reason}"
+    note = None if d.mean_pairwise_distance is not None else "not computed (see below)"
     pairwise = histogram_svg(d.pairwise_distance_histogram, "pairwise distance", note=note)
     tumours = _table(["tumour", "records"], sorted(cov.tumours.items()))
     regimens = _table(["first-line drugs", "records"], sorted(cov.regimens.items()))
+    reason = f'<p class="muted">{_e(d.reason)}</p>' if d.reason else ""
     return (
         f"<h2>Counts</h2>{counts}<h2>Diversity</h2><p>{_e(d.definition)}</p>{coverage}"
         f'<div class="cards"><div class="card"><h3>pairwise summary distance</h3>{pairwise}'
-        f"<p>mean {_fmt(d.mean_pairwise_distance)}</p></div>"
+        f"<p>mean {_fmt(d.mean_pairwise_distance)}</p>{reason}</div>"
         f'<div class="card">{tumours}{regimens}</div></div>'
     )
 
