@@ -168,6 +168,11 @@ class StemCellTransplant(ClinicalItem):
     donor_blood_group: BloodGroup | None = None
     gvhd: list[GraftVersusHost] = Field(default_factory=list)
     immunosuppression: list[str] = Field(default_factory=list)
+    conditioning: str | None = Field(
+        None,
+        description="Conditioning regimen (e.g. BuMel); its dosed drugs are chemotherapy "
+        "items and total body irradiation a radiotherapy course",
+    )
 
 
 class Intoxication(BaseModel):
@@ -220,6 +225,9 @@ class Relapse(ClinicalItem):
 
     date: date
     site: str
+    second_line_regimen: str | None = Field(
+        None, description="The second-line treatment as the guideline names it"
+    )
     second_line: list[ChemotherapyAdministration] = Field(default_factory=list)
     second_line_radiotherapy: list[RadiotherapyCourse] = Field(default_factory=list)
 
