@@ -9,18 +9,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from knowledge.evidence import CodeFact, EvidenceSheet, RadiotherapyFact, Regimen
+from knowledge.evidence import CodeFact, EvidenceSheet, IntrathecalFact, RadiotherapyFact, Regimen
 
 METASTASIS_SITES = ("lung", "bone", "bone marrow", "lymph nodes", "liver", "pleura", "brain")
 MAX_CYCLES = 6
+MAX_REGIMENS = 3
+NO_BOOST = "none"
 
 
-def _object(properties: dict[str, Any]) -> dict[str, Any]:
+def object_schema(properties: dict[str, Any]) -> dict[str, Any]:
+    """An object whose every property is required (the model writes them all, in order)."""
     return {"type": "object", "properties": properties, "required": list(properties)}
 
 
-def _const(value: Any) -> dict[str, Any]:
+def const(value: Any) -> dict[str, Any]:
     return {"const": value}
+
+
+_object, _const = object_schema, const
 
 
 class EvidenceLabels:
@@ -108,14 +114,22 @@ def treatment_schema(
     *,
     want_chemotherapy: bool,
     want_radiotherapy: bool,
+    techniques: list[str] | None = None,
+    boosts: list[RadiotherapyFact] | None = None,
+    intrathecal: list[IntrathecalFact] | None = None,
 ) -> dict[str, Any]:
-    """Chemotherapy as whole regimens (R1, R2...) with a cycle count; radiotherapy courses."""
+    """Chemotherapy as whole regimens (R1, R2...) with a cycle count; radiotherapy courses.
+
+    A course offers a technique only when the evidence names one besides external beam,
+    and a boost only when a passage states one; intrathecal therapy is offered when the
+    passages give more than one intrathecal drug combination.
+    """
     properties: dict[str, Any] = {}
     if want_chemotherapy and regimens:
         properties["chemotherapy"] = {
             "type": "array",
             "minItems": 1,
-            "maxItems": min(3, len(regimens)),
+            "maxItems": min(MAX_REGIMENS, len(regimens)),
             "items": {
                 "anyOf": [
                     _object(
@@ -129,7 +143,31 @@ def treatment_schema(
                 ]
             },
         }
+    if want_chemotherapy and regimens and intrathecal and len(intrathecal) > 1:
+        properties["intrathecal"] = {
+            "anyOf": [
+                _object({"drugs": _const(", ".join(f.drugs)), "source": _const(labels(f.chunk_id))})
+                for f in intrathecal
+            ]
+        }
     if want_radiotherapy and radiotherapy:
+        extra: dict[str, Any] = {}
+        if techniques and len(techniques) > 1:
+            extra["technique"] = {"enum": list(techniques)}
+        if boosts:
+            extra["boost"] = {
+                "anyOf": [_const(NO_BOOST)]
+                + [
+                    _object(
+                        {
+                            "site": _const(b.site),
+                            "dose": _const(b.dose),
+                            "source": _const(labels(b.chunk_id)),
+                        }
+                    )
+                    for b in boosts
+                ]
+            }
         properties["radiotherapy"] = {
             "type": "array",
             "minItems": 1,
@@ -142,6 +180,7 @@ def treatment_schema(
                             "dose": _const(r.dose),
                             "fractions": _const(r.fractions),
                             "source": _const(labels(r.chunk_id)),
+                            **extra,
                         }
                     )
                     for r in radiotherapy
@@ -149,3 +188,18 @@ def treatment_schema(
             },
         }
     return _object(properties)
+
+
+def choice(options: list[dict[str, Any]]) -> dict[str, Any]:
+    """One of ``options`` (each an object schema, or a constant)."""
+    return {"anyOf": options} if len(options) > 1 else options[0]
+
+
+def subset(values: list[str], *, max_items: int, min_items: int = 0) -> dict[str, Any]:
+    """A list of distinct-looking values from ``values`` (repeats are dropped by the reader)."""
+    return {
+        "type": "array",
+        "items": {"enum": list(values)},
+        "minItems": min_items,
+        "maxItems": max(min_items, min(max_items, len(values))),
+    }

@@ -5,7 +5,18 @@ It restates only what the record holds, so it cannot carry an uncited clinical c
 
 from __future__ import annotations
 
-from service.records import ChemotherapyAdministration, Demographics, Diagnosis, RadiotherapyCourse
+from collections.abc import Sequence
+
+from service.records import (
+    ChemotherapyAdministration,
+    Demographics,
+    Diagnosis,
+    RadiotherapyCourse,
+    Relapse,
+    SecondTumour,
+    StemCellTransplant,
+    Surgery,
+)
 
 PHRASES = {
     "en": {
@@ -17,6 +28,14 @@ PHRASES = {
         "localised": "without metastases",
         "chemotherapy": "Chemotherapy: {cycles} cycles ({drugs}).",
         "radiotherapy": "Radiotherapy to {site}: {dose:g} Gy in {fractions} fractions.",
+        "surgery": "Surgery on {date}: {description}.",
+        "hsct": "{type} stem cell transplant on {date}{conditioning}.",
+        "conditioning": " after {name} conditioning",
+        "autologous": "Autologous",
+        "allogeneic": "Allogeneic",
+        "relapse": "Relapse on {date} ({site}).",
+        "second_line": "Second-line treatment: {regimen}.",
+        "second_tumour": "Second tumour diagnosed on {date}: {tumour} (ICD-O-3 {code}).",
     },
     "es": {
         "opening": "{child} de {age} años diagnosticado el {date} de {tumour} "
@@ -27,6 +46,14 @@ PHRASES = {
         "localised": "sin metástasis",
         "chemotherapy": "Quimioterapia: {cycles} ciclos ({drugs}).",
         "radiotherapy": "Radioterapia en {site}: {dose:g} Gy en {fractions} fracciones.",
+        "surgery": "Cirugía el {date}: {description}.",
+        "hsct": "Trasplante de progenitores hematopoyéticos {type} el {date}{conditioning}.",
+        "conditioning": " tras acondicionamiento {name}",
+        "autologous": "autólogo",
+        "allogeneic": "alogénico",
+        "relapse": "Recaída el {date} ({site}).",
+        "second_line": "Tratamiento de segunda línea: {regimen}.",
+        "second_tumour": "Segundo tumor diagnosticado el {date}: {tumour} (CIE-O-3 {code}).",
     },
 }
 
@@ -37,6 +64,11 @@ def summarise(
     chemotherapy: list[ChemotherapyAdministration],
     radiotherapy: list[RadiotherapyCourse],
     language: str,
+    *,
+    surgery: Sequence[Surgery] = (),
+    hsct: Sequence[StemCellTransplant] = (),
+    relapse: Relapse | None = None,
+    second_tumour: SecondTumour | None = None,
 ) -> str:
     say = PHRASES[language]
     spread = (
@@ -66,4 +98,24 @@ def summarise(
         say["radiotherapy"].format(site=r.site, dose=r.dose, fractions=r.fractions)
         for r in radiotherapy
     )
+    parts.extend(say["surgery"].format(date=s.date, description=s.description) for s in surgery)
+    parts.extend(
+        say["hsct"].format(
+            type=say[h.type],
+            date=h.date,
+            conditioning=say["conditioning"].format(name=h.conditioning) if h.conditioning else "",
+        )
+        for h in hsct
+    )
+    if relapse is not None:
+        parts.append(say["relapse"].format(date=relapse.date, site=relapse.site))
+        if relapse.second_line_regimen:
+            parts.append(say["second_line"].format(regimen=relapse.second_line_regimen))
+    if second_tumour is not None:
+        d = second_tumour.diagnosis
+        parts.append(
+            say["second_tumour"].format(
+                date=d.diagnosis_date, tumour=d.tumour, code=d.icdo3_morphology
+            )
+        )
     return " ".join(parts)

@@ -166,3 +166,31 @@ def test_serve_generates_and_returns_a_patient_over_http(generated, env, tmp_pat
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+FULL_PROMPT = (
+    "14-year-old boy with Ewing sarcoma, chemotherapy, radiotherapy, surgery, transplant "
+    "and others, relapse after the first line, second tumour: osteosarcoma"
+)
+
+
+def test_a_full_request_gives_every_block_cited_and_valid(generated, env, tmp_path):
+    """Every block the request names, from the real model and store, passing the rules."""
+    full = run(
+        [CLINSYNTH, "generate", "--prompt", FULL_PROMPT, "--format", "json", "--seed", "3"], env
+    )
+    assert full.returncode == 0, full.stderr
+    (item,) = json.loads(full.stdout)
+    record = PatientRecord.model_validate(item)
+    assert record.chemotherapy and record.radiotherapy and record.surgery and record.hsct
+    assert record.others is not None and record.relapse is not None
+    assert record.second_tumour is not None
+    assert record.second_tumour.diagnosis.icdo3_morphology == "9180/3"
+    assert record.relapse.date > record.hsct[0].date > record.diagnosis.diagnosis_date
+    assert {p.id for p in record.provenance.prompts} >= {"diagnosis", "treatment", "hsct"}
+    for citation in record.citations():
+        assert citation.quote in page_text(citation.document, citation.page), citation
+    saved = tmp_path / "full.json"
+    saved.write_text(full.stdout, encoding="utf-8")
+    checked = run([CLINSYNTH, "validate", str(saved)], env)
+    assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -111,3 +111,13 @@ def test_cumulative_doses_are_bounds_not_doses_given():
     )
     assert {(d.dose, d.cumulative) for d in sheet.drug_doses} == {(360.0, True), (20.0, False)}
     assert [d.dose for d in sheet.doses_given()] == [20.0]
+
+
+def test_a_site_before_a_colon_stays_in_the_quote():
+    text = (
+        "Local control. Total body irradiation (TBI) for myeloablative conditioning: "
+        "12 Gy in 6 fractions of 2 Gy, given twice daily over 3 days with lung shielding."
+    )
+    (fact,) = build_evidence_sheet([retrieved(text)]).radiotherapy
+    assert fact.site == "total body" and fact.shielding == "lung"
+    assert fact.quote.startswith("Total body irradiation (TBI) for myeloablative conditioning:")

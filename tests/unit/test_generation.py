@@ -3,9 +3,10 @@ from datetime import date, timedelta
 import pytest
 
 from models.fake import FakeModel
+from prompts import load_prompt
 from service.generation import GenerationError, GenerationOptions, PatientGenerator
 from service.identity import age_on
-from service.requests import RequestError
+from service.requests import RequestError, parse_request
 from tests.fakes import StaticIndex, chunk
 
 EWING = [
@@ -205,3 +206,16 @@ def test_a_metastatic_request_leaves_only_the_metastatic_branch():
     make(model).generate("boy with metastatic Ewing sarcoma", seed=1)
     branches = model.calls[0].schema["properties"]["metastasis"]["anyOf"]
     assert [b["properties"]["metastatic"]["const"] for b in branches] == [True]
+
+
+def test_feedback_is_shown_to_the_model_and_timings_are_kept_per_block():
+    model = FakeModel().enqueue(diagnosis_answer(), TREATMENT)
+    request = parse_request("boy with Ewing sarcoma")
+    made = make(model).generate_one(request, seed=1, feedback=["radiotherapy.boost: too high"])
+    for call in model.calls:
+        assert "Fix these problems: radiotherapy.boost: too high" in call.messages[1]["content"]
+    assert {"diagnosis", "treatment"} <= set(made.block_seconds)
+    assert [(p.id, p.version) for p in made.record.provenance.prompts] == [
+        ("diagnosis", load_prompt("diagnosis").version),
+        ("treatment", load_prompt("treatment").version),
+    ]

@@ -18,7 +18,12 @@ def test_every_template_renders_with_its_placeholders(template_id):
 
 
 def test_the_generation_templates_exist():
-    assert {"diagnosis", "treatment"} <= set(available_prompts())
+    assert {"diagnosis", "treatment", "surgery", "hsct", "relapse"} <= set(available_prompts())
+
+
+@pytest.mark.parametrize("template_id", available_prompts())
+def test_every_generation_template_can_show_repair_feedback(template_id):
+    assert "feedback" in load_prompt(template_id).placeholders()
 
 
 def test_missing_value_is_named():

@@ -1,0 +1,312 @@
+"""The record blocks on the real guideline corpus, with a fake model at the seam.
+
+The corpus PDFs are chunked as ingestion chunks them and ranked by shared words (no
+embeddings); the fake model answers each block's JSON schema with a seeded choice among
+the options the schema offers, so every answer is one a constrained model could give.
+Records must pass every error-severity rule of the validator, grounding included.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from ingest.chunking import chunk_pages, make_splitter
+from ingest.pdf import iter_pages, open_pdf
+from knowledge.chunks import GuidelineChunk
+from models.base import ChatMessage, Completion
+from models.fake import FakeCall, FakeModel
+from service.blocks.base import feedback_line
+from service.blocks.timeline import CONDITIONING_DAYS
+from service.generation import GenerationOptions, PatientGenerator
+from service.records import PatientRecord
+from service.requests import RequestError, request_from
+from service.settings import Settings
+from service.validation.rules import build_validator
+from tests.conftest import CORPUS_PDF_DIR
+from tests.fakes import StaticIndex
+
+TODAY = date(2026, 6, 1)
+ALL_BLOCKS = ["chemotherapy", "radiotherapy", "surgery", "hsct", "others"]
+
+
+def answer(schema: dict[str, Any], rng: random.Random) -> Any:
+    """A value the schema allows, choosing among its options with ``rng``."""
+    if "const" in schema:
+        return schema["const"]
+    if "anyOf" in schema:
+        return answer(rng.choice(schema["anyOf"]), rng)
+    if "enum" in schema:
+        return rng.choice(schema["enum"])
+    kind = schema.get("type")
+    if kind == "object":
+        return {key: answer(value, rng) for key, value in schema["properties"].items()}
+    if kind == "array":
+        count = rng.randint(schema.get("minItems", 0), schema.get("maxItems", 3))
+        return [answer(schema["items"], rng) for _ in range(count)]
+    if kind == "integer":
+        return rng.randint(schema.get("minimum", 1), schema.get("maximum", 4))
+    if kind == "string":
+        return "site named by the model"
+    raise AssertionError(f"schema the fake cannot answer: {schema}")
+
+
+class SchemaModel(FakeModel):
+    """Answers every schema with a seeded choice among what it allows."""
+
+    def complete_json(
+        self,
+        messages: list[ChatMessage],
+        schema: dict[str, Any],
+        *,
+        seed: int,
+        max_tokens: int,
+        temperature: float,
+    ) -> Completion:
+        self.calls.append(FakeCall(messages, schema, seed))
+        rng = random.Random(f"{seed}-{len(self.calls)}")
+        return Completion(
+            text=json.dumps(answer(schema, rng)),
+            prompt_tokens=100,
+            completion_tokens=20,
+            seconds=0.0,
+        )
+
+
+CorpusIndex = StaticIndex  # also the chunk lookup the grounding rules read
+
+
+@pytest.fixture(scope="module")
+def corpus() -> CorpusIndex:
+    splitter = make_splitter(700, 80)
+    chunks: list[GuidelineChunk] = []
+    for pdf in sorted(CORPUS_PDF_DIR.glob("*.pdf")):
+        document, reader = open_pdf(pdf)
+        chunks += chunk_pages(document, iter_pages(pdf, reader), splitter)
+    return CorpusIndex(chunks)
+
+
+def generator(corpus: CorpusIndex, model: FakeModel | None = None) -> PatientGenerator:
+    options = GenerationOptions(reference_date=TODAY, retrieval_k=6)
+    return PatientGenerator(corpus, model or SchemaModel(), options)
+
+
+def errors(corpus: CorpusIndex, record: PatientRecord) -> list[str]:
+    validator = build_validator(Settings(reference_date=TODAY), corpus)
+    return [f.message for f in validator.validate(record).failures if f.severity == "error"]
+
+
+FULL: list[dict[str, Any]] = [
+    dict(diagnosis="Ewing sarcoma", blocks=ALL_BLOCKS, relapse=True, second_tumour="osteosarcoma"),
+    dict(
+        diagnosis="acute lymphoblastic leukaemia",
+        blocks=["chemotherapy", "radiotherapy", "hsct", "others"],
+        relapse=True,
+        second_tumour="Hodgkin lymphoma",
+        language="es",
+    ),
+    dict(diagnosis="Hodgkin lymphoma", blocks=ALL_BLOCKS, relapse=True),
+    dict(
+        diagnosis="osteosarcoma",
+        blocks=["chemotherapy", "surgery", "others"],
+        relapse=True,
+        second_tumour="Hodgkin lymphoma",
+    ),
+]
+
+
+@pytest.mark.parametrize("fields", FULL, ids=[f["diagnosis"] for f in FULL])
+def test_full_records_pass_every_error_rule(corpus, fields):
+    request = request_from(**fields)
+    for seed in range(2):
+        record = generator(corpus).generate_one(request, seed=seed).record
+        assert errors(corpus, record) == [], (seed, record.summary)
+        assert record.chemotherapy and record.others is not None
+        assert record.relapse is not None and record.relapse.date > record.diagnosis.diagnosis_date
+        assert bool(record.hsct) == ("hsct" in fields["blocks"])
+        assert bool(record.radiotherapy) == ("radiotherapy" in fields["blocks"]) or any(
+            c.technique == "tbi" for c in record.radiotherapy
+        )
+        assert bool(record.surgery) == ("surgery" in fields["blocks"])
+        assert (record.second_tumour is not None) == ("second_tumour" in fields)
+        spanish = fields.get("language") == "es"
+        assert ("Recaída el" if spanish else "Relapse on") in record.summary
+        by_id = {c.chunk_id: c for c in corpus.chunks}
+        for citation in record.citations():
+            assert citation.quote in by_id[citation.chunk_id].text
+            assert citation.page == by_id[citation.chunk_id].page
+
+
+def test_events_follow_clinical_order(corpus):
+    request = request_from(diagnosis="Ewing sarcoma", blocks=ALL_BLOCKS, relapse=True)
+    week = timedelta(days=CONDITIONING_DAYS)
+    for seed in range(4):
+        r = generator(corpus).generate_one(request, seed=seed).record
+        diagnosis = r.diagnosis.diagnosis_date
+        transplant = r.hsct[0]
+        first_line = [c for c in r.chemotherapy if c.date < transplant.date - week]
+        conditioning = [c for c in r.chemotherapy if c not in first_line]
+        courses = [c for c in r.radiotherapy if c.technique != "tbi"]
+        assert r.demographics.birth_date < diagnosis < min(c.date for c in first_line)
+        assert min(c.date for c in first_line) < r.surgery[0].date
+        assert all(c.start_date > r.surgery[0].date for c in courses)
+        assert all(c.start_date < transplant.date for c in courses)
+        assert all(0 < (transplant.date - c.date).days <= CONDITIONING_DAYS for c in conditioning)
+        assert r.relapse is not None and r.relapse.date > transplant.date
+        assert r.relapse.date <= TODAY
+        assert r.others is not None and r.others.central_venous_catheter is not None
+        assert r.others.central_venous_catheter.placed_date < min(c.date for c in first_line)
+
+
+def test_transplant_block_fits_its_type(corpus):
+    request = request_from(diagnosis="acute lymphoblastic leukaemia", blocks=["hsct"])
+    seen = set()
+    for seed in range(6):
+        made = generator(corpus).generate_one(request, seed=seed)
+        (transplant,) = made.record.hsct
+        seen.add(transplant.donor.type if transplant.donor else None)
+        assert transplant.type == "allogeneic"  # the guidance indicates allogeneic HSCT for ALL
+        assert transplant.donor is not None and transplant.immunosuppression
+        assert transplant.blood_group_after == transplant.donor_blood_group
+        assert transplant.conditioning is not None
+        # conditioning chemotherapy appears though chemotherapy was not asked for
+        assert made.record.chemotherapy and made.record.chemotherapy[0].date < transplant.date
+        assert "hsct" in made.block_seconds
+        summary = made.record.summary
+        assert f"after {transplant.conditioning} conditioning" in summary
+        assert "Chemotherapy:" not in summary  # conditioning is not a first-line cycle
+    assert len(seen) > 1  # donors vary between seeds
+
+
+def test_autologous_transplant_has_no_donor(corpus):
+    request = request_from(diagnosis="Ewing sarcoma", blocks=["chemotherapy", "hsct"])
+    record = generator(corpus).generate_one(request, seed=2).record
+    (transplant,) = record.hsct
+    assert transplant.type == "autologous" and transplant.donor is None
+    assert transplant.blood_group_before == transplant.blood_group_after
+    assert transplant.gvhd == [] and transplant.conditioning == "BuMel"
+    assert {"busulfan", "melphalan"} <= {c.drug for c in record.chemotherapy}
+
+
+def test_transplant_without_an_indication_is_a_request_error(corpus):
+    request = request_from(diagnosis="osteosarcoma", blocks=["chemotherapy", "hsct"])
+    with pytest.raises(RequestError, match="no retrieved guideline passage names HSCT"):
+        generator(corpus).generate_one(request, seed=1)
+
+
+def test_relapse_block_cites_its_site_and_second_line(corpus):
+    request = request_from(diagnosis="Hodgkin lymphoma", blocks=["chemotherapy"], relapse=True)
+    model = SchemaModel()
+    record = generator(corpus, model).generate_one(request, seed=3).record
+    relapse = record.relapse
+    assert relapse is not None and relapse.citations
+    assert relapse.second_line_regimen
+    assert all(c.date >= relapse.date for c in relapse.second_line)
+    assert relapse.date > max(c.date for c in record.chemotherapy)
+    (asked,) = [c for c in model.calls if "relapse block" in c.messages[1]["content"]]
+    assert asked.schema is not None and set(asked.schema["properties"]) == {"site", "second_line"}
+
+
+def test_others_block_fits_sex_and_age(corpus):
+    for sex, age, methods in (
+        ("male", 15, {"sperm cryopreservation"}),
+        ("female", 5, {"ovarian tissue cryopreservation"}),
+    ):
+        request = request_from(
+            diagnosis="Ewing sarcoma", blocks=["chemotherapy", "others"], sex=sex, age=age
+        )
+        found = set()
+        for seed in range(6):
+            others = generator(corpus).generate_one(request, seed=seed).record.others
+            assert others is not None and others.citations
+            if others.fertility_preservation and others.fertility_preservation.done:
+                found.add(others.fertility_preservation.method)
+        assert found and found <= methods
+
+
+def test_only_requested_blocks_appear(corpus):
+    request = request_from(diagnosis="Ewing sarcoma", blocks=["radiotherapy"])
+    record = generator(corpus).generate_one(request, seed=1).record
+    assert record.radiotherapy and not record.chemotherapy
+    assert not (record.surgery or record.hsct or record.others or record.relapse)
+    assert record.second_tumour is None
+
+
+def test_second_tumour_differs_and_comes_later(corpus):
+    request = request_from(diagnosis="Ewing sarcoma", second_tumour="osteosarcoma")
+    record = generator(corpus).generate_one(request, seed=4).record
+    second = record.second_tumour
+    assert second is not None and second.diagnosis.icdo3_morphology.startswith("918")
+    assert second.diagnosis.diagnosis_date > max(c.date for c in record.chemotherapy)
+    assert second.chemotherapy and second.diagnosis.age_at_diagnosis <= 25
+
+
+def test_feedback_reaches_every_block_prompt(corpus):
+    request = request_from(diagnosis="Hodgkin lymphoma", blocks=["chemotherapy", "hsct"])
+    model = SchemaModel()
+    generator(corpus, model).generate_one(request, seed=1, feedback=["dates.x: bad date"])
+    prompts = [c.messages[1]["content"] for c in model.calls]
+    assert len(prompts) >= 3
+    assert all("Fix these problems: dates.x: bad date" in p for p in prompts)
+    plain = SchemaModel()
+    generator(corpus, plain).generate_one(request, seed=1)
+    assert not any("Fix these problems" in c.messages[1]["content"] for c in plain.calls)
+
+
+def test_feedback_line_is_short_and_deduplicated():
+    assert feedback_line([]) == ""
+    line = feedback_line(["a", "a", " b "] + [f"m{i}" for i in range(20)])
+    assert line.startswith("Fix these problems: a; b; m0")
+    assert line.count(";") == 5
+
+
+def test_provenance_names_every_prompt_and_retrieved_chunk(corpus):
+    request = request_from(
+        diagnosis="Ewing sarcoma", blocks=ALL_BLOCKS, relapse=True, second_tumour="osteosarcoma"
+    )
+    made = generator(corpus).generate_one(request, seed=0)
+    provenance = made.record.provenance
+    assert {p.id for p in provenance.prompts} >= {"diagnosis", "treatment", "hsct", "relapse"}
+    retrieved = {c.chunk_id for c in provenance.chunks}
+    assert {c.chunk_id for c in made.record.citations()} <= retrieved
+    assert all(len(c.document_sha256) == 64 for c in provenance.chunks)
+    assert provenance.prompt_tokens > 0 and provenance.completion_tokens > 0
+    assert {"diagnosis", "treatment", "hsct", "relapse", "others", "second_tumour"} <= set(
+        made.block_seconds
+    )
+    again = generator(corpus).generate_one(request, seed=0)
+    assert again.record == made.record
+
+
+def test_surgery_is_a_procedure_the_tumours_guideline_names_for_its_site(corpus):
+    request = request_from(diagnosis="osteosarcoma", blocks=["chemotherapy", "surgery"])
+    procedures = set()
+    for seed in range(5):
+        record = generator(corpus).generate_one(request, seed=seed).record
+        (surgery,) = record.surgery
+        procedures.add(surgery.description)
+        quote = surgery.citations[0].quote.lower()
+        assert surgery.description.split(" with ")[-1].split()[0] in quote
+        assert surgery.amputation == (surgery.description == "amputation")
+        placed = "endoprosthesis" in surgery.description
+        assert record.diagnosis.prosthesis_placed == placed
+        chemotherapy = sorted({c.date for c in record.chemotherapy})
+        assert chemotherapy[0] < surgery.date < chemotherapy[-1]  # local control after induction
+    assert len(procedures) > 1
+
+
+def test_a_transplant_for_relapsed_disease_follows_the_relapse(corpus):
+    # The guidance gives autologous HSCT for relapsed Hodgkin lymphoma.
+    request = request_from(
+        diagnosis="Hodgkin lymphoma", blocks=["chemotherapy", "hsct"], relapse=True
+    )
+    record = generator(corpus).generate_one(request, seed=1).record
+    (transplant,) = record.hsct
+    assert record.relapse is not None and transplant.date > record.relapse.date
+    assert any("relapsed Hodgkin lymphoma" in c.quote for c in transplant.citations)
+    assert all(c.date < record.relapse.date for c in record.chemotherapy)
+    assert errors(corpus, record) == []
