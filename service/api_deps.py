@@ -14,6 +14,7 @@ from service.auth import ApiKeys, Scope
 from service.documents import IngestJobs
 from service.generation import PatientGenerator
 from service.storage import RecordStore
+from service.validation import Validator
 
 
 @dataclass
@@ -25,6 +26,8 @@ class Services:
     ingest: IngestOptions = field(default_factory=IngestOptions)
     max_upload_bytes: int = 200 * 1024 * 1024
     keys: ApiKeys | None = None  # None: auth disabled (loopback demos only)
+    validator: Validator | None = None  # None: GET .../validation answers 503 if not stored
+    repair_rounds: int = 2  # regenerations of a record failing an error rule (with validator)
 
     def knowledge_store(self) -> KnowledgeStore:
         if self.knowledge is None:

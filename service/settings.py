@@ -101,6 +101,26 @@ class Settings(BaseSettings):
         description="Largest JSON request body accepted (413 above); uploads have their own limit",
     )
 
+    repair_rounds: int = Field(
+        2,
+        ge=0,
+        le=5,
+        description="Regenerations allowed for a record that fails an error-severity rule "
+        "(the validation messages go to the model; the best attempt is kept)",
+    )
+
+    # Batch jobs (service.jobs)
+    jobs: Literal["auto", "inprocess", "procrastinate"] = Field(
+        "auto", description="Batch runner; auto: procrastinate on PostgreSQL, in-process on SQLite"
+    )
+    serve_worker: bool = Field(
+        True, description="`clinsynth serve` runs batch items too; false where workers do"
+    )
+    jobs_stalled_seconds: float = Field(
+        30.0, ge=3, description="A worker silent this long is dead; its items run again"
+    )
+    batch_attempts: int = Field(2, ge=1, le=10, description="Tries per batch item")
+
     @model_validator(mode="after")
     def _fill_derived_paths(self) -> Settings:
         if self.database_url is None:

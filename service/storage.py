@@ -6,7 +6,7 @@ The schema comes from the Alembic migrations in ``service/migrations`` (see
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -98,16 +98,32 @@ class RecordStore:
     def __init__(self, engine: Engine):
         self.engine = engine
 
-    def save(self, record: PatientRecord, *, seconds: float | None = None) -> None:
-        self.save_all([(record, seconds)])
+    def save(
+        self,
+        record: PatientRecord,
+        *,
+        seconds: float | None = None,
+        validation: dict[str, Any] | None = None,
+    ) -> None:
+        self.save_all(
+            [(record, seconds)],
+            validations={record.record_id: validation} if validation is not None else None,
+        )
 
-    def save_all(self, records: Iterable[tuple[PatientRecord, float | None]]) -> None:
+    def save_all(
+        self,
+        records: Iterable[tuple[PatientRecord, float | None]],
+        *,
+        validations: Mapping[str, dict[str, Any]] | None = None,
+    ) -> None:
         """Store (record, generation seconds) pairs in one transaction: all or none.
 
-        A record's id derives from its request, seed, model and reference date, so saving
-        the same reproducible record twice keeps one row.
+        ``validations`` maps record ids to their validation results, stored in the same
+        transaction. A record's id derives from its request, seed, model and reference
+        date, so saving the same reproducible record twice keeps one row.
         """
         now = datetime.now(UTC)
+        validations = validations or {}
         with Session(self.engine) as session, session.begin():
             for record, seconds in records:
                 session.merge(
@@ -119,6 +135,7 @@ class RecordStore:
                         record=record.model_dump(mode="json"),
                         seconds=seconds,
                         created_at=now,
+                        validation=validations.get(record.record_id),
                     )
                 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from knowledge.chunks import GuidelineChunk, RetrievedChunk
@@ -16,6 +17,11 @@ class StaticIndex:
 
     def count(self) -> int:
         return len(self.chunks)
+
+    def get(self, chunk_ids: Sequence[str]) -> list[GuidelineChunk]:
+        """The chunks with these ids (the validator's grounding lookup)."""
+        wanted = set(chunk_ids)
+        return [c for c in self.chunks if c.chunk_id in wanted]
 
     def query(
         self, text: str, *, k: int, where: dict[str, Any] | None = None

@@ -37,23 +37,35 @@ def client(tmp_path, model, *, validator: bool = True) -> tuple[TestClient, Reco
     return TestClient(create_app(settings, services)), records
 
 
-def test_a_generated_record_is_validated_on_demand_then_served_from_storage(tmp_path):
+def test_a_generated_record_is_validated_as_it_is_stored(tmp_path):
     model = FakeModel().enqueue(diagnosis_answer(), TREATMENT)
     api, records = client(tmp_path, model)
     with api as c:
         made = c.post("/v1/patients", json={"prompt": "boy with Ewing sarcoma", "seed": 3})
+        assert made.status_code == 201, made.text
         record_id = made.json()["record_id"]
-        assert records.get_validation(record_id) is None
+        stored = records.get_validation(record_id)
         first = c.get(f"/v1/patients/{record_id}/validation")
-        again = c.get(f"/v1/patients/{record_id}/validation")
+    assert stored is not None
     assert first.status_code == 200, first.text
     body = first.json()
+    assert body == stored  # served as stored, same validated_at
     assert body["record_id"] == record_id and body["passed"], body["failures"]
     assert body["failures"] == []
     grounding = body["grounding"]
     assert grounding["items"] == grounding["verified"] > 1 and not grounding["skipped"]
-    assert records.get_validation(record_id) == body
-    assert again.json() == body  # the stored result, same validated_at
+
+
+def test_a_record_stored_without_validation_is_validated_on_demand(tmp_path):
+    api, records = client(tmp_path, FakeModel())
+    records.save(full_record(record_id="older"))
+    assert records.get_validation("older") is None
+    with api as c:
+        first = c.get("/v1/patients/older/validation")
+        again = c.get("/v1/patients/older/validation")
+    assert first.status_code == 200, first.text
+    assert first.json()["record_id"] == "older"
+    assert records.get_validation("older") == first.json() == again.json()
 
 
 def test_a_stored_result_is_returned_as_stored(tmp_path):

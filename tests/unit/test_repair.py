@@ -1,0 +1,201 @@
+"""The bounded repair loop and the eval measures, with a scripted generator at the seam."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from knowledge.chunks import GuidelineChunk
+from service.evaluation import (
+    EvalRequest,
+    content_key,
+    load_requests,
+    render_summary,
+    run_eval,
+    verified,
+)
+from service.generation import GeneratedPatient, GenerationError
+from service.records import PatientRecord
+from service.repair import REPAIR_SEED_STEP, RepairLoop, generate_checked
+from service.requests import RequestFields, parse_request
+from service.validation import ValidationResult
+from service.validation.rules import RuleFailure
+from tests.records import full_record
+
+
+@dataclass
+class ScriptedModel:
+    name: str = "scripted"
+    backend: str = "fake"
+
+
+@dataclass
+class ScriptedGenerator:
+    """Returns records by seed; a seed listed in ``bad`` makes a record that fails a rule."""
+
+    bad: set[int] = field(default_factory=set)
+    broken: set[int] = field(default_factory=set)
+    calls: list[tuple[int, tuple[str, ...] | None]] = field(default_factory=list)
+    model: ScriptedModel = field(default_factory=ScriptedModel)
+
+    def generate_one(
+        self, request: Any, *, seed: int, feedback: Sequence[str] | None = None
+    ) -> GeneratedPatient:
+        self.calls.append((seed, tuple(feedback) if feedback is not None else None))
+        if seed in self.broken:
+            raise GenerationError("diagnosis block: no JSON", raw="{")
+        record = full_record()
+        tumour = "bad" if seed in self.bad else f"tumour {seed}"
+        record = record.model_copy(
+            update={
+                "record_id": f"id-{seed}",
+                "diagnosis": record.diagnosis.model_copy(update={"tumour": tumour}),
+                "provenance": record.provenance.model_copy(update={"seed": seed}),
+            }
+        )
+        return GeneratedPatient(record, seconds=1.0)
+
+
+def fake_validate(record: PatientRecord) -> ValidationResult:
+    failures = (
+        [RuleFailure(rule_id="codes.morphology_name", severity="error", message="bad tumour")]
+        if record.diagnosis.tumour == "bad"
+        else []
+    )
+    return ValidationResult(
+        record_id=record.record_id,
+        passed=not failures,
+        rules_checked=1,
+        failures=failures,
+        validated_at=datetime.now(UTC),
+    )
+
+
+REQUEST = parse_request("8-year-old boy with Ewing sarcoma, chemotherapy")
+
+
+def test_a_passing_record_is_not_regenerated():
+    generator = ScriptedGenerator()
+    repaired = RepairLoop(generator, fake_validate, max_rounds=2).generate(REQUEST, seed=5)
+    assert generator.calls == [(5, None)]
+    assert repaired.rounds == 0 and repaired.final.passed
+
+
+def test_a_failing_record_is_regenerated_with_the_messages_and_keeps_its_id():
+    generator = ScriptedGenerator(bad={5})
+    repaired = RepairLoop(generator, fake_validate, max_rounds=2).generate(REQUEST, seed=5)
+    assert generator.calls == [(5, None), (5 + REPAIR_SEED_STEP, ("bad tumour",))]
+    assert not repaired.first.passed and repaired.final.passed
+    assert repaired.rounds == 1
+    assert repaired.made.record.record_id == "id-5"  # the request's id, not the retry's
+    assert repaired.final.record_id == "id-5"
+    assert repaired.seconds == 2.0
+
+
+def test_repair_is_bounded_and_keeps_the_first_attempt_when_none_is_better():
+    seeds = {5 + k * REPAIR_SEED_STEP for k in range(4)}
+    generator = ScriptedGenerator(bad=seeds)
+    repaired = RepairLoop(generator, fake_validate, max_rounds=2).generate(REQUEST, seed=5)
+    assert len(generator.calls) == 3
+    assert repaired.rounds == 2 and not repaired.final.passed
+    assert repaired.made.record.provenance.seed == 5
+
+
+def test_generate_checked_without_a_validator_stores_no_validation():
+    checked = generate_checked(ScriptedGenerator(), None, REQUEST, seed=1, max_rounds=2)
+    assert checked.validation is None and checked.validation_json is None
+
+
+def test_generate_checked_returns_the_validation_of_the_kept_attempt():
+    class Validator:
+        validate = staticmethod(fake_validate)
+
+    generator = ScriptedGenerator(bad={3})
+    checked = generate_checked(generator, Validator(), REQUEST, seed=3, max_rounds=1)  # type: ignore[arg-type]
+    assert checked.rounds == 1 and checked.validation is not None
+    assert checked.validation_json is not None and checked.validation_json["passed"] is True
+
+
+class Chunks:
+    def __init__(self, chunks: list[GuidelineChunk]):
+        self.chunks = {c.chunk_id: c for c in chunks}
+
+    def get(self, chunk_ids: Sequence[str]) -> list[GuidelineChunk]:
+        return [self.chunks[i] for i in chunk_ids if i in self.chunks]
+
+
+def chunk(chunk_id: str, page: int, text: str) -> GuidelineChunk:
+    return GuidelineChunk(
+        chunk_id=chunk_id,
+        document="ewing_sarcoma.pdf",
+        document_sha256="0" * 64,
+        title="Ewing sarcoma",
+        page=page,
+        start=0,
+        end=len(text),
+        text=text,
+    )
+
+
+def test_a_citation_verifies_only_with_its_quote_on_the_cited_page():
+    item = full_record().chemotherapy[0]
+    quote = item.citations[0].quote
+    right = chunk(item.citations[0].chunk_id, item.citations[0].page, f"Induction: {quote}.")
+    assert verified(item, {right.chunk_id: right})
+    wrong_page = chunk(right.chunk_id, right.page + 1, right.text)
+    assert not verified(item, {right.chunk_id: wrong_page})
+    other_text = chunk(right.chunk_id, right.page, "Nothing about that drug here.")
+    assert not verified(item, {right.chunk_id: other_text})
+    assert not verified(item, {})
+
+
+def test_run_eval_counts_validity_repair_citations_and_distinct_records():
+    generator = ScriptedGenerator(bad={2}, broken={3})
+    loop = RepairLoop(generator, fake_validate, max_rounds=1)
+    record = full_record()
+    texts: dict[str, tuple[int, list[str]]] = {}
+    for item in [*record.chemotherapy, *record.radiotherapy]:
+        for citation in item.citations:
+            page, quotes = texts.setdefault(citation.chunk_id, (citation.page, []))
+            quotes.append(citation.quote)
+    store = Chunks([chunk(i, page, " ".join(q)) for i, (page, q) in texts.items()])
+    requests = [
+        EvalRequest(id=f"r{seed}", fields=RequestFields(prompt="Ewing sarcoma"), seed=seed)
+        for seed in (1, 2, 3)
+    ]
+    report = run_eval(requests, loop, store, requests_file="inline")
+    assert report.requests == 3 and report.schema_valid == 2
+    assert report.rule_pass_before == 0.5 and report.rule_pass_after == 1.0
+    assert report.cited_items > 0 and report.verified_items <= report.cited_items
+    assert report.distinct_records == 2
+    broken = report.items[2]
+    assert not broken.schema_valid and broken.error and "GenerationError" in broken.error
+    summary = render_summary(report)
+    assert "2/3" in summary and "r3: INVALID" in summary
+
+
+def test_content_key_ignores_identity_and_provenance():
+    one = full_record()
+    other = one.model_copy(update={"record_id": "another"})
+    assert content_key(one) == content_key(other)
+
+
+def test_the_bundled_request_set_has_at_least_20_valid_requests():
+    requests = load_requests()
+    assert len(requests) >= 20
+    assert len({r.seed for r in requests}) == len(requests)
+
+
+def test_a_malformed_request_file_is_an_error_naming_the_entry(tmp_path: Path):
+    path = tmp_path / "set.toml"
+    path.write_text('[[request]]\nid = "bad"\nprompt = "x"\nage = -3\n')
+    with pytest.raises(ValueError, match=r"'bad'.*age"):
+        load_requests(path)
+    path.write_text("[[request]\n")
+    with pytest.raises(ValueError, match="not valid TOML"):
+        load_requests(path)
