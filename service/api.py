@@ -11,23 +11,28 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import FastAPI, HTTPException, Query
-from pydantic import BaseModel, Field
+from fastapi.responses import Response
+from pydantic import BaseModel
 
+from service.api_batches import batches_router, running_batches
 from service.api_deps import Services, ServicesDep, require
 from service.api_documents import documents_router
 from service.api_errors import install_request_hygiene
+from service.api_exports import FHIR_RESPONSES, PatientFormat, exports_router, fhir_response
+from service.api_reports import reports_router
+from service.api_validation import validation_router
 from service.auth import ApiKeys, auth_required
 from service.documents import IngestJobs
 from service.generation import GenerationError
 from service.offline import enforce_offline
 from service.records import PatientRecord
-from service.requests import RequestError
+from service.repair import generate_checked
+from service.requests import RequestError, RequestFields, build_request
 from service.settings import Settings
 
 
-class GenerateRequest(BaseModel):
-    prompt: str = Field(min_length=1, max_length=2000, description="The patient to generate")
-    seed: int | None = Field(None, ge=0, le=2**31 - 1, description="Same seed, same record")
+class GenerateRequest(RequestFields):
+    """Body of ``POST /v1/patients``: a prompt, structured fields, or both (fields win)."""
 
 
 class PatientPage(BaseModel):
@@ -61,6 +66,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                 ingest_options,
             )
             from service.database import open_database
+            from service.validation import build_validator
 
             engine = open_database(settings.db_url)
             store = build_knowledge_store(settings, engine)
@@ -73,14 +79,21 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                 ingest=ingest_options(settings),
                 max_upload_bytes=settings.max_pdf_bytes,
                 keys=ApiKeys(engine) if keys_required else None,
+                validator=build_validator(settings, store),
+                repair_rounds=settings.repair_rounds,
             )
         else:
             app.state.services = services
-        yield
+        with running_batches(app, settings):
+            yield
 
     app = FastAPI(title="clinsynth", version="0.1.0", lifespan=lifespan)
     install_request_hygiene(app, max_bytes=settings.max_request_bytes)
     app.include_router(documents_router)
+    app.include_router(validation_router)
+    app.include_router(batches_router)
+    app.include_router(reports_router)
+    app.include_router(exports_router)
 
     @app.get("/health")
     def health(services: ServicesDep) -> Health:
@@ -91,18 +104,47 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         )
 
     @app.post("/v1/patients", status_code=201, dependencies=[require("generate")])
-    def generate_patient(body: GenerateRequest, services: ServicesDep) -> PatientRecord:
+    def generate_patient(
+        body: GenerateRequest, services: ServicesDep
+    ) -> PatientRecord | list[PatientRecord]:
+        """Generate patients now and store them.
+
+        Describe the patient in `prompt` (English or Spanish), in the structured fields, or
+        both; a field given explicitly wins over what the prompt says. Without `count` the
+        reply is one record; with `count` it is a JSON list of `count` records, made with
+        seeds `seed`, `seed + 1`... and stored only when all of them were generated (for
+        large numbers use `POST /v1/batches`). An impossible or unclear request is a 422
+        whose `detail` says what to change.
+        """
         import secrets
 
         seed = body.seed if body.seed is not None else secrets.randbelow(2**31)
         try:
-            made = services.generator.generate(body.prompt, seed=seed)[0]
+            request = build_request(body)
+            made = [
+                generate_checked(
+                    services.generator,
+                    services.validator,
+                    request,
+                    seed=seed + index,
+                    max_rounds=services.repair_rounds,
+                )
+                for index in range(body.count or 1)
+            ]
         except RequestError as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from exc
         except GenerationError as exc:
             raise HTTPException(status_code=502, detail=str(exc)) from exc
-        services.records.save(made.record, seconds=made.seconds)
-        return made.record
+        services.records.save_all(
+            [(checked.made.record, checked.made.seconds) for checked in made],
+            validations={
+                checked.made.record.record_id: checked.validation_json
+                for checked in made
+                if checked.validation_json is not None
+            },
+        )
+        records = [checked.made.record for checked in made]
+        return records if body.count is not None else records[0]
 
     @app.get("/v1/patients", dependencies=[require("read")])
     def list_patients(
@@ -118,11 +160,22 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             offset=offset,
         )
 
-    @app.get("/v1/patients/{record_id}", dependencies=[require("read")])
-    def get_patient(record_id: str, services: ServicesDep) -> PatientRecord:
+    @app.get(
+        "/v1/patients/{record_id}",
+        dependencies=[require("read")],
+        response_model=PatientRecord,
+        responses=FHIR_RESPONSES,
+    )
+    def get_patient(
+        record_id: str,
+        services: ServicesDep,
+        format: Annotated[
+            PatientFormat, Query(description="json: the record; fhir: a FHIR R4 Bundle")
+        ] = PatientFormat.json,
+    ) -> PatientRecord | Response:
         record = services.records.get(record_id)
         if record is None:
             raise HTTPException(status_code=404, detail=f"no patient with id {record_id}")
-        return record
+        return fhir_response(record) if format is PatientFormat.fhir else record
 
     return app

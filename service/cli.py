@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from service.cli_apikeys import apikey_app
+from service.cli_batches import batches_app, worker
 from service.cli_common import (
     OutputFormat,
     configuration_errors,
@@ -22,6 +23,10 @@ from service.cli_common import (
     settings_of,
 )
 from service.cli_documents import documents_app, search
+from service.cli_eval import evaluate
+from service.cli_export import export
+from service.cli_report import report
+from service.cli_validate import validate
 from service.offline import enforce_offline
 from service.settings import Settings
 
@@ -33,7 +38,13 @@ app = typer.Typer(
 )
 app.add_typer(documents_app, name="documents")
 app.add_typer(apikey_app, name="apikey")
+app.add_typer(batches_app, name="batches")
+app.command()(worker)
 app.command()(search)
+app.command()(export)
+app.command()(report)
+app.command()(validate)
+app.command(name="eval")(evaluate)
 
 
 @app.callback()
@@ -129,14 +140,42 @@ class _ProgressBars:
 @app.command()
 def generate(
     ctx: typer.Context,
-    prompt: Annotated[str, typer.Option("--prompt", "-p", help="The patient to generate")],
+    prompt: Annotated[
+        str | None,
+        typer.Option("--prompt", "-p", help="The patient, in plain English or Spanish"),
+    ] = None,
     count: Annotated[int, typer.Option(min=1, max=1000, help="How many patients")] = 1,
     seed: Annotated[int | None, typer.Option(help="Seed; same seed, same records")] = None,
     output: Annotated[OutputFormat, typer.Option("--format", help="text or json")] = (
         OutputFormat.text
     ),
+    age: Annotated[int | None, typer.Option(help="Age at diagnosis in years, 0-25")] = None,
+    sex: Annotated[str | None, typer.Option(help="female or male")] = None,
+    diagnosis: Annotated[
+        str | None, typer.Option(help="Tumour name (English or Spanish) or ICD-O-3 code")
+    ] = None,
+    block: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--block",
+            help="Treatment block the record must have (repeatable): chemotherapy, "
+            "radiotherapy, surgery, hsct, others",
+        ),
+    ] = None,
+    relapse: Annotated[
+        bool | None,
+        typer.Option("--relapse/--no-relapse", help="Relapse after first-line treatment"),
+    ] = None,
+    second_tumour: Annotated[
+        str | None, typer.Option("--second-tumour", help="A second, different tumour")
+    ] = None,
+    language: Annotated[
+        str | None, typer.Option(help="en or es (default: the prompt's language)")
+    ] = None,
 ) -> None:
-    """Generate synthetic patients, store them, and print them with their citations."""
+    """Generate synthetic patients, store them, and print them with their citations.
+
+    Describe the patient with --prompt, with the other options, or both (options win)."""
     from service.components import (
         build_generator,
         build_knowledge_store,
@@ -145,9 +184,27 @@ def generate(
     )
     from service.generation import GenerationError
     from service.render import render_record
-    from service.requests import RequestError
+    from service.repair import generate_checked
+    from service.requests import RequestError, request_from
+    from service.validation import build_validator
 
     settings = settings_of(ctx)
+    try:  # before any model loads: a bad request fails fast
+        request = request_from(
+            prompt=prompt,
+            age=age,
+            sex=sex,
+            diagnosis=diagnosis,
+            blocks=block,
+            relapse=relapse,
+            second_tumour=second_tumour,
+            language=language,
+        )
+    except RequestError as exc:
+        error(str(exc))
+        raise typer.Exit(2) from exc
+    for note in request.overrides:
+        say(f"note: {note}")
     if seed is None:
         seed = secrets.randbelow(2**31)
         say(f"seed {seed}")
@@ -155,7 +212,9 @@ def generate(
         store = build_knowledge_store(settings)
         records_db = build_record_store(settings)
         generator = build_generator(settings, store, build_language_model(settings))
+    validator = build_validator(settings, store)
     records = []
+    failing = 0
     try:
         with Progress(
             TextColumn("{task.description}"),
@@ -166,15 +225,37 @@ def generate(
             transient=True,
         ) as progress:
             task = progress.add_task("generating", total=count)
-            for made in generator.iter_generate(prompt, seed=seed, count=count):
-                records_db.save(made.record, seconds=made.seconds)
+            for index in range(count):
+                checked = generate_checked(
+                    generator,
+                    validator,
+                    request,
+                    seed=seed + index,
+                    max_rounds=settings.repair_rounds,
+                )
+                made = checked.made
+                records_db.save(
+                    made.record, seconds=made.seconds, validation=checked.validation_json
+                )
                 records.append(made.record)
+                if checked.validation is not None and not checked.validation.passed:
+                    failing += 1
+                    ids = ", ".join(
+                        sorted(
+                            {
+                                f.rule_id
+                                for f in checked.validation.failures
+                                if f.severity == "error"
+                            }
+                        )
+                    )
+                    say(f"{made.record.record_id}: fails {ids} (see `clinsynth validate`)")
                 progress.advance(task)
     except RequestError as exc:
         error(str(exc))
         raise typer.Exit(2) from exc
     except GenerationError as exc:
-        kept = _keep_failure(settings.home, prompt, seed, exc)
+        kept = _keep_failure(settings.home, request.prompt, seed + len(records), exc)
         error(f"{exc} (raw output kept in {kept})")
         raise typer.Exit(1) from exc
     if output is OutputFormat.json:
@@ -184,7 +265,8 @@ def generate(
     else:
         for record in records:
             typer.echo(render_record(record) + "\n")
-    say(f"{len(records)} patient(s) stored in {settings.db_url}")
+    passed = f", {len(records) - failing} passing every rule" if records else ""
+    say(f"{len(records)} patient(s) stored in {settings.db_url}{passed}")
 
 
 def _keep_failure(home: Path, prompt: str, seed: int, exc: Exception) -> Path:

@@ -53,6 +53,10 @@ def fresh_database(url: str):
     from service.database import make_engine, migrate
 
     engine = make_engine(url)
+    if engine.dialect.name == "postgresql":  # also procrastinate's types and functions
+        with engine.begin() as connection:
+            connection.execute(sqlalchemy.text("DROP SCHEMA public CASCADE"))
+            connection.execute(sqlalchemy.text("CREATE SCHEMA public"))
     metadata = sqlalchemy.MetaData()
     metadata.reflect(engine)
     metadata.drop_all(engine)

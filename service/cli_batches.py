@@ -1,0 +1,223 @@
+"""``clinsynth batches`` (create, show, list, cancel) and ``clinsynth worker``."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from pydantic import ValidationError
+
+from service.cli_common import OutputFormat, configuration_errors, error, say, settings_of
+
+if TYPE_CHECKING:
+    from service.batches import BatchStatus
+    from service.jobs import BatchService
+
+batches_app = typer.Typer(
+    help="Batch jobs: many patients for one request, run by workers.", no_args_is_help=True
+)
+
+FormatOption = Annotated[OutputFormat, typer.Option("--format", help="text or json")]
+
+
+def _service(ctx: typer.Context) -> BatchService:
+    from service.batches import BatchStore
+    from service.database import open_database
+    from service.jobs import BatchService, build_runner
+
+    settings = settings_of(ctx)
+    with configuration_errors():
+        store = BatchStore(open_database(settings.db_url))
+        return BatchService(store, build_runner(settings, store, None))
+
+
+def _line(status: BatchStatus) -> str:
+    eta = f"  eta {status.eta_seconds:.0f}s" if status.eta_seconds else ""
+    prompt = str(status.request.get("prompt", ""))
+    return (
+        f"{status.batch_id}  {status.status:<9} {status.done}/{status.total} done, "
+        f"{status.failed} failed{eta}  {status.created_at:%Y-%m-%d %H:%M}  {prompt[:60]}"
+    )
+
+
+def _print(statuses: list[BatchStatus], output: OutputFormat) -> None:
+    if output is OutputFormat.json:
+        typer.echo(json.dumps([s.model_dump(mode="json") for s in statuses], indent=2))
+    else:
+        for status in statuses:
+            typer.echo(_line(status))
+
+
+@batches_app.command("create")
+def create(
+    ctx: typer.Context,
+    count: Annotated[int, typer.Option(help="How many patients (1-10000)")],
+    prompt: Annotated[
+        str | None,
+        typer.Option("--prompt", "-p", help="The patients, in plain English or Spanish"),
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of item 0; item i uses seed + i")] = None,
+    idempotency_key: Annotated[
+        str | None, typer.Option(help="Running the same command again returns the same batch")
+    ] = None,
+    age: Annotated[int | None, typer.Option(help="Age at diagnosis in years, 0-25")] = None,
+    sex: Annotated[str | None, typer.Option(help="female or male")] = None,
+    diagnosis: Annotated[
+        str | None, typer.Option(help="Tumour name (English or Spanish) or ICD-O-3 code")
+    ] = None,
+    block: Annotated[
+        list[str] | None,
+        typer.Option("--block", help="Treatment block the records must have (repeatable)"),
+    ] = None,
+    relapse: Annotated[
+        bool | None,
+        typer.Option("--relapse/--no-relapse", help="Relapse after first-line treatment"),
+    ] = None,
+    second_tumour: Annotated[
+        str | None, typer.Option("--second-tumour", help="A second, different tumour")
+    ] = None,
+    language: Annotated[
+        str | None, typer.Option(help="en or es (default: the prompt's language)")
+    ] = None,
+    output: FormatOption = OutputFormat.text,
+) -> None:
+    """Queue a batch; `clinsynth serve` or `clinsynth worker` processes it.
+
+    Describe the patients with --prompt, with the other options, or both (options win)."""
+    from service.batches import BatchRequest, IdempotencyConflict, parsed_request
+    from service.requests import RequestError, validation_message
+
+    given = {
+        "prompt": prompt,
+        "count": count,
+        "seed": seed,
+        "idempotency_key": idempotency_key,
+        "age": age,
+        "sex": sex,
+        "diagnosis": diagnosis,
+        "blocks": block,
+        "relapse": relapse,
+        "second_tumour": second_tumour,
+        "language": language,
+    }
+    try:
+        request = BatchRequest(**{k: v for k, v in given.items() if v is not None})
+        parsed_request(request.stored_request())
+    except ValidationError as exc:
+        error(validation_message(exc))
+        raise typer.Exit(2) from exc
+    except RequestError as exc:
+        error(str(exc))
+        raise typer.Exit(2) from exc
+    service = _service(ctx)
+    with configuration_errors():
+        service.runner.start()
+    try:
+        status, created = service.create(request)
+    except IdempotencyConflict as exc:
+        error(str(exc))
+        raise typer.Exit(1) from exc
+    finally:
+        service.runner.stop()
+    say(f"{'created' if created else 'already exists:'} batch {status.batch_id}")
+    _print([status], output)
+
+
+@batches_app.command("show")
+def show(
+    ctx: typer.Context,
+    batch_id: Annotated[str, typer.Argument(help="Batch id")],
+    output: FormatOption = OutputFormat.text,
+) -> None:
+    """A batch's progress: done, failed, total and an ETA."""
+    status = _service(ctx).status(batch_id)
+    if status is None:
+        error(f"no batch with id {batch_id}")
+        raise typer.Exit(1)
+    _print([status], output)
+    if status.error and output is OutputFormat.text:
+        say(f"error: {status.error}")
+
+
+@batches_app.command("list")
+def list_batches(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="How many")] = 50,
+    offset: Annotated[int, typer.Option(min=0, help="Batches to skip")] = 0,
+    status: Annotated[
+        str | None, typer.Option(help="queued, running, done, failed or cancelled")
+    ] = None,
+    output: FormatOption = OutputFormat.text,
+) -> None:
+    """Batches, newest first."""
+    statuses = _service(ctx).page(limit=limit, offset=offset, status=status)
+    if not statuses and output is OutputFormat.text:
+        say("no batches")
+    _print(statuses, output)
+
+
+@batches_app.command("cancel")
+def cancel(
+    ctx: typer.Context,
+    batch_id: Annotated[str, typer.Argument(help="Batch id")],
+) -> None:
+    """Stop scheduling a batch's items; the stored ones stay."""
+    service = _service(ctx)
+    cancelled = service.store.cancel(batch_id)
+    status = service.status(batch_id)
+    if status is None:
+        error(f"no batch with id {batch_id}")
+        raise typer.Exit(1)
+    if not cancelled and status.status != "cancelled":
+        error(f"batch {batch_id} has already ended ({status.status})")
+        raise typer.Exit(1)
+    say(f"cancelled batch {batch_id} ({status.done} of {status.total} stored)")
+
+
+def worker(
+    ctx: typer.Context,
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=64, help="Items in parallel (model calls still queue)")
+    ] = 1,
+) -> None:
+    """Work on batch items until stopped (SIGINT/SIGTERM). On PostgreSQL any number of
+    workers, on any hosts, share one queue; on SQLite this replaces `clinsynth serve`'s own
+    worker (set CLINSYNTH_SERVE_WORKER=false there)."""
+    from service.batches import BatchStore
+    from service.components import (
+        build_generator,
+        build_knowledge_store,
+        build_language_model,
+        build_record_store,
+    )
+    from service.database import open_database
+    from service.jobs import InProcessRunner, build_executor, build_runner, stop_on_signals
+    from service.validation import build_validator
+
+    settings = settings_of(ctx)
+    with configuration_errors():
+        engine = open_database(settings.db_url)
+        store = BatchStore(engine)
+        knowledge = build_knowledge_store(settings, engine)
+        generator = build_generator(settings, knowledge, build_language_model(settings))
+        executor = build_executor(
+            settings,
+            generator,
+            store,
+            build_record_store(settings, engine),
+            validator=build_validator(settings, knowledge),
+            knowledge=knowledge,
+        )
+        runner = build_runner(settings, store, executor, concurrency=concurrency)
+    kind = "in-process" if isinstance(runner, InProcessRunner) else "procrastinate"
+    say(f"worker ({kind}, concurrency {concurrency}) on {engine.url.render_as_string()}")
+    try:
+        if isinstance(runner, InProcessRunner):
+            with stop_on_signals(runner):
+                runner.run()
+        else:
+            runner.run()
+    finally:
+        generator.model.close()
+    say("worker stopped")
