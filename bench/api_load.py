@@ -174,7 +174,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="clinsynth-load-") as tmp:
         home = Path(tmp)
         env = {k: v for k, v in os.environ.items() if not k.startswith("CLINSYNTH_")}
-        env |= {"CLINSYNTH_HOME": str(home), "CLINSYNTH_JOBS": "inprocess"}
+        # Keys are checked even on loopback (``auto`` would turn auth off there).
+        env |= {
+            "CLINSYNTH_HOME": str(home),
+            "CLINSYNTH_JOBS": "inprocess",
+            "CLINSYNTH_API_AUTH": "required",
+        }
         clinsynth = str(BIN / "clinsynth")
         subprocess.run(
             [clinsynth, "ingest", str(CORPUS)], env=env, check=True, text=True, capture_output=True
