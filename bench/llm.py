@@ -37,7 +37,7 @@ import llama_cpp  # noqa: E402
 
 from ingest.pipeline import ingest_paths  # noqa: E402
 from models.base import ChatMessage  # noqa: E402
-from models.llamacpp import LlamaCppModel  # noqa: E402
+from models.llamacpp import LlamaCppModel, model_params, use_extra_buffers  # noqa: E402
 from models.recording import Recording  # noqa: E402
 from service.components import build_generator, build_knowledge_store  # noqa: E402
 from service.settings import Settings  # noqa: E402
@@ -126,12 +126,14 @@ def main() -> None:
         calls = list(recording.calls)
 
         treatment = calls[-1]
-        raw = llama_cpp.Llama(
-            model_path=str(settings.gguf_path),
-            n_ctx=settings.llm_n_ctx,
-            n_threads=args.threads,
-            verbose=False,
-        )
+        # the same CPU kernels as clinsynth's model (see models.llamacpp.use_extra_buffers)
+        with model_params(use_extra_bufts=use_extra_buffers(settings.llm_extra_buffers)):
+            raw = llama_cpp.Llama(
+                model_path=str(settings.gguf_path),
+                n_ctx=settings.llm_n_ctx,
+                n_threads=args.threads,
+                verbose=False,
+            )
         runs: dict[str, list[Rates]] = {}
         counters = []
         for _ in range(args.repeats):

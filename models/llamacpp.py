@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import llama_cpp
 import numpy as np
@@ -20,6 +22,56 @@ import numpy as np
 from models.base import ChatMessage, Completion, LanguageModel, TextScore
 from models.lazy_grammar import LazyGrammarLlama
 from models.prompt_cache import PromptStateCache
+
+ExtraBuffers = Literal["auto", "on", "off"]
+
+_LOAD_LOCK = threading.Lock()
+
+
+def cpu_has_amx(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether the CPU reports Intel AMX (Sapphire Rapids and later; Linux only)."""
+    try:
+        text = cpuinfo.read_text(errors="replace")
+    except OSError:
+        return False
+    return any(
+        line.startswith("flags") and "amx_int8" in line.split() for line in text.splitlines()
+    )
+
+
+def use_extra_buffers(setting: ExtraBuffers, *, amx: bool | None = None) -> bool:
+    """llama.cpp's CPU "extra buffer types" (weight repacking, the AMX kernels): on, off,
+    or ``auto``: off where the CPU has AMX. With llama-cpp-python 0.3.36 the AMX matmul
+    crashes the process (SIGSEGV in ggml_backend_amx_mul_mat) on the packaged Q4_1 model;
+    without extra buffers the same weights run through the AVX-512 kernels."""
+    if setting == "on":
+        return True
+    if setting == "off":
+        return False
+    return not (cpu_has_amx() if amx is None else amx)
+
+
+@contextmanager
+def model_params(**fields: Any) -> Iterator[None]:
+    """Set ``llama_model_params`` fields that ``llama_cpp.Llama`` takes no argument for.
+
+    ``Llama.__init__`` builds its parameters from ``llama_model_default_params()``; for
+    the duration of one load that function returns them with ``fields`` set."""
+    bindings = llama_cpp.llama_cpp
+    original = bindings.llama_model_default_params
+
+    def with_fields() -> Any:
+        params = original()
+        for name, value in fields.items():
+            setattr(params, name, value)
+        return params
+
+    with _LOAD_LOCK:
+        bindings.llama_model_default_params = with_fields
+        try:
+            yield
+        finally:
+            bindings.llama_model_default_params = original
 
 
 def gguf_sha256(path: Path) -> str:
@@ -42,6 +94,7 @@ class LlamaCppModel(LanguageModel):
         chat_format: str | None = None,
         prompt_cache_states: int = 4,
         lazy_grammar: bool = True,
+        extra_buffers: ExtraBuffers = "auto",
     ):
         model_path = Path(model_path)
         if not model_path.is_file():
@@ -50,14 +103,15 @@ class LlamaCppModel(LanguageModel):
         self.path = model_path
         self.sha256 = gguf_sha256(model_path)
         self._lock = threading.Lock()
-        self._llm = LazyGrammarLlama(
-            model_path=str(model_path),
-            n_ctx=n_ctx,
-            n_threads=n_threads,
-            n_gpu_layers=n_gpu_layers,
-            chat_format=chat_format,
-            verbose=False,
-        )
+        with model_params(use_extra_bufts=use_extra_buffers(extra_buffers)):
+            self._llm = LazyGrammarLlama(
+                model_path=str(model_path),
+                n_ctx=n_ctx,
+                n_threads=n_threads,
+                n_gpu_layers=n_gpu_layers,
+                chat_format=chat_format,
+                verbose=False,
+            )
         self._llm.lazy_grammar = lazy_grammar
         self.prompt_cache = PromptStateCache(prompt_cache_states) if prompt_cache_states else None
         self._llm.set_cache(self.prompt_cache)

@@ -56,6 +56,7 @@ def build_language_model(settings: Settings, backend: str | None = None) -> Lang
             chat_format=settings.llm_chat_format,
             prompt_cache_states=settings.llm_prompt_cache_states,
             lazy_grammar=settings.llm_lazy_grammar,
+            extra_buffers=settings.llm_extra_buffers,
         )
     if backend == "openai":
         from models.openai_compat import OpenAICompatModel

@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     llm_lazy_grammar: bool = Field(
         True, description="Check the sampled token against the grammar instead of the vocabulary"
     )
+    llm_extra_buffers: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="llama.cpp CPU weight repacking and AMX kernels; auto: off on AMX CPUs",
+    )
     # OpenAI-compatible backend (CLINSYNTH_LLM_BACKEND=openai): never contacted otherwise.
     openai_base_url: str | None = Field(
         None, description="e.g. http://gpu-host:8000/v1 (vLLM, llama.cpp server, Ollama)"

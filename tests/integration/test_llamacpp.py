@@ -109,7 +109,9 @@ def test_concurrent_requests_share_one_model_and_match_sequential_results(model)
 def test_free_text_and_scoring(model):
     chat: list[ChatMessage] = [{"role": "user", "content": "Say hello."}]
     before = model.complete_text(chat, seed=1, max_tokens=6, temperature=1.0)
-    assert before.text and before.completion_tokens <= 6
+    # llama-cpp-python finishes a UTF-8 character split over byte tokens past max_tokens
+    # (here an emoji: 8 tokens for 6), never more than 3 extra
+    assert before.text and before.completion_tokens <= 6 + 3
     fluent = model.score("The child was treated with chemotherapy and radiotherapy.")
     shuffled = model.score("radiotherapy The with and was chemotherapy treated child.")
     assert len(fluent.tokens) == len(fluent.logprobs) > 5
