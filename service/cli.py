@@ -15,7 +15,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from service.cli_apikeys import apikey_app
 from service.cli_batches import batches_app, worker
 from service.cli_common import (
+    AgeOption,
+    BlockOption,
+    DiagnosisOption,
+    FormatOption,
+    LanguageOption,
     OutputFormat,
+    RelapseOption,
+    SecondTumourOption,
+    SexOption,
     configuration_errors,
     err,
     error,
@@ -146,32 +154,14 @@ def generate(
     ] = None,
     count: Annotated[int, typer.Option(min=1, max=1000, help="How many patients")] = 1,
     seed: Annotated[int | None, typer.Option(help="Seed; same seed, same records")] = None,
-    output: Annotated[OutputFormat, typer.Option("--format", help="text or json")] = (
-        OutputFormat.text
-    ),
-    age: Annotated[int | None, typer.Option(help="Age at diagnosis in years, 0-25")] = None,
-    sex: Annotated[str | None, typer.Option(help="female or male")] = None,
-    diagnosis: Annotated[
-        str | None, typer.Option(help="Tumour name (English or Spanish) or ICD-O-3 code")
-    ] = None,
-    block: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--block",
-            help="Treatment block the record must have (repeatable): chemotherapy, "
-            "radiotherapy, surgery, hsct, others",
-        ),
-    ] = None,
-    relapse: Annotated[
-        bool | None,
-        typer.Option("--relapse/--no-relapse", help="Relapse after first-line treatment"),
-    ] = None,
-    second_tumour: Annotated[
-        str | None, typer.Option("--second-tumour", help="A second, different tumour")
-    ] = None,
-    language: Annotated[
-        str | None, typer.Option(help="en or es (default: the prompt's language)")
-    ] = None,
+    output: FormatOption = OutputFormat.text,
+    age: AgeOption = None,
+    sex: SexOption = None,
+    diagnosis: DiagnosisOption = None,
+    block: BlockOption = None,
+    relapse: RelapseOption = None,
+    second_tumour: SecondTumourOption = None,
+    language: LanguageOption = None,
 ) -> None:
     """Generate synthetic patients, store them, and print them with their citations.
 
@@ -314,9 +304,7 @@ def compare(
     ] = "local,openai",
     count: Annotated[int, typer.Option(min=1, max=100, help="Records per backend")] = 1,
     seed: Annotated[int, typer.Option(help="Seed of the first record")] = 1,
-    output: Annotated[OutputFormat, typer.Option("--format", help="text or json")] = (
-        OutputFormat.text
-    ),
+    output: FormatOption = OutputFormat.text,
 ) -> None:
     """Run the same requests through several backends and report them side by side."""
     from models.base import BackendError

@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 
 from service.auth import ApiKeys
-from service.cli_common import OutputFormat, configuration_errors, error, say, settings_of
+from service.cli_common import (
+    FormatOption,
+    OutputFormat,
+    configuration_errors,
+    error,
+    say,
+    settings_of,
+)
 
 apikey_app = typer.Typer(help="Manage API keys for the HTTP API.", no_args_is_help=True)
 
@@ -43,9 +50,7 @@ def create(
 @apikey_app.command("list")
 def list_keys(
     ctx: typer.Context,
-    output: Annotated[OutputFormat, typer.Option("--format", help="text or json")] = (
-        OutputFormat.text
-    ),
+    output: FormatOption = OutputFormat.text,
 ) -> None:
     """Keys by id, name, scopes and state (never the secret)."""
     keys = _keys(ctx).all_keys()

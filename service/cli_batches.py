@@ -8,7 +8,21 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from pydantic import ValidationError
 
-from service.cli_common import OutputFormat, configuration_errors, error, say, settings_of
+from service.cli_common import (
+    AgeOption,
+    BlockOption,
+    DiagnosisOption,
+    FormatOption,
+    LanguageOption,
+    OutputFormat,
+    RelapseOption,
+    SecondTumourOption,
+    SexOption,
+    configuration_errors,
+    error,
+    say,
+    settings_of,
+)
 
 if TYPE_CHECKING:
     from service.batches import BatchStatus
@@ -17,8 +31,6 @@ if TYPE_CHECKING:
 batches_app = typer.Typer(
     help="Batch jobs: many patients for one request, run by workers.", no_args_is_help=True
 )
-
-FormatOption = Annotated[OutputFormat, typer.Option("--format", help="text or json")]
 
 
 def _service(ctx: typer.Context) -> BatchService:
@@ -61,25 +73,13 @@ def create(
     idempotency_key: Annotated[
         str | None, typer.Option(help="Running the same command again returns the same batch")
     ] = None,
-    age: Annotated[int | None, typer.Option(help="Age at diagnosis in years, 0-25")] = None,
-    sex: Annotated[str | None, typer.Option(help="female or male")] = None,
-    diagnosis: Annotated[
-        str | None, typer.Option(help="Tumour name (English or Spanish) or ICD-O-3 code")
-    ] = None,
-    block: Annotated[
-        list[str] | None,
-        typer.Option("--block", help="Treatment block the records must have (repeatable)"),
-    ] = None,
-    relapse: Annotated[
-        bool | None,
-        typer.Option("--relapse/--no-relapse", help="Relapse after first-line treatment"),
-    ] = None,
-    second_tumour: Annotated[
-        str | None, typer.Option("--second-tumour", help="A second, different tumour")
-    ] = None,
-    language: Annotated[
-        str | None, typer.Option(help="en or es (default: the prompt's language)")
-    ] = None,
+    age: AgeOption = None,
+    sex: SexOption = None,
+    diagnosis: DiagnosisOption = None,
+    block: BlockOption = None,
+    relapse: RelapseOption = None,
+    second_tumour: SecondTumourOption = None,
+    language: LanguageOption = None,
     output: FormatOption = OutputFormat.text,
 ) -> None:
     """Queue a batch; `clinsynth serve` or `clinsynth worker` processes it.

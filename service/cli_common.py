@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -19,6 +20,34 @@ err = Console(stderr=True, soft_wrap=True, highlight=False)
 class OutputFormat(StrEnum):
     text = "text"
     json = "json"
+
+
+FormatOption = Annotated[OutputFormat, typer.Option("--format", help="text or json")]
+
+# The request options of `generate` and `batches create` (the fields of RequestFields).
+AgeOption = Annotated[int | None, typer.Option(help="Age at diagnosis in years, 0-25")]
+SexOption = Annotated[str | None, typer.Option(help="female or male")]
+DiagnosisOption = Annotated[
+    str | None, typer.Option(help="Tumour name (English or Spanish) or ICD-O-3 code")
+]
+BlockOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--block",
+        help="Treatment block the records must have (repeatable): chemotherapy, "
+        "radiotherapy, surgery, hsct, others",
+    ),
+]
+RelapseOption = Annotated[
+    bool | None,
+    typer.Option("--relapse/--no-relapse", help="Relapse after first-line treatment"),
+]
+SecondTumourOption = Annotated[
+    str | None, typer.Option("--second-tumour", help="A second, different tumour")
+]
+LanguageOption = Annotated[
+    str | None, typer.Option(help="en or es (default: the prompt's language)")
+]
 
 
 def say(message: str) -> None:

@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from service.cli_common import OutputFormat, configuration_errors, error, say, settings_of
+from service.cli_common import (
+    FormatOption,
+    OutputFormat,
+    configuration_errors,
+    error,
+    say,
+    settings_of,
+)
 
 documents_app = typer.Typer(
     help="List and delete ingested guideline documents.", no_args_is_help=True
@@ -17,9 +24,7 @@ documents_app = typer.Typer(
 @documents_app.command("list")
 def list_documents(
     ctx: typer.Context,
-    output: Annotated[OutputFormat, typer.Option("--format", help="text or json")] = (
-        OutputFormat.text
-    ),
+    output: FormatOption = OutputFormat.text,
     all_versions: Annotated[
         bool, typer.Option("--all", help="Include superseded versions")
     ] = False,
@@ -67,9 +72,7 @@ def search(
     ctx: typer.Context,
     query: Annotated[str, typer.Argument(help="What to look for")],
     k: Annotated[int, typer.Option("--k", min=1, max=100, help="Passages to return")] = 5,
-    output: Annotated[OutputFormat, typer.Option("--format", help="text or json")] = (
-        OutputFormat.text
-    ),
+    output: FormatOption = OutputFormat.text,
     document: Annotated[
         list[str] | None, typer.Option("--document", help="Only these ids or file names")
     ] = None,

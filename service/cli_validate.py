@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from service.cli_common import OutputFormat, configuration_errors, error, say, settings_of
+from service.cli_common import (
+    FormatOption,
+    OutputFormat,
+    configuration_errors,
+    error,
+    say,
+    settings_of,
+)
 from service.records import PatientRecord
 
 if TYPE_CHECKING:
@@ -119,9 +126,7 @@ def validate(
         str | None,
         typer.Option("--batch", help="Validate the stored records of this batch id"),
     ] = None,
-    output: Annotated[OutputFormat, typer.Option("--format", help="text or json")] = (
-        OutputFormat.text
-    ),
+    output: FormatOption = OutputFormat.text,
     grounding: Annotated[
         bool,
         typer.Option(
