@@ -39,6 +39,8 @@ DESCRIBING = ("age", "sex", "diagnosis", "blocks", "relapse", "second_tumour")
 NOTHING_TO_GENERATE = "nothing to generate: give a prompt or at least one of " + ", ".join(
     DESCRIBING
 )
+# What a client reads when it sends neither a prompt nor a describing field.
+REQUIRED_UNLESS_DESCRIBED = "Field required unless one of " + ", ".join(DESCRIBING) + " is given"
 LOCALES = {"es": "es_ES", "en": "en_GB"}
 
 _BLOCK_ALIASES: dict[str, Block] = {
@@ -264,7 +266,7 @@ class RequestFields(BaseModel):
     def _something_to_generate(cls, value: str | None, info: ValidationInfo) -> str | None:
         # A describing field that failed its own check is absent here: no second error.
         if value is None and all(n in info.data and info.data[n] is None for n in DESCRIBING):
-            raise PydanticCustomError("missing", "Field required")
+            raise PydanticCustomError("missing", REQUIRED_UNLESS_DESCRIBED)
         return value
 
     def describes_patient(self) -> bool:

@@ -368,7 +368,7 @@ def test_api_count_returns_a_list_of_stored_records(tmp_path):
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({}, "prompt: Field required"),
+        ({}, "prompt: Field required unless one of age, sex, diagnosis, blocks, relapse"),
         ({"age": -2, "diagnosis": "osteosarcoma"}, "age: -2 is negative"),
         ({"language": "fr", "age": 3}, "language: 'fr' is not a supported language"),
         ({"blocks": ["magic"]}, "blocks: unknown treatment block 'magic'"),
