@@ -50,6 +50,7 @@ from service.blocks.treatment import TreatmentPlan, treatment_block
 from service.identity import age_on, invent_demographics
 from service.narrative import summarise
 from service.records import (
+    BlockTiming,
     ChemotherapyAdministration,
     ChunkRef,
     Diagnosis,
@@ -251,6 +252,11 @@ class PatientGenerator:
             language=request.language,
             prompt_tokens=agent.usage.prompt_tokens,
             completion_tokens=agent.usage.completion_tokens,
+            model_seconds=round(agent.usage.seconds, 3),
+            block_timings=[
+                BlockTiming(block=block, seconds=round(seconds, 3))
+                for block, seconds in agent.block_seconds.items()
+            ],
         )
         identity = json.dumps(
             [request.prompt, seed, self.model.sha256, today.isoformat(), GENERATOR],

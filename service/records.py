@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date
 from datetime import date as Day  # for fields declared after a field named `date`
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -248,6 +248,11 @@ class PromptRef(BaseModel):
     version: int
 
 
+class BlockTiming(BaseModel):
+    block: str
+    seconds: float = Field(ge=0, description="Wall-clock: retrieval, model calls and building")
+
+
 class ChunkRef(BaseModel):
     chunk_id: str
     document: str
@@ -269,6 +274,14 @@ class Provenance(BaseModel):
     language: str
     prompt_tokens: int
     completion_tokens: int
+    # Measured, so they differ between two runs of the same seed; nothing else does.
+    model_seconds: float | None = Field(None, ge=0, description="Seconds spent in the model")
+    block_timings: list[BlockTiming] = Field(
+        default_factory=list, description="Seconds per block, in generation order"
+    )
+
+
+TIMINGS = frozenset({"model_seconds", "block_timings"})
 
 
 class PatientRecord(BaseModel):
@@ -288,6 +301,10 @@ class PatientRecord(BaseModel):
     relapse: Relapse | None = None
     second_tumour: SecondTumour | None = None
     provenance: Provenance
+
+    def reproducible(self) -> dict[str, Any]:
+        """The record as JSON without its measured timings: equal for equal seeds."""
+        return self.model_dump(mode="json", exclude={"provenance": set(TIMINGS)})
 
     def clinical_items(self) -> list[ClinicalItem]:
         """Every cited item of the record, in record order (second tumour last)."""

@@ -46,5 +46,6 @@ def render_record(record: PatientRecord) -> str:
         f"  Provenance: {p.backend} {p.model} (sha256 {str(p.model_sha256)[:12]}), seed {p.seed}, "
         f"prompts {', '.join(f'{x.id} v{x.version}' for x in p.prompts)}, "
         f"{len(p.chunks)} passages, {p.prompt_tokens}+{p.completion_tokens} tokens"
+        + (f", {p.model_seconds:.1f} s in the model" if p.model_seconds is not None else "")
     )
     return "\n".join(lines)
