@@ -34,7 +34,7 @@ from service.requests import (
     build_request,
     validation_message,
 )
-from service.storage import BatchFailureRow, BatchRow, PatientRow, RecordStore
+from service.storage import BatchFailureRow, BatchRow, PatientRow, RecordStore, insert_once
 from service.validation import ValidationResult, Validator
 
 log = logging.getLogger(__name__)
@@ -361,12 +361,7 @@ class BatchStore:
             raw=raw,
             created_at=datetime.now(UTC),
         )
-        try:
-            with Session(self.engine) as session, session.begin():
-                session.add(row)
-        except IntegrityError:
-            return False
-        return True
+        return insert_once(self.engine, row)
 
     def _transition(self, batch_id: str, states: Sequence[str], **values: Any) -> bool:
         """Move a batch out of ``states``; True only for the caller that moved it."""

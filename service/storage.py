@@ -92,6 +92,40 @@ class BatchFailureRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+def insert_once(engine: Engine, row: Base) -> bool:
+    """Insert ``row`` in its own transaction; False when a unique key already holds it
+    (the exactly-once guard of batch items and failures, whoever races for them)."""
+    try:
+        with Session(engine) as session, session.begin():
+            session.add(row)
+    except IntegrityError:
+        return False
+    return True
+
+
+def _patient_row(
+    record: PatientRecord,
+    *,
+    seconds: float | None,
+    created_at: datetime,
+    validation: dict[str, Any] | None,
+    **batch_item: Any,
+) -> PatientRow:
+    """The row of ``record``; ``batch_item`` (batch_id, batch_index) only for batch items,
+    so merging a plain record never clears an existing row's place in a batch."""
+    return PatientRow(
+        record_id=record.record_id,
+        seed=record.provenance.seed,
+        request=record.provenance.request,
+        tumour=record.diagnosis.tumour,
+        record=record.model_dump(mode="json"),
+        seconds=seconds,
+        created_at=created_at,
+        validation=validation,
+        **batch_item,
+    )
+
+
 class RecordStore:
     """Keyword-only, small repository for patient records."""
 
@@ -127,12 +161,8 @@ class RecordStore:
         with Session(self.engine) as session, session.begin():
             for record, seconds in records:
                 session.merge(
-                    PatientRow(
-                        record_id=record.record_id,
-                        seed=record.provenance.seed,
-                        request=record.provenance.request,
-                        tumour=record.diagnosis.tumour,
-                        record=record.model_dump(mode="json"),
+                    _patient_row(
+                        record,
                         seconds=seconds,
                         created_at=now,
                         validation=validations.get(record.record_id),
@@ -153,24 +183,15 @@ class RecordStore:
         The unique (batch_id, batch_index) index makes this exactly-once even when two
         workers race for the same item or a restarted worker redoes a finished one.
         """
-        row = PatientRow(
-            record_id=record.record_id,
-            seed=record.provenance.seed,
-            request=record.provenance.request,
-            tumour=record.diagnosis.tumour,
-            record=record.model_dump(mode="json"),
+        row = _patient_row(
+            record,
             seconds=seconds,
             created_at=datetime.now(UTC),
+            validation=validation,
             batch_id=batch_id,
             batch_index=batch_index,
-            validation=validation,
         )
-        try:
-            with Session(self.engine) as session, session.begin():
-                session.add(row)
-        except IntegrityError:
-            return False
-        return True
+        return insert_once(self.engine, row)
 
     def get(self, record_id: str) -> PatientRecord | None:
         with Session(self.engine) as session:
