@@ -81,12 +81,10 @@ __all__ = [
 
 @dataclass(frozen=True)
 class GeneratedPatient:
-    """A record and how long its model calls took (kept beside it: timings vary by run),
-    with the wall-clock seconds of each block."""
+    """A record and how long its model calls took (seconds per block are in its provenance)."""
 
     record: PatientRecord
     seconds: float
-    block_seconds: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -278,7 +276,7 @@ class PatientGenerator:
             second_tumour=second,
             provenance=provenance,
         )
-        return GeneratedPatient(record, agent.usage.seconds, dict(agent.block_seconds))
+        return GeneratedPatient(record, agent.usage.seconds)
 
     def _treatments(
         self,

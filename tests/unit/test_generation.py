@@ -214,7 +214,7 @@ def test_feedback_is_shown_to_the_model_and_timings_are_kept_per_block():
     made = make(model).generate_one(request, seed=1, feedback=["radiotherapy.boost: too high"])
     for call in model.calls:
         assert "Fix these problems: radiotherapy.boost: too high" in call.messages[1]["content"]
-    assert {"diagnosis", "treatment"} <= set(made.block_seconds)
+    assert {"diagnosis", "treatment"} <= {t.block for t in made.record.provenance.block_timings}
     assert [(p.id, p.version) for p in made.record.provenance.prompts] == [
         ("diagnosis", load_prompt("diagnosis").version),
         ("treatment", load_prompt("treatment").version),
