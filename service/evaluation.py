@@ -10,7 +10,8 @@ bounded repair loop, and measured:
 - citations: every drug/dose item (chemotherapy, intrathecal, relapse and second-tumour
   chemotherapy) and radiotherapy item must have a citation whose quote is in the text of
   the cited stored chunk, on the cited page of the cited document;
-- distinct records: clinical content compared with identity, ids and provenance left out;
+- distinct records: clinical content compared with identity, narrative, demographics,
+  provenance and citations left out (the batch report's exact-duplicate test);
 - seconds and tokens per record.
 """
 
@@ -31,6 +32,7 @@ from service.generation import GenerationError
 from service.records import ClinicalItem, PatientRecord
 from service.repair import RepairLoop
 from service.requests import RequestError, RequestFields, build_request, validation_message
+from service.validation.overlap import clinical_content
 
 DEFAULT_REQUESTS = Path(__file__).parent / "eval" / "requests.toml"
 
@@ -134,10 +136,9 @@ def verified(item: ClinicalItem, chunks: dict[str, GuidelineChunk]) -> bool:
 
 
 def content_key(record: PatientRecord) -> str:
-    """The record's clinical content: what makes two records the same patient story."""
-    data = record.model_dump(mode="json", exclude={"record_id", "provenance", "summary"})
-    data.pop("demographics", None)
-    return json.dumps(data, sort_keys=True)
+    """The record's clinical content: what makes two records the same patient story (the
+    batch report's exact-duplicate test compares the same content)."""
+    return json.dumps(clinical_content(record), sort_keys=True)
 
 
 def run_eval(
