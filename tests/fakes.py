@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from knowledge.chunks import GuidelineChunk, RetrievedChunk
+from service.records import PatientRecord
+from service.validation import ValidationResult
+from service.validation.rules import RuleFailure
 
 
 class StaticIndex:
@@ -53,4 +57,15 @@ def chunk(
         start=0,
         end=len(text),
         text=text,
+    )
+
+
+def validation_result(record: PatientRecord, failures: list[RuleFailure]) -> ValidationResult:
+    """What a scripted validator returns: these failures, passed unless one is an error."""
+    return ValidationResult(
+        record_id=record.record_id,
+        passed=not any(f.severity == "error" for f in failures),
+        rules_checked=1,
+        failures=failures,
+        validated_at=datetime.now(UTC),
     )

@@ -8,7 +8,6 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -42,7 +41,7 @@ from service.validation import ValidationResult, Validator, build_validator
 from service.validation.report import stored_report
 from service.validation.rules import RuleFailure
 from tests.conftest import fresh_database, postgres_or_skip
-from tests.fakes import StaticIndex
+from tests.fakes import StaticIndex, validation_result
 from tests.records import full_record
 
 PROMPT = "boy with Ewing sarcoma"
@@ -234,13 +233,7 @@ class FirstAttemptFails(Validator):
         failures = []
         if record.provenance.seed == self.seed:
             failures = [RuleFailure(rule_id="dates.after_birth", severity="error", message="x")]
-        return ValidationResult(
-            record_id=record.record_id,
-            passed=not failures,
-            rules_checked=1,
-            failures=failures,
-            validated_at=datetime.now(UTC),
-        )
+        return validation_result(record, failures)
 
 
 def test_a_failing_item_is_repaired_like_a_single_record(engine):

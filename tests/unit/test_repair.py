@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from service.repair import REPAIR_SEED_STEP, RepairLoop, generate_checked
 from service.requests import RequestFields, parse_request
 from service.validation import ValidationResult
 from service.validation.rules import RuleFailure
+from tests.fakes import validation_result
 from tests.records import full_record
 
 
@@ -67,13 +67,7 @@ def fake_validate(record: PatientRecord) -> ValidationResult:
         if record.diagnosis.tumour == "bad"
         else []
     )
-    return ValidationResult(
-        record_id=record.record_id,
-        passed=not failures,
-        rules_checked=1,
-        failures=failures,
-        validated_at=datetime.now(UTC),
-    )
+    return validation_result(record, failures)
 
 
 REQUEST = parse_request("8-year-old boy with Ewing sarcoma, chemotherapy")
