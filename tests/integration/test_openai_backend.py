@@ -1,5 +1,5 @@
 """The OpenAI-compatible backend against a real server: llama-cpp-python's own (through
-models.llama_server, for its load options), on loopback, serving the embedded SmolLM2.
+service.llama_server, for its load options), on loopback, serving the embedded SmolLM2.
 No mocked HTTP. One server for the module."""
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     log_path = tmp_path_factory.mktemp("server") / "server.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "models.llama_server", "--model", str(packaged_gguf_path())]
+            [sys.executable, "-m", "service.llama_server", "--model", str(packaged_gguf_path())]
             + ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", "2"],
             stdout=log,
             stderr=subprocess.STDOUT,
