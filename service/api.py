@@ -27,7 +27,7 @@ from service.generation import GenerationError
 from service.offline import enforce_offline
 from service.records import PatientRecord
 from service.repair import generate_checked
-from service.requests import RequestError, RequestFields, build_request
+from service.requests import MAX_SEED, RequestError, RequestFields, build_request, seed_at
 from service.settings import Settings
 
 
@@ -118,7 +118,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         """
         import secrets
 
-        seed = body.seed if body.seed is not None else secrets.randbelow(2**31)
+        seed = body.seed if body.seed is not None else secrets.randbelow(MAX_SEED + 1)
         try:
             request = build_request(body)
             made = [
@@ -126,7 +126,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                     services.generator,
                     services.validator,
                     request,
-                    seed=seed + index,
+                    seed=seed_at(seed, index),
                     max_rounds=services.repair_rounds,
                 )
                 for index in range(body.count or 1)

@@ -28,10 +28,12 @@ from service.generation import GenerationError, PatientGenerator
 from service.records import PatientRecord
 from service.repair import Checked, generate_checked
 from service.requests import (
+    MAX_SEED,
     ParsedRequest,
     RequestError,
     RequestFields,
     build_request,
+    seed_at,
     validation_message,
 )
 from service.storage import BatchFailureRow, BatchRow, PatientRow, RecordStore, insert_once
@@ -41,7 +43,6 @@ log = logging.getLogger(__name__)
 
 BATCH_NAMESPACE = uuid.UUID("2d8e6a0b-5c4f-4f6e-8a43-7b1d9e0c3f21")
 MAX_COUNT = 10_000
-MAX_SEED = 2**31 - 1  # seeds are stored as 32-bit integers
 RETRY_SEED_STEP = 2**24  # far from any neighbouring item's seed
 ACTIVE = ("queued", "running")
 BatchState = Literal["queued", "running", "done", "failed", "cancelled"]
@@ -127,7 +128,7 @@ def item_record_id(batch_id: str, index: int) -> str:
 
 
 def item_seed(batch_seed: int, index: int, attempt: int = 0) -> int:
-    return (batch_seed + index + attempt * RETRY_SEED_STEP) % (MAX_SEED + 1)
+    return seed_at(batch_seed, index + attempt * RETRY_SEED_STEP)
 
 
 def _aware(moment: datetime | None) -> datetime | None:

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from service.generation import GeneratedPatient, PatientGenerator
 from service.records import PatientRecord
-from service.requests import ParsedRequest
+from service.requests import ParsedRequest, seed_at
 from service.validation import ValidationResult
 
 # Seeds of repair attempts: far from the seed + index of a batch's neighbours.
@@ -63,7 +63,7 @@ class RepairLoop:
         kept, seconds, rounds = made, made.seconds, 0
         while errors_of(best) and rounds < self.max_rounds:
             rounds += 1
-            retry_seed = seed + rounds * REPAIR_SEED_STEP
+            retry_seed = seed_at(seed, rounds * REPAIR_SEED_STEP)
             if self._takes_feedback:
                 steer: Callable[..., GeneratedPatient] = self.generator.generate_one
                 attempt = steer(

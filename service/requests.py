@@ -39,6 +39,15 @@ DESCRIBING = ("age", "sex", "diagnosis", "blocks", "relapse", "second_tumour")
 NOTHING_TO_GENERATE = "nothing to generate: give a prompt or at least one of " + ", ".join(
     DESCRIBING
 )
+MAX_SEED = 2**31 - 1  # seeds are stored as 32-bit integers
+
+
+def seed_at(seed: int, offset: int) -> int:
+    """``seed + offset`` kept within 0..MAX_SEED (wrapping), for the seeds derived from a
+    request's: a batch's items and retries, a record's repair attempts."""
+    return (seed + offset) % (MAX_SEED + 1)
+
+
 # What a client reads when it sends neither a prompt nor a describing field.
 REQUIRED_UNLESS_DESCRIBED = "Field required unless one of " + ", ".join(DESCRIBING) + " is given"
 LOCALES = {"es": "es_ES", "en": "en_GB"}
@@ -197,7 +206,7 @@ class RequestFields(BaseModel):
         description="Language of the record's text; invented names and identifiers come "
         "from its locale. Default: the prompt's language, else en",
     )
-    seed: int | None = Field(None, ge=0, le=2**31 - 1, description="Same seed, same record")
+    seed: int | None = Field(None, ge=0, le=MAX_SEED, description="Same seed, same record")
     count: int | None = Field(None, ge=1, le=100, description="How many patients, 1 to 100")
     # Last, so its check sees the other fields.
     prompt: str | None = Field(

@@ -21,7 +21,7 @@ from service.evaluation import (
 from service.generation import GeneratedPatient, GenerationError
 from service.records import PatientRecord
 from service.repair import REPAIR_SEED_STEP, RepairLoop, generate_checked
-from service.requests import RequestFields, parse_request
+from service.requests import MAX_SEED, RequestFields, parse_request
 from service.validation import ValidationResult
 from service.validation.rules import RuleFailure
 from tests.fakes import validation_result
@@ -89,6 +89,14 @@ def test_a_failing_record_is_regenerated_with_the_messages_and_keeps_its_id():
     assert repaired.made.record.record_id == "id-5"  # the request's id, not the retry's
     assert repaired.final.record_id == "id-5"
     assert repaired.seconds == 2.0
+
+
+def test_repair_seeds_of_the_largest_seed_stay_within_32_bits():
+    generator = ScriptedGenerator(bad={MAX_SEED})
+    repaired = RepairLoop(generator, fake_validate, max_rounds=1).generate(REQUEST, seed=MAX_SEED)
+    retry = generator.calls[1][0]
+    assert retry == REPAIR_SEED_STEP - 1 and 0 <= retry <= MAX_SEED
+    assert repaired.final.passed
 
 
 def test_repair_is_bounded_and_keeps_the_first_attempt_when_none_is_better():
