@@ -122,7 +122,7 @@ def test_same_seed_same_record_and_ids_differ_by_seed():
         model = FakeModel().enqueue(diagnosis_answer(), TREATMENT)
         return make(model).generate("boy with Ewing sarcoma", seed=seed)[0].record
 
-    assert run(7) == run(7)
+    assert run(7).reproducible() == run(7).reproducible()
     assert run(7).record_id != run(8).record_id
 
 
