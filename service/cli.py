@@ -23,6 +23,7 @@ from service.cli_common import (
     OutputFormat,
     RelapseOption,
     SecondTumourOption,
+    SeedOption,
     SexOption,
     configuration_errors,
     err,
@@ -36,6 +37,7 @@ from service.cli_export import export
 from service.cli_report import report
 from service.cli_validate import validate
 from service.offline import enforce_offline
+from service.requests import MAX_SEED
 from service.settings import Settings
 
 app = typer.Typer(
@@ -153,7 +155,7 @@ def generate(
         typer.Option("--prompt", "-p", help="The patient, in plain English or Spanish"),
     ] = None,
     count: Annotated[int, typer.Option(min=1, max=1000, help="How many patients")] = 1,
-    seed: Annotated[int | None, typer.Option(help="Seed; same seed, same records")] = None,
+    seed: SeedOption = None,
     output: FormatOption = OutputFormat.text,
     age: AgeOption = None,
     sex: SexOption = None,
@@ -175,7 +177,7 @@ def generate(
     from service.generation import GenerationError
     from service.render import render_record
     from service.repair import generate_checked
-    from service.requests import RequestError, request_from
+    from service.requests import RequestError, request_from, seed_at
     from service.validation import build_validator
 
     settings = settings_of(ctx)
@@ -196,7 +198,7 @@ def generate(
     for note in request.overrides:
         say(f"note: {note}")
     if seed is None:
-        seed = secrets.randbelow(2**31)
+        seed = secrets.randbelow(MAX_SEED + 1)
         say(f"seed {seed}")
     with configuration_errors():
         store = build_knowledge_store(settings)
@@ -220,7 +222,7 @@ def generate(
                     generator,
                     validator,
                     request,
-                    seed=seed + index,
+                    seed=seed_at(seed, index),
                     max_rounds=settings.repair_rounds,
                 )
                 made = checked.made
@@ -245,7 +247,7 @@ def generate(
         error(str(exc))
         raise typer.Exit(2) from exc
     except GenerationError as exc:
-        kept = _keep_failure(settings.home, request.prompt, seed + len(records), exc)
+        kept = _keep_failure(settings.home, request.prompt, seed_at(seed, len(records)), exc)
         error(f"{exc} (raw output kept in {kept})")
         raise typer.Exit(1) from exc
     if output is OutputFormat.json:
@@ -303,7 +305,7 @@ def compare(
         str, typer.Option(help="Comma-separated: local (llama.cpp GGUF), openai")
     ] = "local,openai",
     count: Annotated[int, typer.Option(min=1, max=100, help="Records per backend")] = 1,
-    seed: Annotated[int, typer.Option(help="Seed of the first record")] = 1,
+    seed: SeedOption = 1,
     output: FormatOption = OutputFormat.text,
 ) -> None:
     """Run the same requests through several backends and report them side by side."""

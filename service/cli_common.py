@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from service.requests import MAX_SEED
 from service.settings import Settings
 
 # Messages and progress go to stderr, so stdout carries only the requested output.
@@ -47,6 +48,11 @@ SecondTumourOption = Annotated[
 ]
 LanguageOption = Annotated[
     str | None, typer.Option(help="en or es (default: the prompt's language)")
+]
+# Seeds are stored as 32-bit integers; the seeds derived from one wrap (requests.seed_at).
+SeedOption = Annotated[
+    int | None,
+    typer.Option(min=0, max=MAX_SEED, help="Seed of the first record; same seed, same records"),
 ]
 
 

@@ -18,7 +18,7 @@ from knowledge.text import normalize_whitespace
 from service.checks import run_basic_checks
 from service.generation import GenerationError, PatientGenerator
 from service.records import PatientRecord
-from service.requests import parse_request
+from service.requests import parse_request, seed_at
 
 if TYPE_CHECKING:
     from knowledge.store import KnowledgeStore
@@ -153,11 +153,12 @@ def run_backend(
     )
     for index in range(count):
         run.requested += 1
+        item_seed = seed_at(seed, index)
         started = time.perf_counter()
         try:
-            made = generator.generate_one(request, seed=seed + index)
+            made = generator.generate_one(request, seed=item_seed)
         except GenerationError as exc:
-            run.failures.append(f"seed {seed + index}: {exc}")
+            run.failures.append(f"seed {item_seed}: {exc}")
             continue
         run.seconds.append(time.perf_counter() - started)
         record = made.record
@@ -168,7 +169,7 @@ def run_backend(
         for result in run_basic_checks(record):
             run.checks += 1
             run.checks_passed += result.passed
-            run.check_problems.extend(f"seed {seed + index}: {p}" for p in result.problems)
+            run.check_problems.extend(f"seed {item_seed}: {p}" for p in result.problems)
     return run
 
 

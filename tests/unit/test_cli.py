@@ -27,3 +27,10 @@ def test_ingest_of_a_folder_without_pdfs(clinsynth_env, tmp_path):
     result = runner.invoke(app, ["ingest", str(tmp_path)])
     assert result.exit_code == 2
     assert "no PDF files found" in result.stderr
+
+
+def test_generate_refuses_a_seed_the_store_cannot_hold(clinsynth_env):
+    for seed, bound in (("-1", "greater than or equal to 0"), (str(2**31), "2147483647")):
+        result = runner.invoke(app, ["generate", "--prompt", "Ewing sarcoma", "--seed", seed])
+        assert result.exit_code == 2
+        assert "Invalid value for '--seed'" in result.stderr and bound in result.stderr
