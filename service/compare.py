@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from knowledge.chunks import GuidelineChunk
-from knowledge.text import normalize_whitespace
 from service.checks import run_basic_checks
 from service.generation import GenerationError, PatientGenerator
 from service.records import PatientRecord
 from service.requests import parse_request, seed_at
+from service.validation.grounding import location_problems
 
 if TYPE_CHECKING:
     from knowledge.store import KnowledgeStore
@@ -121,16 +121,13 @@ def _rate(part: int, whole: int) -> float | None:
 
 
 def grounded_citations(record: PatientRecord, chunks: ChunkLookup) -> tuple[int, int]:
-    """(citations whose quote appears in the cited chunk's text, all citations)."""
+    """(citations whose quote is in the cited chunk, on its page and document; all citations)."""
     citations = record.citations()
-    texts = {
-        c.chunk_id: normalize_whitespace(c.text)
-        for c in chunks.get(sorted({c.chunk_id for c in citations}))
-    }
+    stored = {c.chunk_id: c for c in chunks.get(sorted({c.chunk_id for c in citations}))}
     found = sum(
         1
         for c in citations
-        if c.chunk_id in texts and normalize_whitespace(c.quote) in texts[c.chunk_id]
+        if (chunk := stored.get(c.chunk_id)) is not None and not location_problems(c, chunk)
     )
     return found, len(citations)
 

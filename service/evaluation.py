@@ -27,11 +27,11 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field, ValidationError
 
 from knowledge.chunks import GuidelineChunk
-from knowledge.text import normalize_whitespace
 from service.generation import GenerationError
 from service.records import ClinicalItem, PatientRecord
 from service.repair import RepairLoop
 from service.requests import RequestError, RequestFields, build_request, validation_message
+from service.validation.grounding import location_problems
 from service.validation.overlap import clinical_content
 
 DEFAULT_REQUESTS = Path(__file__).parent / "eval" / "requests.toml"
@@ -122,17 +122,13 @@ def cited_items(record: PatientRecord) -> list[ClinicalItem]:
 
 
 def verified(item: ClinicalItem, chunks: dict[str, GuidelineChunk]) -> bool:
-    """A citation whose quote is in the cited chunk, which is on the cited page and document."""
-    for citation in item.citations:
-        chunk = chunks.get(citation.chunk_id)
-        if (
-            chunk is not None
-            and chunk.page == citation.page
-            and chunk.document == citation.document
-            and normalize_whitespace(citation.quote) in normalize_whitespace(chunk.text)
-        ):
-            return True
-    return False
+    """A citation whose quote is in the cited chunk, which is on the cited page and document
+    (the grounding rule's location test)."""
+    return any(
+        (chunk := chunks.get(citation.chunk_id)) is not None
+        and not location_problems(citation, chunk)
+        for citation in item.citations
+    )
 
 
 def content_key(record: PatientRecord) -> str:

@@ -102,7 +102,7 @@ def verify_grounding(
                 problems.append(("citation_exists", {"chunk_id": citation.chunk_id}))
                 continue
             chunks.append(chunk)
-            problems += _located(citation, chunk)
+            problems += location_problems(citation, chunk)
         if chunks:
             problems += _supported(item, chunks, vocabulary)
         for kind, values in problems:
@@ -111,7 +111,9 @@ def verify_grounding(
     return report
 
 
-def _located(citation: Citation, chunk: GuidelineChunk) -> list[tuple[str, Offending]]:
+def location_problems(citation: Citation, chunk: GuidelineChunk) -> list[tuple[str, Offending]]:
+    """What is wrong with where a citation points: the chunk on another page or document than
+    the cited one, or the quote not in the chunk's text verbatim (whitespace aside)."""
     problems: list[tuple[str, Offending]] = []
     if (citation.document, citation.page) != (chunk.document, chunk.page):
         problems.append(
@@ -124,8 +126,7 @@ def _located(citation: Citation, chunk: GuidelineChunk) -> list[tuple[str, Offen
                 },
             )
         )
-    quote = normalize_whitespace(citation.quote).casefold()
-    if quote not in normalize_whitespace(chunk.text).casefold():
+    if normalize_whitespace(citation.quote) not in normalize_whitespace(chunk.text):
         shown = citation.quote if len(citation.quote) <= 80 else citation.quote[:77] + "..."
         problems.append(("quote_in_chunk", {"chunk_id": chunk.chunk_id, "quote": shown}))
     return problems
