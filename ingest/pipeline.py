@@ -1,9 +1,11 @@
-"""Ingest files or folders of PDFs into the knowledge store, one file at a time.
+"""Ingest files or folders of PDFs into the knowledge store, one file after another.
 
-Pages are read, chunked, embedded and written in batches, so memory does not grow with
-the page count. The registry makes a document visible only once all its chunks are in,
-replacing the previous version of the same file name in the same step. A failing file is
-reported with its reason and the rest of the batch goes on.
+Pages are read, chunked, embedded and written in batches (a batch may hold the end of one
+file and the start of the next), so memory does not grow with the page count. The registry
+makes a document visible only once all its chunks are in, replacing the previous version of
+the same file name in the same step. A failing file is reported with its reason and the rest
+of the batch goes on; a store that cannot be written stops the run (``StoreWriteError``)
+with nothing new visible.
 """
 
 from __future__ import annotations
@@ -16,10 +18,17 @@ from typing import Literal, Protocol
 from ingest.chunking import chunk_pages, make_splitter
 from ingest.pdf import IngestError, PdfLimits, iter_pages, open_pdf
 from knowledge.chunks import GuidelineChunk
+from knowledge.registry import document_id_for
 from knowledge.store import KnowledgeStore
 
 Status = Literal["ingested", "replaced", "unchanged", "failed"]
-EMBED_BATCH = 128  # chunks embedded and written together
+EMBED_BATCH = 512  # chunks embedded and written together (across documents)
+NO_TEXT_LAYER = "no text layer (scanned PDF?); run OCR first"
+
+
+class StoreWriteError(RuntimeError):
+    """The knowledge store refused a write: not one file's fault, so the run stops. The
+    documents being written stay invisible; running the ingest again resumes them."""
 
 
 @dataclass(frozen=True)
@@ -77,49 +86,159 @@ def ingest_file(
     progress: Progress | None = None,
 ) -> IngestResult:
     """Read, chunk, embed and register one PDF; content already active is not redone."""
-    options = options or IngestOptions()
-    progress = progress or NoProgress()
+    [result] = ingest_paths([path], store, options, progress=progress)
+    return result
+
+
+@dataclass
+class _Open:
+    """A document registered as ``ingesting`` whose chunks are on their way to the store."""
+
+    path: Path
+    document_id: str
+    pages: int
+    chunks: int = 0  # chunked so far
+    unwritten: int = 0  # of those, still waiting in the writer's buffer
+    chunked: bool = False  # every page read
+    pages_reported: int = 0
+
+
+class _Writer:
+    """Embeds and writes chunks ``EMBED_BATCH`` at a time, across document boundaries: a run
+    of small documents fills whole batches instead of one short batch each, so the embedding
+    model pads less (sentence-transformers sorts by length only within one call).
+
+    Results come out in file order; a document is activated (made visible, older versions
+    superseded) once its last chunk is written, never before."""
+
+    def __init__(
+        self, store: KnowledgeStore, progress: Progress, emit: Callable[[IngestResult], None]
+    ):
+        self.store = store
+        self.progress = progress
+        self.emit = emit
+        self.buffer: list[tuple[_Open, GuidelineChunk]] = []
+        self.queue: list[_Open | IngestResult] = []  # in file order, until emitted
+
+    def pending(self, document_id: str, file_name: str) -> bool:
+        """Whether this version, or one of the same file name, is waiting to be activated."""
+        return any(
+            isinstance(o, _Open) and (o.document_id == document_id or o.path.name == file_name)
+            for o in self.queue
+        )
+
+    def finished(self, result: IngestResult) -> None:
+        self.queue.append(result)
+        self._emit_ready()
+
+    def open(self, document: _Open) -> None:
+        self.queue.append(document)
+        self.progress.start(document.path, document.pages)
+
+    def put(self, document: _Open, chunk: GuidelineChunk) -> None:
+        self.buffer.append((document, chunk))
+        document.chunks += 1
+        document.unwritten += 1
+        if len(self.buffer) >= EMBED_BATCH:
+            self.flush()
+
+    def close(self, document: _Open) -> None:
+        """Every page of ``document`` was read; it goes live once its chunks are written."""
+        document.chunked = True
+        self.progress.advance(document.pages - document.pages_reported, 0)
+        document.pages_reported = document.pages
+        if document.chunks == 0:
+            self.store.registry.remove(document.document_id)
+            self._replace(document, str(IngestError(document.path, NO_TEXT_LAYER)))
+        self._emit_ready()
+
+    def abandon(self, document: _Open, error: str) -> None:
+        """``document`` failed part-way: its buffered chunks are dropped (those already
+        written stay invisible, and a rerun resumes the registered version)."""
+        self.buffer = [(d, c) for d, c in self.buffer if d is not document]
+        self._replace(document, error)
+        self._emit_ready()
+
+    def flush(self) -> None:
+        if self.buffer:
+            batch, self.buffer = self.buffer, []
+            try:
+                self.store.add([chunk for _, chunk in batch])
+            except Exception as exc:
+                names = ", ".join(dict.fromkeys(d.path.name for d, _ in batch))
+                raise StoreWriteError(
+                    f"writing the chunks of {names} to the knowledge store failed: {exc}"
+                ) from exc
+            for document, _ in batch:
+                document.unwritten -= 1
+            current, last = batch[-1][0], batch[-1][1]
+            pages = 0 if current.chunked else last.page - current.pages_reported
+            current.pages_reported += pages
+            self.progress.advance(pages, len(batch))
+        self._emit_ready()
+
+    def _replace(self, document: _Open, error: str) -> None:
+        index = self.queue.index(document)
+        self.queue[index] = IngestResult(document.path, "failed", error=error)
+
+    def _emit_ready(self) -> None:
+        while self.queue:
+            head = self.queue[0]
+            if isinstance(head, _Open):
+                if not head.chunked or head.unwritten:
+                    return
+                superseded = self.store.registry.activate(head.document_id, chunks=head.chunks)
+                head = IngestResult(
+                    head.path,
+                    "replaced" if superseded else "ingested",
+                    head.document_id,
+                    head.pages,
+                    head.chunks,
+                    superseded=superseded,
+                )
+            self.queue.pop(0)
+            self.emit(head)
+
+
+def _ingest_one(path: Path, writer: _Writer, options: IngestOptions) -> None:
+    store = writer.store
     registry = store.registry
+    document: _Open | None = None
     try:
-        document, reader = open_pdf(path, options.limits)
-        known = registry.by_sha256(document.sha256)
+        pdf, reader = open_pdf(path, options.limits)
+        if writer.pending(document_id_for(pdf.sha256), path.name):
+            writer.flush()  # the same content or name came earlier in this run: settle it first
+        known = registry.by_sha256(pdf.sha256)
         if known is not None and known.status == "active" and known.file_name == path.name:
-            return IngestResult(path, "unchanged", known.document_id, known.pages, known.chunks)
+            writer.finished(
+                IngestResult(path, "unchanged", known.document_id, known.pages, known.chunks)
+            )
+            return
         entry = registry.begin(
-            sha256=document.sha256,
+            sha256=pdf.sha256,
             file_name=path.name,
-            title=document.title,
-            pages=document.page_count,
-            size_bytes=document.size_bytes,
+            title=pdf.title,
+            pages=pdf.page_count,
+            size_bytes=pdf.size_bytes,
             tags=options.tags,
         )
-        progress.start(path, document.page_count)
+        document = _Open(path, entry.document_id, pdf.page_count)
+        writer.open(document)
         splitter = make_splitter(options.chunk_size, options.chunk_overlap)
-        total = 0
-        batch: list[GuidelineChunk] = []
-        last_page = 0
-        for chunk in chunk_pages(document, iter_pages(path, reader), splitter):
-            batch.append(chunk)
-            if len(batch) >= EMBED_BATCH:
-                store.add(batch)
-                total += len(batch)
-                progress.advance(chunk.page - last_page, len(batch))
-                last_page, batch = chunk.page, []
-        store.add(batch)
-        total += len(batch)
-        progress.advance(document.page_count - last_page, len(batch))
-        if total == 0:
-            registry.remove(entry.document_id)
-            raise IngestError(path, "no text layer (scanned PDF?); run OCR first")
-        superseded = registry.activate(entry.document_id, chunks=total)
+        for chunk in chunk_pages(pdf, iter_pages(path, reader), splitter):
+            writer.put(document, chunk)
+        writer.close(document)
     except IngestError as exc:
-        return IngestResult(path, "failed", error=str(exc))
+        _failed(writer, path, document, str(exc))
     except OSError as exc:
-        return IngestResult(path, "failed", error=f"{path}: cannot read ({exc.strerror or exc})")
-    status: Status = "replaced" if superseded else "ingested"
-    return IngestResult(
-        path, status, entry.document_id, document.page_count, total, superseded=superseded
-    )
+        _failed(writer, path, document, f"{path}: cannot read ({exc.strerror or exc})")
+
+
+def _failed(writer: _Writer, path: Path, document: _Open | None, error: str) -> None:
+    if document is None:
+        writer.finished(IngestResult(path, "failed", error=error))
+    else:
+        writer.abandon(document, error)
 
 
 def ingest_paths(
@@ -130,10 +249,20 @@ def ingest_paths(
     on_result: Callable[[IngestResult], None] | None = None,
     progress: Progress | None = None,
 ) -> list[IngestResult]:
-    results = []
-    for pdf in find_pdfs(paths):
-        result = ingest_file(pdf, store, options, progress)
+    """Ingest every PDF of ``paths`` (folders searched recursively), in order.
+
+    ``on_result`` gets each file's result, in file order, as soon as that file is settled:
+    a document's last chunks may be embedded together with the next documents' first ones."""
+    options = options or IngestOptions()
+    results: list[IngestResult] = []
+
+    def emit(result: IngestResult) -> None:
+        results.append(result)
         if on_result is not None:
             on_result(result)
-        results.append(result)
+
+    writer = _Writer(store, progress or NoProgress(), emit)
+    for pdf in find_pdfs(paths):
+        _ingest_one(pdf, writer, options)
+    writer.flush()
     return results

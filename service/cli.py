@@ -76,7 +76,7 @@ def ingest(
     ] = None,
 ) -> None:
     """Ingest guideline PDFs (unchanged files are skipped, new versions replace old ones)."""
-    from ingest.pipeline import find_pdfs, ingest_file
+    from ingest.pipeline import IngestResult, StoreWriteError, find_pdfs, ingest_paths
     from service.components import build_knowledge_store, ingest_options
 
     settings = settings_of(ctx)
@@ -92,21 +92,28 @@ def ingest(
         store = build_knowledge_store(settings)
     options = ingest_options(settings, tag or ())
     failed = 0
+
+    def report(result: IngestResult) -> None:
+        nonlocal failed
+        if result.status == "failed":
+            failed += 1
+            err.print("[red]failed[/red]    " + escape(str(result.error)))
+        elif result.status == "unchanged":
+            say(f"unchanged {result.path} (already ingested as {result.document_id})")
+        else:
+            replaced = f", replaces {', '.join(result.superseded)}" if result.superseded else ""
+            say(
+                f"{result.status:<9} {result.path}: {result.pages} pages, {result.chunks} chunks "
+                f"(document {result.document_id}{replaced})"
+            )
+        bars.file_done()
+
     with _ProgressBars(len(pdfs)) as bars:
-        for pdf in pdfs:
-            result = ingest_file(pdf, store, options, bars)
-            if result.status == "failed":
-                failed += 1
-                err.print("[red]failed[/red]    " + escape(str(result.error)))
-            elif result.status == "unchanged":
-                say(f"unchanged {pdf} (already ingested as {result.document_id})")
-            else:
-                replaced = f", replaces {', '.join(result.superseded)}" if result.superseded else ""
-                say(
-                    f"{result.status:<9} {pdf}: {result.pages} pages, {result.chunks} chunks "
-                    f"(document {result.document_id}{replaced})"
-                )
-            bars.file_done()
+        try:
+            ingest_paths(pdfs, store, options, on_result=report, progress=bars)
+        except StoreWriteError as exc:
+            error(f"{exc}; nothing unfinished is visible, run the ingest again to resume")
+            raise typer.Exit(1) from exc
     say(f"{len(pdfs) - failed} of {len(pdfs)} files ok; {store.count()} chunks in the store")
     if failed:
         raise typer.Exit(1)

@@ -19,7 +19,7 @@ from sqlalchemy import DateTime, Integer, String, Text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from ingest.pipeline import IngestOptions, ingest_file
+from ingest.pipeline import IngestOptions, StoreWriteError, ingest_file
 from knowledge.registry import Document
 from knowledge.store import KnowledgeStore
 from service.storage import Base
@@ -187,5 +187,7 @@ class IngestJobs:
                     pages_done=result.pages,
                     chunks_done=result.chunks,
                 )
+        except StoreWriteError as exc:
+            self.fail(job, str(exc).replace(path.name, job.file_name))
         finally:
             shutil.rmtree(path.parent, ignore_errors=True)
