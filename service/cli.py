@@ -312,7 +312,7 @@ def compare(
         str, typer.Option(help="Comma-separated: local (llama.cpp GGUF), openai")
     ] = "local,openai",
     count: Annotated[int, typer.Option(min=1, max=100, help="Records per backend")] = 1,
-    seed: SeedOption = 1,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="Seed of the first record")] = 1,
     output: FormatOption = OutputFormat.text,
 ) -> None:
     """Run the same requests through several backends and report them side by side."""
