@@ -51,7 +51,8 @@ class IngestOptions:
 
 
 class Progress(Protocol):
-    """Callbacks for long ingests; the CLI draws bars from them, the API updates a job."""
+    """Callbacks for long ingests; the CLI draws bars from them, the API updates a job.
+    ``advance`` counts pages as they are read and chunks once they are embedded and written."""
 
     def start(self, path: Path, pages: int) -> None: ...
 
@@ -100,7 +101,7 @@ class _Open:
     chunks: int = 0  # chunked so far
     unwritten: int = 0  # of those, still waiting in the writer's buffer
     chunked: bool = False  # every page read
-    pages_reported: int = 0
+    pages_reported: int = 0  # pages read, as told to the progress
 
 
 class _Writer:
@@ -136,6 +137,10 @@ class _Writer:
         self.progress.start(document.path, document.pages)
 
     def put(self, document: _Open, chunk: GuidelineChunk) -> None:
+        read = chunk.page - 1  # pages before this chunk's are read: the pages bar moves now
+        if read > document.pages_reported:
+            self.progress.advance(read - document.pages_reported, 0)
+            document.pages_reported = read
         self.buffer.append((document, chunk))
         document.chunks += 1
         document.unwritten += 1
@@ -171,10 +176,7 @@ class _Writer:
                 ) from exc
             for document, _ in batch:
                 document.unwritten -= 1
-            current, last = batch[-1][0], batch[-1][1]
-            pages = 0 if current.chunked else last.page - current.pages_reported
-            current.pages_reported += pages
-            self.progress.advance(pages, len(batch))
+            self.progress.advance(0, len(batch))
         self._emit_ready()
 
     def _replace(self, document: _Open, error: str) -> None:

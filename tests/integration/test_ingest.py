@@ -245,7 +245,8 @@ class KillAfterFirstBatch:
         pass
 
     def advance(self, pages, chunks):
-        os.kill(os.getpid(), signal.SIGKILL)
+        if chunks:  # the first batch is written
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 store = build_knowledge_store(Settings(home=Path(sys.argv[1])))
