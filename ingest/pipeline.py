@@ -99,7 +99,6 @@ class _Open:
     document_id: str
     pages: int
     chunks: int = 0  # chunked so far
-    unwritten: int = 0  # of those, still waiting in the writer's buffer
     chunked: bool = False  # every page read
     pages_reported: int = 0  # pages read, as told to the progress
 
@@ -143,7 +142,6 @@ class _Writer:
             document.pages_reported = read
         self.buffer.append((document, chunk))
         document.chunks += 1
-        document.unwritten += 1
         if len(self.buffer) >= EMBED_BATCH:
             self.flush()
 
@@ -174,8 +172,6 @@ class _Writer:
                 raise StoreWriteError(
                     f"writing the chunks of {names} to the knowledge store failed: {exc}"
                 ) from exc
-            for document, _ in batch:
-                document.unwritten -= 1
             self.progress.advance(0, len(batch))
         self._emit_ready()
 
@@ -187,8 +183,8 @@ class _Writer:
         while self.queue:
             head = self.queue[0]
             if isinstance(head, _Open):
-                if not head.chunked or head.unwritten:
-                    return
+                if not head.chunked or any(d is head for d, _ in self.buffer):
+                    return  # still reading it, or some of its chunks are not written yet
                 superseded = self.store.registry.activate(head.document_id, chunks=head.chunks)
                 head = IngestResult(
                     head.path,

@@ -91,12 +91,9 @@ def ingest(
     with configuration_errors():
         store = build_knowledge_store(settings)
     options = ingest_options(settings, tag or ())
-    failed = 0
 
     def report(result: IngestResult) -> None:
-        nonlocal failed
         if result.status == "failed":
-            failed += 1
             err.print("[red]failed[/red]    " + escape(str(result.error)))
         elif result.status == "unchanged":
             say(f"unchanged {result.path} (already ingested as {result.document_id})")
@@ -110,10 +107,11 @@ def ingest(
 
     with _ProgressBars(len(pdfs)) as bars:
         try:
-            ingest_paths(pdfs, store, options, on_result=report, progress=bars)
+            results = ingest_paths(pdfs, store, options, on_result=report, progress=bars)
         except StoreWriteError as exc:
             error(f"{exc}; nothing unfinished is visible, run the ingest again to resume")
             raise typer.Exit(1) from exc
+    failed = sum(r.status == "failed" for r in results)
     say(f"{len(pdfs) - failed} of {len(pdfs)} files ok; {store.count()} chunks in the store")
     if failed:
         raise typer.Exit(1)
