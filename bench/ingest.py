@@ -61,7 +61,7 @@ from knowledge.embedded import packaged_embedder_path  # noqa: E402
 from knowledge.embeddings import Embedder  # noqa: E402
 from knowledge.registry import DocumentRegistry  # noqa: E402
 from knowledge.store import KnowledgeStore, chroma_client  # noqa: E402
-from service.database import open_database  # noqa: E402
+from service.storage.database import open_database  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parent.parent / "knowledge" / "corpus" / "pdf"
 ROOT = Path(__file__).resolve().parent.parent

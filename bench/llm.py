@@ -114,7 +114,9 @@ def main() -> None:
         )
         store = build_knowledge_store(settings)
         ingest_paths([CORPUS], store)
-        model = LlamaCppModel(settings.gguf_path, n_ctx=settings.llm_n_ctx, n_threads=args.threads)
+        model = LlamaCppModel(
+            settings.llm.model_path, n_ctx=settings.llm.n_ctx, n_threads=args.threads
+        )
         recording = Recording(model)
         generator = build_generator(settings, store, recording)
         walls = []
@@ -127,10 +129,10 @@ def main() -> None:
 
         treatment = calls[-1]
         # the same CPU kernels as clinsynth's model (see models.llamacpp.use_extra_buffers)
-        with model_params(use_extra_bufts=use_extra_buffers(settings.llm_extra_buffers)):
+        with model_params(use_extra_bufts=use_extra_buffers(settings.llm.extra_buffers)):
             raw = llama_cpp.Llama(
-                model_path=str(settings.gguf_path),
-                n_ctx=settings.llm_n_ctx,
+                model_path=str(settings.llm.model_path),
+                n_ctx=settings.llm.n_ctx,
                 n_threads=args.threads,
                 verbose=False,
             )
@@ -159,7 +161,7 @@ def main() -> None:
         raw.close()
         model.close()
 
-    print(f"model: {settings.gguf_path.name}, {args.threads} threads, {args.records} records")
+    print(f"model: {settings.llm.model_path.name}, {args.threads} threads, {args.records} records")
     print("\n## per call of the batch (prompt-state cache at work from record 2)")
     print("record  block      prompt tok  cached tok  prompt s  decode s  completion tok")
     for index, call in enumerate(calls):

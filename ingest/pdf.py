@@ -10,6 +10,8 @@ from pathlib import Path
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError, PyPdfError
 
+from ingest.options import PdfLimits
+
 
 class IngestError(Exception):
     """A file that cannot be ingested; the message names the file and the reason."""
@@ -18,14 +20,6 @@ class IngestError(Exception):
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
-
-
-@dataclass(frozen=True)
-class PdfLimits:
-    """What a hospital allows in one file (``CLINSYNTH_MAX_PDF_PAGES``/``_BYTES``)."""
-
-    max_pages: int = 5000
-    max_bytes: int = 200 * 1024 * 1024
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from ingest.chunking import chunk_pages, make_splitter
-from ingest.pdf import IngestError, PdfLimits, iter_pages, open_pdf
+from ingest.options import IngestOptions
+from ingest.pdf import IngestError, iter_pages, open_pdf
 from knowledge.chunks import GuidelineChunk
 from knowledge.registry import document_id_for
 from knowledge.store import KnowledgeStore
@@ -40,14 +41,6 @@ class IngestResult:
     chunks: int = 0
     superseded: list[str] = field(default_factory=list)
     error: str | None = None
-
-
-@dataclass(frozen=True)
-class IngestOptions:
-    chunk_size: int = 700
-    chunk_overlap: int = 80
-    limits: PdfLimits = field(default_factory=PdfLimits)
-    tags: tuple[str, ...] = ()
 
 
 class Progress(Protocol):

@@ -91,7 +91,7 @@ def _document(row: DocumentRow) -> Document:
 
 class DocumentRegistry:
     def __init__(self, engine: Engine):
-        """``engine``'s schema must be migrated (service.database.open_database)."""
+        """``engine``'s schema must be migrated (service.storage.database.open_database)."""
         self.engine = engine
 
     def get(self, document_id: str) -> Document | None:

@@ -19,7 +19,7 @@ from sqlalchemy import JSON, Boolean, DateTime, String, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from service.storage import Base
+from service.storage.base import Base
 
 Scope = Literal["read", "generate", "ingest", "admin"]
 SCOPES: tuple[str, ...] = get_args(Scope)

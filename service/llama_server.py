@@ -19,7 +19,7 @@ from service.settings import Settings
 
 def main() -> None:
     try:
-        setting = Settings().llm_extra_buffers
+        setting = Settings().llm.extra_buffers
     except ValueError as exc:  # as `clinsynth` reports it
         sys.exit(f"error: invalid configuration: {exc}")
     with model_params(use_extra_bufts=use_extra_buffers(setting)):

@@ -50,7 +50,7 @@ def fresh_database(url: str):
     """An engine on an emptied database, brought to head by the real migrations."""
     import sqlalchemy
 
-    from service.database import make_engine, migrate
+    from service.storage.database import make_engine, migrate
 
     engine = make_engine(url)
     if engine.dialect.name == "postgresql":  # also procrastinate's types and functions

@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection handed over by ``service.database``."""
+"""Alembic environment: runs on the connection handed over by ``service.storage.database``."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from alembic import context
 
 from knowledge.registry import RegistryBase
 from service.auth import ApiKeyRow  # noqa: F401  (registers its table)
-from service.documents import IngestJobRow  # noqa: F401  (registers its table)
-from service.storage import Base
+from service.storage.base import Base
+from service.storage.documents import IngestJobRow  # noqa: F401  (registers its table)
 
 target_metadata = [Base.metadata, RegistryBase.metadata]
 connection = context.config.attributes["connection"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 
-from service.identity import age_on
+from service.generation.identity import age_on
 from service.records import ChemotherapyAdministration, PatientRecord
 from service.validation.bounds import SexTerms, words_pattern
 from service.validation.context import (

@@ -59,17 +59,9 @@ class CheckContext:
     bounds: Bounds
     reference_date: date
     chunks: ChunkLookup | None
-    _grounding: GroundingReport | None = field(default=None, repr=False)
-
-    def grounding(self) -> GroundingReport:
-        """Grounding is verified once per record and shared by the grounding checks."""
-        if self._grounding is None:
-            from service.validation.grounding import verify_grounding
-
-            if self.chunks is None:
-                raise RuntimeError("grounding checks need a chunk lookup")
-            self._grounding = verify_grounding(self.record, self.chunks, self.vocabulary)
-        return self._grounding
+    # Verified once per record by ``grounding.grounding_of`` and shared by the grounding
+    # checks (kept here so this module needs nothing of grounding's).
+    grounding: GroundingReport | None = field(default=None, repr=False)
 
 
 # -- walking the record ---------------------------------------------------------------

@@ -86,6 +86,15 @@ def _label(item: object) -> str:
     return f"{type(item).__name__.lower()} on {day}" if day else type(item).__name__.lower()
 
 
+def grounding_of(ctx: CheckContext) -> GroundingReport:
+    """The record's grounding, verified once and shared by the grounding checks."""
+    if ctx.grounding is None:
+        if ctx.chunks is None:
+            raise RuntimeError("grounding checks need a chunk lookup")
+        ctx.grounding = verify_grounding(ctx.record, ctx.chunks, ctx.vocabulary)
+    return ctx.grounding
+
+
 def verify_grounding(
     record: PatientRecord, lookup: ChunkLookup, vocabulary: Vocabulary
 ) -> GroundingReport:
@@ -217,34 +226,34 @@ def _span(values: list[float]) -> str:
 
 @check(needs_chunks=True)
 def citation_exists(ctx: CheckContext) -> list[Offending]:
-    return ctx.grounding().of("citation_exists")
+    return grounding_of(ctx).of("citation_exists")
 
 
 @check(needs_chunks=True)
 def citation_location(ctx: CheckContext) -> list[Offending]:
-    return ctx.grounding().of("citation_location")
+    return grounding_of(ctx).of("citation_location")
 
 
 @check(needs_chunks=True)
 def quote_in_chunk(ctx: CheckContext) -> list[Offending]:
-    return ctx.grounding().of("quote_in_chunk")
+    return grounding_of(ctx).of("quote_in_chunk")
 
 
 @check(needs_chunks=True)
 def drug_named(ctx: CheckContext) -> list[Offending]:
-    return ctx.grounding().of("drug_named")
+    return grounding_of(ctx).of("drug_named")
 
 
 @check(needs_chunks=True)
 def dose_supported(ctx: CheckContext) -> list[Offending]:
-    return ctx.grounding().of("dose_supported")
+    return grounding_of(ctx).of("dose_supported")
 
 
 @check(needs_chunks=True)
 def radiotherapy_dose_supported(ctx: CheckContext) -> list[Offending]:
-    return ctx.grounding().of("radiotherapy_dose_supported")
+    return grounding_of(ctx).of("radiotherapy_dose_supported")
 
 
 @check(needs_chunks=True)
 def code_supported(ctx: CheckContext) -> list[Offending]:
-    return ctx.grounding().of("code_supported")
+    return grounding_of(ctx).of("code_supported")

@@ -21,7 +21,7 @@ from service.validation import clinical, codes, grounding, treatments  # noqa: F
 from service.validation.bounds import Bounds
 from service.validation.codes import Vocabulary
 from service.validation.context import CHECKS, CheckContext, Offending
-from service.validation.grounding import ChunkLookup
+from service.validation.grounding import ChunkLookup, grounding_of
 
 if TYPE_CHECKING:
     from service.records import PatientRecord
@@ -201,7 +201,7 @@ class Validator:
         if self.chunks is None:
             summary = GroundingSummary(skipped=True)
         else:
-            report = context.grounding()
+            report = grounding_of(context)
             summary = GroundingSummary(items=report.items, verified=report.verified)
         return ValidationResult(
             record_id=record.record_id,
@@ -215,4 +215,4 @@ class Validator:
 
 def build_validator(settings: Settings, knowledge_store: ChunkLookup | None) -> Validator:
     """The validator a deployment uses; ``knowledge_store`` None skips grounding."""
-    return Validator(Vocabulary.bundled(), knowledge_store, settings.reference_date)
+    return Validator(Vocabulary.bundled(), knowledge_store, settings.records.reference_date)

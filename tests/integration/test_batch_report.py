@@ -12,9 +12,9 @@ from knowledge.embedded import packaged_embedder_path
 from knowledge.embeddings import Embedder
 from models.embedded import packaged_gguf_path
 from models.llamacpp import LlamaCppModel
+from service.quality.metrics import build_report
+from service.quality.report import render_html
 from service.records import PatientRecord
-from service.validation.metrics import build_report
-from service.validation.report import render_html
 from tests.records import full_record_data
 
 pytestmark = pytest.mark.integration

@@ -22,8 +22,8 @@ from typing import Any
 import httpx
 import pytest
 
-from service.database import make_engine
-from service.storage import RecordStore
+from service.storage.database import make_engine
+from service.storage.patients import RecordStore
 from tests.conftest import CORPUS_PDF_DIR, fresh_database, postgres_or_skip
 
 pytestmark = pytest.mark.integration

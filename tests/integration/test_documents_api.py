@@ -13,13 +13,13 @@ from knowledge.embeddings import Embedder
 from knowledge.registry import DocumentRegistry
 from knowledge.store import KnowledgeStore, chroma_client
 from models.fake import FakeModel
-from service.api import create_app
-from service.api_deps import Services
-from service.database import open_database
-from service.documents import IngestJobs
-from service.generation import PatientGenerator
+from service.api.app import create_app
+from service.api.deps import Services
+from service.generation.generator import PatientGenerator
 from service.settings import Settings
-from service.storage import RecordStore
+from service.storage.database import open_database
+from service.storage.documents import IngestJobs
+from service.storage.patients import RecordStore
 from tests.conftest import CORPUS_PDF_DIR
 
 pytestmark = pytest.mark.integration

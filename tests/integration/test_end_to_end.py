@@ -18,9 +18,9 @@ import pytest
 from pypdf import PdfReader
 
 from knowledge.text import normalize_whitespace
-from service.database import open_database
 from service.records import PatientRecord
-from service.storage import RecordStore
+from service.storage.database import open_database
+from service.storage.patients import RecordStore
 from tests.conftest import CORPUS_PDF_DIR
 
 pytestmark = pytest.mark.integration

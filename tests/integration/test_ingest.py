@@ -18,7 +18,7 @@ from knowledge.embeddings import Embedder
 from knowledge.registry import DocumentRegistry
 from knowledge.store import KnowledgeStore, chroma_client
 from knowledge.text import normalize_whitespace
-from service.database import open_database
+from service.storage.database import open_database
 from tests.conftest import CORPUS_PDF_DIR
 
 pytestmark = pytest.mark.integration

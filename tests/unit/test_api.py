@@ -1,16 +1,16 @@
 from fastapi.testclient import TestClient
 
 from models.fake import FakeModel
-from service.api import Services, create_app
-from service.database import open_database
+from service.api.app import Services, create_app
 from service.settings import Settings
-from service.storage import RecordStore
+from service.storage.database import open_database
+from service.storage.patients import RecordStore
 from tests.unit.test_generation import TREATMENT, diagnosis_answer, make
 
 
 def client(tmp_path, model):
     settings = Settings(home=tmp_path)
-    services = Services(make(model), RecordStore(open_database(settings.db_url)))
+    services = Services(make(model), RecordStore(open_database(settings.database.url)))
     return TestClient(create_app(settings, services))
 
 

@@ -9,10 +9,10 @@ from fastapi.testclient import TestClient
 
 from knowledge.chunks import GuidelineChunk
 from models.fake import FakeModel
-from service.api import Services, create_app
-from service.database import open_database
+from service.api.app import Services, create_app
 from service.settings import Settings
-from service.storage import RecordStore
+from service.storage.database import open_database
+from service.storage.patients import RecordStore
 from service.validation import Validator
 from service.validation.codes import Vocabulary
 from tests.records import full_record
@@ -31,7 +31,7 @@ class IndexChunks:
 
 def client(tmp_path, model, *, validator: bool = True) -> tuple[TestClient, RecordStore]:
     settings = Settings(home=tmp_path)
-    records = RecordStore(open_database(settings.db_url))
+    records = RecordStore(open_database(settings.database.url))
     checker = Validator(Vocabulary.bundled(), IndexChunks(EWING + HODGKIN), date(2026, 6, 1))
     services = Services(make(model), records, validator=checker if validator else None)
     return TestClient(create_app(settings, services)), records
@@ -49,7 +49,7 @@ def test_a_generated_record_is_validated_as_it_is_stored(tmp_path):
     assert stored is not None
     assert first.status_code == 200, first.text
     body = first.json()
-    assert body == stored  # served as stored, same validated_at
+    assert body == stored.model_dump(mode="json")  # served as stored, same validated_at
     assert body["record_id"] == record_id and body["passed"], body["failures"]
     assert body["failures"] == []
     grounding = body["grounding"]
@@ -65,7 +65,8 @@ def test_a_record_stored_without_validation_is_validated_on_demand(tmp_path):
         again = c.get("/v1/patients/older/validation")
     assert first.status_code == 200, first.text
     assert first.json()["record_id"] == "older"
-    assert records.get_validation("older") == first.json() == again.json()
+    stored = records.get_validation("older")
+    assert stored is not None and stored.model_dump(mode="json") == first.json() == again.json()
 
 
 def test_a_stored_result_is_returned_as_stored(tmp_path):
@@ -73,11 +74,11 @@ def test_a_stored_result_is_returned_as_stored(tmp_path):
     record = full_record(record_id="stored-1")
     records.save(record)
     checker = Validator(Vocabulary.bundled(), None, date(2025, 1, 1))
-    stored = checker.validate(record.model_copy(update={"hsct": []})).model_dump(mode="json")
+    stored = checker.validate(record.model_copy(update={"hsct": []}))
     records.set_validation("stored-1", stored)
     with api as c:
         response = c.get("/v1/patients/stored-1/validation")
-    assert response.status_code == 200 and response.json() == stored
+    assert response.status_code == 200 and response.json() == stored.model_dump(mode="json")
 
 
 def test_unknown_record_is_404_and_no_validator_is_503(tmp_path):

@@ -7,12 +7,12 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from models.fake import FakeModel
-from service.api import Services, create_app
+from service.api.app import Services, create_app
 from service.auth import ApiKeyRow, ApiKeys, auth_required
 from service.cli import app as cli
-from service.database import open_database
 from service.settings import Settings
-from service.storage import RecordStore
+from service.storage.database import open_database
+from service.storage.patients import RecordStore
 from tests.unit.test_generation import TREATMENT, diagnosis_answer, make
 
 
@@ -63,7 +63,7 @@ def test_disabling_auth_on_a_public_bind_is_refused():
 
 def test_api_answers_401_and_403(tmp_path):
     settings = Settings(home=tmp_path, api_auth="required")
-    engine = open_database(settings.db_url)
+    engine = open_database(settings.database.url)
     keys = ApiKeys(engine)
     _, reader = keys.create(["read"])
     _, generator = keys.create(["generate"])

@@ -18,27 +18,27 @@ from sqlalchemy.engine import Engine, make_url
 from typer.testing import CliRunner
 
 from models.fake import FakeModel
-from service.api import Services, create_app
+from service.api.app import Services, create_app
 from service.auth import ApiKeys
-from service.batches import (
-    MAX_SEED,
+from service.batches.executor import BatchExecutor
+from service.batches.models import (
     RETRY_SEED_STEP,
-    BatchExecutor,
     BatchRequest,
-    BatchStore,
     IdempotencyConflict,
     item_record_id,
 )
+from service.batches.procrastinate import ProcrastinateRunner
+from service.batches.runners import InProcessRunner, jobs_kind
+from service.batches.store import MAX_SEED, BatchStore
 from service.cli import app as cli
-from service.generation import GeneratedPatient, GenerationError, PatientGenerator
-from service.jobs import InProcessRunner, ProcrastinateRunner, build_executor, jobs_kind
+from service.generation.generator import GeneratedPatient, GenerationError, PatientGenerator
+from service.generation.repair import REPAIR_SEED_STEP
+from service.quality.report import report_builder, stored_report
 from service.records import PatientRecord
-from service.repair import REPAIR_SEED_STEP
 from service.requests import ParsedRequest
 from service.settings import Settings
-from service.storage import RecordStore
+from service.storage.patients import RecordStore
 from service.validation import ValidationResult, Validator, build_validator
-from service.validation.report import stored_report
 from service.validation.rules import RuleFailure
 from tests.conftest import fresh_database, postgres_or_skip
 from tests.fakes import StaticIndex, validation_result
@@ -219,8 +219,8 @@ def test_each_stored_item_gets_its_validation(engine, tmp_path):
     assert [run.run_item(batch_id, i) for i in (0, 1)] == ["stored"] * 2
     for index in (0, 1):
         stored = RecordStore(engine).get_validation(item_record_id(batch_id, index))
-        assert stored is not None and stored["record_id"] == item_record_id(batch_id, index)
-        assert stored["rules_checked"] > 0 and isinstance(stored["passed"], bool)
+        assert stored is not None and stored.record_id == item_record_id(batch_id, index)
+        assert stored.rules_checked > 0 and isinstance(stored.passed, bool)
 
 
 class FirstAttemptFails(Validator):
@@ -244,16 +244,16 @@ def test_a_failing_item_is_repaired_like_a_single_record(engine):
     record = records.get(item_record_id(batch_id, 0))
     assert record is not None and record.provenance.seed == 40 + REPAIR_SEED_STEP
     stored = records.get_validation(item_record_id(batch_id, 0))
-    assert stored is not None and stored["passed"] is True
-    assert stored["record_id"] == item_record_id(batch_id, 0)
+    assert stored is not None and stored.passed is True
+    assert stored.record_id == item_record_id(batch_id, 0)
 
 
 def test_without_repair_rounds_a_failing_item_is_kept_with_its_failures(engine):
     batch_id = new_batch(engine, 1, seed=40)
     assert executor(engine, validator=FirstAttemptFails(40)).run_item(batch_id, 0) == "stored"
     stored = RecordStore(engine).get_validation(item_record_id(batch_id, 0))
-    assert stored is not None and stored["passed"] is False
-    assert [f["rule_id"] for f in stored["failures"]] == ["dates.after_birth"]
+    assert stored is not None and stored.passed is False
+    assert [f.rule_id for f in stored.failures] == ["dates.after_birth"]
 
 
 def test_a_validation_failure_keeps_the_record(engine, tmp_path, caplog):
@@ -269,12 +269,13 @@ def test_a_validation_failure_keeps_the_record(engine, tmp_path, caplog):
 def test_a_finished_batch_gets_its_quality_report(engine, tmp_path):
     batch_id = new_batch(engine, 2)
     settings = Settings(home=tmp_path)
-    run = build_executor(
-        settings,
-        ScriptedGenerator(),
+    generator = ScriptedGenerator()
+    run = BatchExecutor(
+        generator,
         BatchStore(engine),
         RecordStore(engine),
         validator=build_validator(settings, None),
+        on_finished=report_builder(engine, generator.model, None),
     )
     run.run_item(batch_id, 0)
     assert stored_report(engine, batch_id) is None

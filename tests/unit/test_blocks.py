@@ -20,9 +20,9 @@ from ingest.pdf import iter_pages, open_pdf
 from knowledge.chunks import GuidelineChunk
 from models.base import ChatMessage, Completion
 from models.fake import FakeCall, FakeModel
-from service.blocks.base import feedback_line
-from service.blocks.timeline import CONDITIONING_DAYS
-from service.generation import GenerationOptions, PatientGenerator
+from service.generation.blocks.base import feedback_line
+from service.generation.blocks.timeline import CONDITIONING_DAYS
+from service.generation.generator import GenerationOptions, PatientGenerator
 from service.records import PatientRecord
 from service.requests import RequestError, request_from
 from service.settings import Settings

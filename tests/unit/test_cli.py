@@ -19,7 +19,7 @@ def test_invalid_setting_is_named(clinsynth_env, monkeypatch):
     monkeypatch.setenv("CLINSYNTH_LLM_BACKEND", "gpt")
     result = runner.invoke(app, ["generate", "--prompt", "x"])
     assert result.exit_code == 2
-    assert "llm_backend" in result.stderr
+    assert "CLINSYNTH_LLM_BACKEND" in result.stderr
 
 
 def test_ingest_of_a_folder_without_pdfs(clinsynth_env, tmp_path):
@@ -34,3 +34,27 @@ def test_generate_refuses_a_seed_the_store_cannot_hold(clinsynth_env):
         result = runner.invoke(app, ["generate", "--prompt", "Ewing sarcoma", "--seed", seed])
         assert result.exit_code == 2
         assert "Invalid value for '--seed'" in result.stderr and bound in result.stderr
+
+
+def test_help_lists_the_commands_in_the_order_a_user_meets_them():
+    from service.cli.app import COMMAND_ORDER
+
+    result = runner.invoke(app, ["--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    listed = [
+        line.split()[1]
+        for line in result.stdout.splitlines()
+        if line.startswith("│ ") and len(line.split()) > 2 and line.split()[1] in COMMAND_ORDER
+    ]
+    assert listed == list(COMMAND_ORDER)
+    assert COMMAND_ORDER[:4] == ("ingest", "documents", "search", "generate")
+
+
+def test_every_command_summary_is_one_whole_sentence():
+    import typer.main
+
+    group = typer.main.get_command(app)
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        first = (command.help or "").strip().split("\n\n")[0]
+        assert "\n" not in first, f"{name}: the summary breaks mid-sentence: {first!r}"
+        assert first.endswith("."), f"{name}: {first!r}"

@@ -3,7 +3,7 @@ import io
 import pytest
 
 from ingest.chunking import heading_blocks
-from service.documents import UploadRejected, check_upload_name, save_upload
+from service.storage.documents import UploadRejected, check_upload_name, save_upload
 
 
 @pytest.mark.parametrize(

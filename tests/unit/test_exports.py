@@ -15,26 +15,18 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from models.fake import FakeModel
-from service.api import Services, create_app
+from service.api.app import Services, create_app
+from service.batches.store import BatchRow
 from service.cli import app as cli
-from service.database import open_database
-from service.exports import (
-    CSV_COLUMNS,
-    CSV_FILES,
-    ExportFormat,
-    batch_exists,
-    csv_rows,
-    iter_fhir_ndjson,
-    iter_json,
-    iter_ndjson,
-    page_records,
-    write_csv_folder,
-    write_csv_zip,
-)
-from service.fhir import FhirConversionError
+from service.exports.csv import CSV_COLUMNS, CSV_FILES, csv_rows, write_csv_folder, write_csv_zip
+from service.exports.fhir import FhirConversionError, iter_fhir_ndjson
+from service.exports.formats import ExportFormat, batch_exists, page_records
+from service.exports.json import iter_json
+from service.exports.ndjson import iter_ndjson
 from service.records import PatientRecord
 from service.settings import Settings
-from service.storage import BatchRow, RecordStore
+from service.storage.database import open_database
+from service.storage.patients import RecordStore
 from tests.conftest import fresh_database, postgres_or_skip
 from tests.records import full_record
 from tests.unit.test_fhir import minimal_record, second_tumour_record
@@ -158,7 +150,7 @@ def test_csv_zip_holds_the_block_files_and_is_reproducible(tmp_path):
 
 
 def test_page_records_streams_a_batch_in_order(tmp_path):
-    engine = open_database(Settings(home=tmp_path).db_url)
+    engine = open_database(Settings(home=tmp_path).database.url)
     records = batch_records()
     store = store_batch(engine, records)
     store.save(full_record(record_id="not-in-the-batch"))
@@ -189,7 +181,7 @@ def test_batch_export_on_postgresql(tmp_path):
 @pytest.fixture
 def api(tmp_path):
     settings = Settings(home=tmp_path, serve_worker=False)
-    engine = open_database(settings.db_url)
+    engine = open_database(settings.database.url)
     store_batch(engine, batch_records())
     services = Services(make(FakeModel()), RecordStore(engine))
     with TestClient(create_app(settings, services)) as client:
@@ -260,7 +252,7 @@ runner = CliRunner()
 
 @pytest.fixture
 def cli_batch(clinsynth_env):
-    store_batch(open_database(Settings().db_url), batch_records())
+    store_batch(open_database(Settings().database.url), batch_records())
     return clinsynth_env
 
 
@@ -298,9 +290,9 @@ def test_cli_errors_name_the_problem(cli_batch, tmp_path):
 
 
 def test_cli_failure_keeps_the_previous_file(cli_batch, tmp_path, monkeypatch):
-    import service.fhir
+    import service.exports.fhir
 
-    real = service.fhir.record_to_bundle
+    real = service.exports.fhir.record_to_bundle
     calls = []
 
     def fails_on_the_second(record):
@@ -309,7 +301,7 @@ def test_cli_failure_keeps_the_previous_file(cli_batch, tmp_path, monkeypatch):
             raise FhirConversionError(f"record {record.record_id}: broken")
         return real(record)
 
-    monkeypatch.setattr(service.fhir, "record_to_bundle", fails_on_the_second)
+    monkeypatch.setattr(service.exports.fhir, "record_to_bundle", fails_on_the_second)
     (tmp_path / "out").mkdir()
     out = tmp_path / "out" / "bundles.ndjson"
     out.write_text("previous export\n")

@@ -6,7 +6,7 @@ from collections import Counter
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
-from service.fhir import (
+from service.exports.fhir import (
     ATC,
     EXT,
     ICDO3,

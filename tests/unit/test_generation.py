@@ -4,8 +4,8 @@ import pytest
 
 from models.fake import FakeModel
 from prompts import load_prompt
-from service.generation import GenerationError, GenerationOptions, PatientGenerator
-from service.identity import age_on
+from service.generation.generator import GenerationError, GenerationOptions, PatientGenerator
+from service.generation.identity import age_on
 from service.requests import RequestError, parse_request
 from tests.fakes import StaticIndex, chunk
 

@@ -1,6 +1,6 @@
 from datetime import date
 
-from service.identity import age_on, invent_demographics, years_before
+from service.generation.identity import age_on, invent_demographics, years_before
 
 
 def test_same_seed_same_person_and_other_seed_other_person():

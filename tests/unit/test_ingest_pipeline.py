@@ -15,7 +15,7 @@ from ingest.pdf import IngestError
 from ingest.pipeline import StoreWriteError, ingest_paths
 from knowledge.registry import DocumentRegistry
 from knowledge.store import KnowledgeStore, chroma_client
-from service.database import open_database
+from service.storage.database import open_database
 from tests.conftest import CORPUS_PDF_DIR
 
 PDFS = sorted(CORPUS_PDF_DIR.glob("*.pdf"))

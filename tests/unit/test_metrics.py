@@ -14,10 +14,11 @@ import torch
 
 from models.base import TextScore
 from models.fake import FakeModel
+from service.quality.metrics import build_report, prompt_examples
+from service.quality.outliers import numeric_features, reconstruction_errors
+from service.quality.overlap import verbatim_run, words
 from service.records import PatientRecord
-from service.validation.metrics import build_report, prompt_examples
-from service.validation.outliers import numeric_features, reconstruction_errors
-from service.validation.overlap import verbatim_run, words
+from service.validation import ValidationResult
 from tests.records import full_record_data
 
 CORPUS = (
@@ -91,11 +92,22 @@ def records_of(datas: Sequence[dict[str, Any]]) -> list[PatientRecord]:
     return [PatientRecord.model_validate(d) for d in datas]
 
 
+def typed_validation(record: PatientRecord, stored: dict[str, Any]) -> ValidationResult:
+    """A stored validation result written by hand, with the fields a test leaves out."""
+    failures = [{"message": "m"} | f for f in stored.get("failures", [])]
+    defaults = {"record_id": record.record_id, "validated_at": "2026-01-01T00:00:00Z"}
+    return ValidationResult.model_validate(defaults | stored | {"failures": failures})
+
+
 def report_of(datas, validations=None, **kwargs):
     records = records_of(datas)
     kwargs.setdefault("scorer", ConstantScorer())
     kwargs.setdefault("embedder", HashingEmbedder())
-    return build_report(records, validations or [None] * len(records), **kwargs)
+    typed = [
+        None if v is None else typed_validation(r, v)
+        for r, v in zip(records, validations or [None] * len(records), strict=True)
+    ]
+    return build_report(records, typed, **kwargs)
 
 
 def test_exact_duplicates_ignore_identity_summary_and_provenance():

@@ -6,6 +6,7 @@ import socket
 import sys
 
 import pytest
+from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from models.base import Completion, ScoringUnsupported, TextScore
@@ -13,7 +14,7 @@ from models.fake import FakeModel, FakeResponse
 from models.openai_compat import OpenAICompatModel, schema_errors, strict_schema
 from service.cli import app
 from service.components import build_language_model
-from service.settings import Settings
+from service.settings import Settings, configuration_problem
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 SCHEMA = {
@@ -102,18 +103,19 @@ def test_settings_accept_the_openai_backend(clinsynth_env, monkeypatch):
     monkeypatch.setenv("CLINSYNTH_OPENAI_STRUCTURED", "json_object")
     monkeypatch.setenv("CLINSYNTH_OPENAI_PROMPT_PRICE_PER_1K", "0.01")
     settings = Settings()
-    assert (settings.llm_backend, settings.openai_model, settings.openai_structured) == (
+    assert (settings.llm.backend, settings.openai.model, settings.openai.structured) == (
         "openai",
         "qwen",
         "json_object",
     )
-    assert settings.openai_prompt_price_per_1k == 0.01
+    assert settings.openai.prompt_price_per_1k == 0.01
 
 
 def test_settings_reject_an_unknown_structured_mode(clinsynth_env, monkeypatch):
     monkeypatch.setenv("CLINSYNTH_OPENAI_STRUCTURED", "xml")
-    with pytest.raises(ValueError, match="openai_structured"):
+    with pytest.raises(ValidationError) as invalid:
         Settings()
+    assert "CLINSYNTH_OPENAI_STRUCTURED='xml'" in configuration_problem(invalid.value)
 
 
 def test_build_language_model_picks_the_backend_asked_for(clinsynth_env):
@@ -140,7 +142,7 @@ def test_compare_rejects_unknown_backends(clinsynth_env):
 
 
 def test_generator_retries_an_answer_with_schema_errors_then_reports_it():
-    from service.generation import GenerationError
+    from service.generation.generator import GenerationError
     from tests.unit.test_generation import make
 
     bad = FakeResponse('{"diagnosis": {}}', schema_errors=("diagnosis: missing tumour",))

@@ -1,5 +1,5 @@
 from models.fake import FakeModel
-from service.render import render_record
+from service.cli.render import render_record
 from tests.unit.test_generation import TREATMENT, diagnosis_answer, make
 
 

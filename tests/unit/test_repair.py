@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from knowledge.chunks import GuidelineChunk
-from service.evaluation import (
+from service.evaluation.runner import (
     EvalRequest,
     content_key,
     load_requests,
@@ -18,9 +18,9 @@ from service.evaluation import (
     run_eval,
     verified,
 )
-from service.generation import GeneratedPatient, GenerationError
+from service.generation.generator import GeneratedPatient, GenerationError
+from service.generation.repair import REPAIR_SEED_STEP, RepairLoop
 from service.records import PatientRecord
-from service.repair import REPAIR_SEED_STEP, RepairLoop, generate_checked
 from service.requests import MAX_SEED, RequestFields, parse_request
 from service.validation import ValidationResult
 from service.validation.rules import RuleFailure
@@ -106,21 +106,6 @@ def test_repair_is_bounded_and_keeps_the_first_attempt_when_none_is_better():
     assert len(generator.calls) == 3
     assert repaired.rounds == 2 and not repaired.final.passed
     assert repaired.made.record.provenance.seed == 5
-
-
-def test_generate_checked_without_a_validator_stores_no_validation():
-    checked = generate_checked(ScriptedGenerator(), None, REQUEST, seed=1, max_rounds=2)
-    assert checked.validation is None and checked.validation_json is None
-
-
-def test_generate_checked_returns_the_validation_of_the_kept_attempt():
-    class Validator:
-        validate = staticmethod(fake_validate)
-
-    generator = ScriptedGenerator(bad={3})
-    checked = generate_checked(generator, Validator(), REQUEST, seed=3, max_rounds=1)  # type: ignore[arg-type]
-    assert checked.rounds == 1 and checked.validation is not None
-    assert checked.validation_json is not None and checked.validation_json["passed"] is True
 
 
 class Chunks:

@@ -16,13 +16,10 @@ from typer.testing import CliRunner
 from knowledge.chunks import GuidelineChunk
 from models.base import TextScore
 from models.fake import FakeModel
-from service.api import Services, create_app
+from service.api.app import Services, create_app
+from service.batches.store import BatchRow
 from service.cli import app as cli_app
-from service.database import open_database
-from service.records import PatientRecord
-from service.settings import Settings
-from service.storage import BatchRow, RecordStore
-from service.validation.report import (
+from service.quality.report import (
     BatchNotFound,
     BatchReport,
     load_or_build_report,
@@ -30,6 +27,11 @@ from service.validation.report import (
     store_batch_report,
     stored_report,
 )
+from service.records import PatientRecord
+from service.settings import Settings
+from service.storage.database import open_database
+from service.storage.patients import RecordStore
+from service.validation import ValidationResult
 from tests.conftest import fresh_database, postgres_or_skip
 from tests.unit.test_generation import make
 from tests.unit.test_metrics import CORPUS, ConstantScorer, HashingEmbedder, report_of, variant
@@ -153,7 +155,10 @@ def test_reports_are_stored_and_rebuilt_when_the_batch_changes(engine):
     second = build(engine, "batch-1")
     assert second.counts.records == 4 and second.metrics["reconstruction_error"].computed
 
-    store.set_validation("rec-001", {"passed": True, "rules_checked": 4, "failures": []})
+    passing = {"record_id": "rec-001", "passed": True, "rules_checked": 4, "failures": []}
+    store.set_validation(
+        "rec-001", ValidationResult.model_validate(passing | {"validated_at": datetime.now(UTC)})
+    )
     third = build(engine, "batch-1")
     assert third.counts.validated == 1 and third.metrics["consistency"].values["rec-001"] == 1.0
     assert build(engine, "batch-1", refresh=True).generated_at > third.generated_at
@@ -174,7 +179,7 @@ def test_unknown_and_empty_batches(engine):
 
 def api_client(tmp_path, model, knowledge=None):
     settings = Settings(home=tmp_path)
-    engine = open_database(settings.db_url)
+    engine = open_database(settings.database.url)
     services = Services(make(model), RecordStore(engine), knowledge=knowledge)
     return TestClient(create_app(settings, services)), engine
 
@@ -216,7 +221,7 @@ def test_api_without_a_knowledge_store_reports_what_it_cannot_compute(tmp_path):
 
 
 def test_cli_writes_the_stored_report(clinsynth_env, tmp_path):
-    engine = open_database(Settings().db_url)
+    engine = open_database(Settings().database.url)
     add_batch(engine, "batch-cli", [variant(0), variant(1)])
     report = build(engine, "batch-cli")
     runner = CliRunner()

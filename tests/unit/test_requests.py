@@ -6,9 +6,8 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from models.fake import FakeModel
-from service.api import Services, create_app
+from service.api.app import Services, create_app
 from service.cli import app as cli
-from service.database import open_database
 from service.requests import (
     RequestError,
     RequestFields,
@@ -18,7 +17,8 @@ from service.requests import (
     resolve_tumour,
 )
 from service.settings import Settings
-from service.storage import RecordStore
+from service.storage.database import open_database
+from service.storage.patients import RecordStore
 from tests.unit.test_generation import TREATMENT, diagnosis_answer, make
 
 
@@ -326,7 +326,7 @@ def test_names_follow_the_language(language, configured, locale):
 
 def api(tmp_path, model):
     settings = Settings(home=tmp_path)
-    services = Services(make(model), RecordStore(open_database(settings.db_url)))
+    services = Services(make(model), RecordStore(open_database(settings.database.url)))
     return TestClient(create_app(settings, services))
 
 
@@ -429,8 +429,9 @@ def test_cli_generates_from_options(clinsynth_env, monkeypatch):
     import service.components as components
 
     model = FakeModel().enqueue(diagnosis_answer(), TREATMENT)
-    monkeypatch.setattr(components, "build_knowledge_store", lambda s: make(model).store)
-    monkeypatch.setattr(components, "build_language_model", lambda s: model)
+    store = make(model).store
+    monkeypatch.setattr(components, "build_knowledge_store", lambda s, engine=None: store)
+    monkeypatch.setattr(components, "build_language_model", lambda s, backend=None: model)
     args = ["generate", "-p", "8-year-old girl with Ewing sarcoma", "--age", "11", "--sex", "male"]
     args += ["--block", "quimioterapia", "--language", "es", "--seed", "3", "--format", "json"]
     result = runner.invoke(cli, args)

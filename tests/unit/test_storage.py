@@ -1,8 +1,10 @@
 import pytest
 
 from models.fake import FakeModel
-from service.storage import RecordStore
+from service.storage.patients import RecordStore
+from service.validation.rules import RuleFailure
 from tests.conftest import fresh_database, postgres_or_skip
+from tests.fakes import validation_result
 from tests.unit.test_generation import TREATMENT, diagnosis_answer, make
 
 
@@ -55,7 +57,8 @@ def test_every_block_of_a_full_record_survives_storage(records):
 
 def test_a_batch_item_is_stored_exactly_once(records):
     first, second = record(11), record(12)
-    assert records.save_batch_item(first, batch_id="b1", batch_index=0, validation={"passed": 1})
+    passing = validation_result(first, [])
+    assert records.save_batch_item(first, batch_id="b1", batch_index=0, validation=passing)
     # The same item again, even as a different record (a restarted worker), is refused.
     assert not records.save_batch_item(second, batch_id="b1", batch_index=0)
     assert records.save_batch_item(second, batch_id="b1", batch_index=1)
@@ -65,8 +68,9 @@ def test_a_batch_item_is_stored_exactly_once(records):
         second.record_id,
     ]
     assert records.count(batch_id="b1") == 2 and records.count(batch_id="other") == 0
-    assert records.get_validation(first.record_id) == {"passed": 1}
-    records.set_validation(second.record_id, {"passed": 0})
-    assert records.get_validation(second.record_id) == {"passed": 0}
+    assert records.get_validation(first.record_id) == passing
+    failing = validation_result(second, [RuleFailure(rule_id="a.b", severity="error", message="x")])
+    records.set_validation(second.record_id, failing)
+    assert records.get_validation(second.record_id) == failing
     with pytest.raises(KeyError):
         records.get_validation("missing")

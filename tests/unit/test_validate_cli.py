@@ -10,10 +10,11 @@ import pytest
 from typer.testing import CliRunner
 
 from service.cli import app
-from service.database import open_database
 from service.records import PatientRecord
 from service.settings import Settings
-from service.storage import RecordStore
+from service.storage.database import open_database
+from service.storage.patients import RecordStore
+from service.validation import ValidationResult
 from tests.records import full_record_data
 from tests.unit.test_rules import BREAKS
 
@@ -123,7 +124,7 @@ def test_missing_file_and_conflicting_arguments(clinsynth_env, tmp_path):
 
 
 def store_records(home: Path) -> RecordStore:
-    store = RecordStore(open_database(Settings(home=home).db_url))
+    store = RecordStore(open_database(Settings(home=home).database.url))
     for index, data in enumerate([clean("b1-0"), planted("sex.sites", 1)]):
         data["record_id"] = f"b1-{index}"
         store.save_batch_item(PatientRecord(**data), batch_id="b1", batch_index=index)
@@ -138,7 +139,7 @@ def test_a_stored_batch_is_validated_and_results_are_stored(clinsynth_env):
     results = json.loads(result.stdout)
     assert [r["record_id"] for r in results] == ["b1-0", "b1-1"]
     assert [f["rule_id"] for f in results[1]["failures"]] == ["sex.sites"]
-    assert store.get_validation("b1-1") == results[1]
+    assert store.get_validation("b1-1") == ValidationResult.model_validate(results[1])
     assert store.get_validation("loose") is None
     unknown = validate("--batch", "nope", "--no-grounding")
     assert unknown.exit_code == 2 and "no stored records in batch nope" in unknown.stderr
@@ -173,5 +174,5 @@ def test_results_are_stored_as_json_in_postgresql(clinsynth_env, monkeypatch):
     result = validate("--batch", "pg", "--format", "json", "--no-grounding")
     assert result.exit_code == 1, result.stderr
     [outcome] = json.loads(result.stdout)
-    assert store.get_validation("planted-01") == outcome
+    assert store.get_validation("planted-01") == ValidationResult.model_validate(outcome)
     assert outcome["failures"][0]["message"].startswith("blood group A+ after allogeneic HSCT")

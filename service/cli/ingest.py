@@ -1,0 +1,97 @@
+"""``clinsynth ingest``: guideline PDFs into the knowledge store, with progress bars."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from service.cli.common import configuration_errors, err, error, say, settings_of
+
+
+def ingest(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="PDF files or folders of PDFs")],
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", help="Tag the documents (repeatable)")
+    ] = None,
+) -> None:
+    """Ingest guideline PDFs (unchanged files are skipped, new versions replace old ones)."""
+    from ingest.pipeline import IngestResult, StoreWriteError, find_pdfs, ingest_paths
+    from service.components import build_services
+
+    settings = settings_of(ctx)
+    try:
+        pdfs = find_pdfs(paths)
+    except FileNotFoundError as exc:
+        error(str(exc))
+        raise typer.Exit(2) from exc
+    if not pdfs:
+        error("no PDF files found in " + ", ".join(map(str, paths)))
+        raise typer.Exit(2)
+    components = build_services(settings)
+    with configuration_errors():
+        store = components.knowledge
+    options = components.ingest_options(tag or ())
+
+    def report(result: IngestResult) -> None:
+        if result.status == "failed":
+            err.print("[red]failed[/red]    " + escape(str(result.error)))
+        elif result.status == "unchanged":
+            say(f"unchanged {result.path} (already ingested as {result.document_id})")
+        else:
+            replaced = f", replaces {', '.join(result.superseded)}" if result.superseded else ""
+            say(
+                f"{result.status:<9} {result.path}: {result.pages} pages, {result.chunks} chunks "
+                f"(document {result.document_id}{replaced})"
+            )
+        bars.file_done()
+
+    with _ProgressBars(len(pdfs)) as bars:
+        try:
+            results = ingest_paths(pdfs, store, options, on_result=report, progress=bars)
+        except StoreWriteError as exc:
+            error(f"{exc}; nothing unfinished is visible, run the ingest again to resume")
+            raise typer.Exit(1) from exc
+    failed = sum(r.status == "failed" for r in results)
+    say(f"{len(pdfs) - failed} of {len(pdfs)} files ok; {store.count()} chunks in the store")
+    if failed:
+        raise typer.Exit(1)
+
+
+class _ProgressBars:
+    """Files, pages and chunks bars on stderr, fed by the ingestion pipeline."""
+
+    def __init__(self, files: int):
+        self._progress = Progress(
+            TextColumn("{task.description:<28}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        )
+        self._files = self._progress.add_task("files", total=files)
+        self._pages = self._progress.add_task("pages", total=None)
+        self._chunks = self._progress.add_task("chunks embedded", total=None)
+
+    def __enter__(self) -> _ProgressBars:
+        self._progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.__exit__(None, None, None)
+
+    def start(self, path: Path, pages: int) -> None:
+        self._progress.update(self._files, description=f"files ({path.name[:20]})")
+        self._progress.reset(self._pages, total=pages)
+
+    def advance(self, pages: int, chunks: int) -> None:
+        self._progress.advance(self._pages, pages)
+        self._progress.advance(self._chunks, chunks)
+
+    def file_done(self) -> None:
+        self._progress.advance(self._files)

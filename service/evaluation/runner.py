@@ -1,0 +1,243 @@
+"""``clinsynth eval``: a fixed set of requests through the whole agent, measured.
+
+For each request of the set (``service/evaluation/requests.toml``, or a file in the same
+format) the record is generated with the request's seed, validated, repaired by the
+bounded repair loop, and measured:
+
+- schema validity: the generator returned a ``PatientRecord`` (a ``GenerationError`` or
+  ``RequestError`` counts as invalid and keeps its message);
+- rule pass rate before and after repair: records with no error-severity failure;
+- citations: every drug/dose item (chemotherapy, intrathecal, relapse and second-tumour
+  chemotherapy) and radiotherapy item must have a citation whose quote is in the text of
+  the cited stored chunk, on the cited page of the cited document;
+- distinct records: clinical content compared with identity, narrative, demographics,
+  provenance and citations left out (the batch report's exact-duplicate test);
+- seconds and tokens per record.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import tomllib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel, Field, ValidationError
+
+from knowledge.chunks import GuidelineChunk
+from service.generation.generator import GenerationError
+from service.generation.repair import RepairLoop
+from service.quality.overlap import clinical_content
+from service.records import ClinicalItem, PatientRecord
+from service.requests import RequestError, RequestFields, build_request, validation_message
+from service.validation.grounding import location_problems
+
+DEFAULT_REQUESTS = Path(__file__).with_name("requests.toml")
+
+
+class ChunkSource(Protocol):
+    def get(self, chunk_ids: Sequence[str]) -> list[GuidelineChunk]: ...
+
+
+class EvalRequest(BaseModel):
+    id: str
+    fields: RequestFields
+    seed: int
+
+
+class EvalItem(BaseModel):
+    id: str
+    schema_valid: bool
+    error: str | None = None
+    record_id: str | None = None
+    passed_before: bool = False
+    passed_after: bool = False
+    failed_rules: list[str] = Field(default_factory=list, description="After repair")
+    repair_rounds: int = 0
+    cited_items: int = 0
+    verified_items: int = 0
+    seconds: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class EvalReport(BaseModel):
+    requests_file: str
+    model: str
+    backend: str
+    requests: int
+    schema_valid: int
+    rule_pass_before: float = Field(description="Share of schema-valid records, first attempt")
+    rule_pass_after: float = Field(description="Share of schema-valid records after repair")
+    cited_items: int
+    verified_items: int
+    verified_share: float
+    distinct_records: int
+    seconds_per_record: float | None
+    prompt_tokens_per_record: float | None
+    completion_tokens_per_record: float | None
+    items: list[EvalItem]
+
+
+def load_requests(path: Path = DEFAULT_REQUESTS) -> list[EvalRequest]:
+    """The request set; a malformed file or entry is a ValueError naming it."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path} is not valid TOML: {exc}") from exc
+    entries = data.get("request")
+    if not isinstance(entries, list) or not entries:
+        raise ValueError(f"{path} has no [[request]] entries")
+    requests: list[EvalRequest] = []
+    for number, entry in enumerate(entries, start=1):
+        entry = dict(entry)
+        name = str(entry.pop("id", f"request {number}"))
+        seed = entry.pop("seed", number)
+        try:
+            requests.append(EvalRequest(id=name, fields=RequestFields(**entry), seed=seed))
+        except ValidationError as exc:
+            raise ValueError(f"{path}, [[request]] {name!r}: {validation_message(exc)}") from exc
+    ids = [r.id for r in requests]
+    if len(set(ids)) != len(ids):
+        raise ValueError(
+            f"{path}: request ids repeat: {sorted({i for i in ids if ids.count(i) > 1})}"
+        )
+    return requests
+
+
+def cited_items(record: PatientRecord) -> list[ClinicalItem]:
+    """The items whose citation eval verifies: every drug and dose, every radiotherapy dose."""
+    items: list[ClinicalItem] = [*record.chemotherapy, *record.radiotherapy]
+    if record.intrathecal:
+        items.append(record.intrathecal)
+    if record.relapse:
+        items += [*record.relapse.second_line, *record.relapse.second_line_radiotherapy]
+    if record.second_tumour:
+        items += [*record.second_tumour.chemotherapy, *record.second_tumour.radiotherapy]
+    return items
+
+
+def verified(item: ClinicalItem, chunks: dict[str, GuidelineChunk]) -> bool:
+    """A citation whose quote is in the cited chunk, which is on the cited page and document
+    (the grounding rule's location test)."""
+    return any(
+        (chunk := chunks.get(citation.chunk_id)) is not None
+        and not location_problems(citation, chunk)
+        for citation in item.citations
+    )
+
+
+def content_key(record: PatientRecord) -> str:
+    """The record's clinical content: what makes two records the same patient story (the
+    batch report's exact-duplicate test compares the same content)."""
+    return json.dumps(clinical_content(record), sort_keys=True)
+
+
+def run_eval(
+    requests: Sequence[EvalRequest],
+    loop: RepairLoop,
+    chunks: ChunkSource,
+    *,
+    requests_file: str,
+    progress: Callable[[EvalItem], None] = lambda item: None,
+) -> EvalReport:
+    items: list[EvalItem] = []
+    contents: set[str] = set()
+    for request in requests:
+        item = EvalItem(id=request.id, schema_valid=False)
+        try:
+            parsed = build_request(request.fields)
+            repaired = loop.generate(parsed, seed=request.seed)
+        except (RequestError, GenerationError) as exc:
+            item.error = f"{type(exc).__name__}: {exc}"
+        else:
+            record = repaired.made.record
+            checked = cited_items(record)
+            ids = sorted({c.chunk_id for i in checked for c in i.citations})
+            found = {c.chunk_id: c for c in chunks.get(ids)}
+            contents.add(content_key(record))
+            item = EvalItem(
+                id=request.id,
+                schema_valid=True,
+                record_id=record.record_id,
+                passed_before=repaired.first.passed,
+                passed_after=repaired.final.passed,
+                failed_rules=[f.rule_id for f in repaired.final.failures],
+                repair_rounds=repaired.rounds,
+                cited_items=len(checked),
+                verified_items=sum(verified(i, found) for i in checked),
+                seconds=round(repaired.seconds, 3),
+                prompt_tokens=record.provenance.prompt_tokens,
+                completion_tokens=record.provenance.completion_tokens,
+            )
+        items.append(item)
+        progress(item)
+    return summarise(items, contents, loop, requests_file)
+
+
+def summarise(
+    items: list[EvalItem], contents: set[str], loop: RepairLoop, requests_file: str
+) -> EvalReport:
+    valid = [i for i in items if i.schema_valid]
+
+    def share(count: int) -> float:
+        return round(count / len(valid), 4) if valid else 0.0
+
+    def mean(values: list[float]) -> float | None:
+        return round(statistics.fmean(values), 3) if values else None
+
+    cited = sum(i.cited_items for i in valid)
+    good = sum(i.verified_items for i in valid)
+    model = loop.generator.model
+    return EvalReport(
+        requests_file=requests_file,
+        model=model.name,
+        backend=model.backend,
+        requests=len(items),
+        schema_valid=len(valid),
+        rule_pass_before=share(sum(i.passed_before for i in valid)),
+        rule_pass_after=share(sum(i.passed_after for i in valid)),
+        cited_items=cited,
+        verified_items=good,
+        verified_share=round(good / cited, 4) if cited else 0.0,
+        distinct_records=len(contents),
+        seconds_per_record=mean([i.seconds for i in valid]),
+        prompt_tokens_per_record=mean([i.prompt_tokens for i in valid]),
+        completion_tokens_per_record=mean([i.completion_tokens for i in valid]),
+        items=items,
+    )
+
+
+def render_summary(report: EvalReport) -> str:
+    """The readable summary printed by ``clinsynth eval``."""
+    n = report.requests
+    lines = [
+        f"clinsynth eval: {n} requests from {report.requests_file}",
+        f"model {report.model} ({report.backend})",
+        f"schema-valid records      {report.schema_valid}/{n} ({report.schema_valid / n:.0%})",
+        f"pass every rule, before   {report.rule_pass_before:.0%}",
+        f"pass every rule, after    {report.rule_pass_after:.0%} (bounded repair)",
+        f"drug/dose/RT items cited  {report.verified_items}/{report.cited_items} with the quote "
+        f"on the cited page ({report.verified_share:.0%})",
+        f"distinct records          {report.distinct_records}/{report.schema_valid}",
+    ]
+    if report.seconds_per_record is not None:
+        lines.append(
+            f"per record                {report.seconds_per_record:.1f} s, "
+            f"{report.prompt_tokens_per_record:.0f} prompt + "
+            f"{report.completion_tokens_per_record:.0f} completion tokens"
+        )
+    for item in report.items:
+        if item.error:
+            lines.append(f"  {item.id}: INVALID {item.error}")
+        elif not item.passed_after:
+            lines.append(f"  {item.id}: fails {', '.join(item.failed_rules)}")
+    return "\n".join(lines)
+
+
+def report_json(report: EvalReport) -> dict[str, Any]:
+    return report.model_dump(mode="json")

@@ -1,0 +1,196 @@
+"""What every block step shares: retrieval into the record's evidence, one constrained
+model call at a time, citations built from the retrieved chunks, and seeded choices."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, TypeVar
+
+from knowledge.chunks import RetrievedChunk
+from knowledge.evidence import EvidenceSheet, Fact, build_evidence_sheet
+from knowledge.store import PassageIndex
+from models.base import ChatMessage, LanguageModel
+from prompts import PromptTemplate, load_prompt
+from service.generation.options import GenerationOptions
+from service.records import Citation, Sex
+from service.requests import ParsedRequest
+
+T = TypeVar("T")
+RETRY_SEED_STEP = 7919
+WIDEN = 4  # how much wider a second retrieval looks
+
+
+class GenerationError(RuntimeError):
+    """The model's output could not be turned into a record; ``raw`` keeps what it wrote."""
+
+    def __init__(self, message: str, raw: str | None = None):
+        super().__init__(message)
+        self.raw = raw
+
+
+@dataclass(frozen=True)
+class Patient:
+    """Who the record is about, as the prompts describe them."""
+
+    sex: Sex
+    age: int
+    birth_date: date
+    diagnosis_date: date
+
+    def describe(self, event: str = "diagnosis") -> str:
+        child = "girl" if self.sex == "female" else "boy"
+        return f"{child}, {self.age} years old at {event} on {self.diagnosis_date.isoformat()}"
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    calls: int = 0
+
+
+@dataclass
+class Agent:
+    """One record's generation state and the tools its block steps use."""
+
+    store: PassageIndex
+    model: LanguageModel
+    options: GenerationOptions
+    request: ParsedRequest
+    seed: int
+    rng: random.Random
+    retrieved: dict[str, RetrievedChunk] = field(default_factory=dict)
+    usage: Usage = field(default_factory=Usage)
+    prompts: dict[str, PromptTemplate] = field(default_factory=dict)
+    block_seconds: dict[str, float] = field(default_factory=dict)
+    feedback: tuple[str, ...] = ()  # validation messages of a previous attempt
+
+    def retrieve(
+        self, query: str, where: dict[str, Any] | None = None, *, widen: int = 1
+    ) -> list[RetrievedChunk]:
+        """The passages nearest ``query``: ``retrieval_k`` of them, times ``widen``."""
+        chunks = self.store.query(query, k=self.options.retrieval_k * widen, where=where)
+        for chunk in chunks:
+            self.retrieved.setdefault(chunk.chunk_id, chunk)
+        return chunks
+
+    def retrieve_until(
+        self,
+        queries: Sequence[str],
+        found: Callable[[list[RetrievedChunk]], bool],
+        where: dict[str, Any] | None = None,
+    ) -> list[RetrievedChunk]:
+        """Passages for ``queries``; when ``found`` sees nothing usable in them, the same
+        queries again with a wider net (a guideline states some facts in one passage only)."""
+        chunks = [c for q in queries for c in self.retrieve(q, where)]
+        if not found(chunks):
+            chunks += [c for q in queries for c in self.retrieve(q, where, widen=WIDEN)]
+        return list({c.chunk_id: c for c in chunks}.values())
+
+    def evidence(self, *queries: str, where: dict[str, Any] | None = None) -> EvidenceSheet:
+        """The facts of the passages retrieved for ``queries`` (in one sheet)."""
+        chunks = [c for q in queries for c in self.retrieve(q, where)]
+        return build_evidence_sheet(chunks)
+
+    def ask(self, template_id: str, schema: dict[str, Any], **values: str) -> dict[str, Any]:
+        """One constrained call, retried once with another seed if the JSON is unusable."""
+        template = load_prompt(template_id)
+        self.prompts.setdefault(template.id, template)
+        system, user = template.render(
+            request=self.request.prompt, feedback=feedback_line(self.feedback), **values
+        )
+        messages: list[ChatMessage] = [
+            {"role": "system", "content": system},
+            {"role": "user", "content": user},
+        ]
+        raw = ""
+        for attempt in range(2):
+            completion = self.model.complete_json(
+                messages,
+                schema,
+                seed=self.seed + attempt * RETRY_SEED_STEP,
+                max_tokens=self.options.max_tokens,
+                temperature=self.options.temperature,
+            )
+            self.usage.prompt_tokens += completion.prompt_tokens
+            self.usage.completion_tokens += completion.completion_tokens
+            self.usage.seconds += completion.seconds
+            self.usage.calls += 1
+            raw = completion.text
+            try:
+                parsed = json.loads(raw)
+            except json.JSONDecodeError:
+                continue
+            # A backend that could not constrain decoding reports what it found wrong.
+            if isinstance(parsed, dict) and not completion.schema_errors:
+                return parsed
+        raise GenerationError(
+            f"{template.id} block: the model did not return a JSON object after 2 attempts",
+            raw=raw,
+        )
+
+    def cite(self, fact: Fact) -> Citation:
+        """A citation of the sentence a fact was read from, on its chunk's page."""
+        chunk = self.retrieved[fact.chunk_id]
+        return Citation(
+            chunk_id=chunk.chunk_id, document=chunk.document, page=chunk.page, quote=fact.quote
+        )
+
+    def cite_all(self, facts: Sequence[Fact]) -> list[Citation]:
+        unique = {(f.chunk_id, f.quote): f for f in facts}
+        return [self.cite(f) for f in unique.values()]
+
+    def shuffled(self, items: Sequence[T]) -> list[T]:
+        """Options in a seeded order: small models favour the first one offered."""
+        copy = list(items)
+        self.rng.shuffle(copy)
+        return copy
+
+    @contextmanager
+    def timed(self, block: str) -> Iterator[None]:
+        """Wall-clock seconds of a block (retrieval, model calls and building)."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            spent = time.perf_counter() - started
+            self.block_seconds[block] = self.block_seconds.get(block, 0.0) + spent
+
+
+MAX_FEEDBACK = 6  # messages shown: a small model's context is short
+
+
+def feedback_line(messages: Sequence[str]) -> str:
+    """The "Fix these problems:" line of a retry's prompts (empty on a first attempt)."""
+    shown = list(dict.fromkeys(m.strip() for m in messages if m.strip()))[:MAX_FEEDBACK]
+    if not shown:
+        return ""
+    return "Fix these problems: " + "; ".join(shown)
+
+
+def answer_field(answer: dict[str, Any], key: str, block: str) -> Any:
+    """A field the schema required; its absence means the backend ignored the schema."""
+    try:
+        return answer[key]
+    except (KeyError, TypeError) as exc:
+        raise GenerationError(f"{block} block does not fit its schema (no {key!r})") from exc
+
+
+def as_object(value: Any) -> dict[str, Any]:
+    """An answer's sub-object, or an empty one where the backend wrote something else."""
+    return value if isinstance(value, dict) else {}
+
+
+def unique_by(items: Sequence[T], key: Any) -> list[T]:
+    """The first item of each ``key(item)``, in order."""
+    seen: dict[Any, T] = {}
+    for item in items:
+        seen.setdefault(key(item), item)
+    return list(seen.values())

@@ -1,0 +1,122 @@
+"""Chemotherapy items from chosen regimens: dated administrations, intrathecal therapy and
+the corticosteroid flag, all decided in code from the evidence of the chosen regimens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+
+from knowledge.evidence import CORTICOSTEROID_ATC, DrugDoseFact, IntrathecalFact, Regimen
+from knowledge.vocabulary import drugs
+from service.generation.blocks.base import Agent
+from service.records import ChemotherapyAdministration, IntrathecalTherapy
+from service.validation.bounds import Bounds
+
+FOUR_WEEKS = 28
+
+
+@dataclass(frozen=True)
+class ChosenRegimen:
+    regimen: Regimen
+    cycles: int
+
+
+@cache
+def _anthracyclines() -> tuple[float, dict[str, float]]:
+    """The cumulative bound and doxorubicin equivalence the validator applies."""
+    bound = Bounds.load().anthracyclines
+    return bound.max_cumulative_mg_m2, dict(bound.doxorubicin_equivalence)
+
+
+def anthracycline_bound() -> float:
+    return _anthracyclines()[0]
+
+
+def anthracycline_dose(doses: list[DrugDoseFact] | list[ChemotherapyAdministration]) -> float:
+    """Doxorubicin-equivalent mg/m2 of these doses (other units cannot be converted)."""
+    equivalence = _anthracyclines()[1]
+    total = 0.0
+    for d in doses:
+        factor = {"mg/m2": 1.0, "g/m2": 1000.0}.get(d.unit)
+        if factor is not None and d.drug in equivalence:
+            total += d.dose * factor * equivalence[d.drug]
+    return total
+
+
+def within_budget(chosen: list[ChosenRegimen], budget: float) -> list[ChosenRegimen]:
+    """Cycles cut so the cumulative anthracycline dose stays within ``budget``."""
+    kept = []
+    for item in chosen:
+        per_cycle = anthracycline_dose(item.regimen.drugs)
+        cycles = item.cycles if per_cycle == 0 else min(item.cycles, int(budget // per_cycle))
+        if cycles > 0:
+            kept.append(ChosenRegimen(item.regimen, cycles))
+            budget -= per_cycle * cycles
+    return kept
+
+
+def administrations(
+    agent: Agent,
+    chosen: list[ChosenRegimen],
+    starts: list[date],
+    *,
+    first_cycle: int = 1,
+) -> list[ChemotherapyAdministration]:
+    """Each regimen's drugs on each of its cycles' start dates, one regimen after another."""
+    items: list[ChemotherapyAdministration] = []
+    cycle = 0
+    for item in chosen:
+        for _ in range(item.cycles):
+            items.extend(
+                administration(agent, d, starts[cycle], first_cycle + cycle)
+                for d in item.regimen.drugs
+            )
+            cycle += 1
+    return items
+
+
+def administration(
+    agent: Agent, dose: DrugDoseFact, day: date, cycle: int
+) -> ChemotherapyAdministration:
+    return ChemotherapyAdministration(
+        date=day,
+        cycle=cycle,
+        drug=dose.drug,
+        atc=dose.atc,
+        dose=dose.dose,
+        unit=dose.unit,
+        citations=[agent.cite(dose)],
+    )
+
+
+def corticosteroids_over_4_weeks(chosen: list[ChosenRegimen]) -> bool | None:
+    """True when a chosen regimen gives a corticosteroid for 4 weeks or more, as its passage
+    states ("prednisone 60 mg/m2 per day from day 1 to day 28"); None without chemotherapy."""
+    if not chosen:
+        return None
+    return any(
+        d.atc.startswith(CORTICOSTEROID_ATC) and (d.days or 0) >= FOUR_WEEKS
+        for item in chosen
+        for d in item.regimen.drugs
+    )
+
+
+def intrathecal_item(
+    agent: Agent, chosen: IntrathecalFact, facts: list[IntrathecalFact], start: date
+) -> IntrathecalTherapy:
+    """The chosen combination, with one injection per protocol day the passages name for
+    it or for a part of it (at least one), citing each passage used."""
+    within = [f for f in facts if set(f.drugs) <= set(chosen.drugs)]
+    days = {day for f in within for day in f.days}
+    used = [chosen] + [f for f in within if f.days and f is not chosen]
+    return IntrathecalTherapy(
+        start_date=start,
+        injections=max(1, len(days)),
+        drugs=list(chosen.drugs),
+        citations=agent.cite_all(used),
+    )
+
+
+def atc_of(drug: str) -> str | None:
+    return next((t.code for t in drugs() if t.term == drug), None)

@@ -1,0 +1,107 @@
+"""Block 1: the tumour, its ICD-O-3 codes and site from the guidelines; metastases.
+
+Retrieved from the whole store; the guideline that states the chosen tumour's code (its
+"anchor" document) is where the treatment blocks then look.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from knowledge.evidence import CodeFact, EvidenceSheet, Fact, build_evidence_sheet
+from knowledge.vocabulary import Term
+from service.generation.blocks.base import Agent, GenerationError, Patient, unique_by
+from service.generation.constraints import METASTASIS_SITES, EvidenceLabels, diagnosis_schema
+from service.records import Diagnosis
+from service.requests import RequestError
+
+
+def diagnosis_block(
+    agent: Agent,
+    patient: Patient,
+    *,
+    wanted: Term | None,
+    metastatic: bool | None,
+    event: str = "diagnosis",
+    exclude: str | None = None,
+) -> tuple[Diagnosis, str]:
+    """The diagnosis and the sha256 of the guideline that states its morphology code.
+
+    ``exclude``: a morphology code not to offer (the second tumour asked for, so that the
+    first tumour differs from it)."""
+    query = f"{agent.request.prompt}. Diagnosis, ICD-O-3 morphology and topography codes."
+    chunks = agent.retrieve(query)
+    if wanted is not None:
+        chunks += agent.retrieve(f"{wanted.term}: ICD-O-3 morphology {wanted.code}")
+    sheet = build_evidence_sheet(chunks)
+    morphologies = sheet.morphologies
+    if wanted is not None:
+        morphologies = [m for m in morphologies if m.code == wanted.code]
+        if not morphologies:
+            raise RequestError(
+                f"no ingested guideline states ICD-O-3 {wanted.code} ({wanted.term}); "
+                "ingest a guideline for it first"
+            )
+    if exclude is not None and wanted is None:
+        morphologies = [m for m in morphologies if m.code != exclude]
+    if not morphologies:
+        raise RequestError(
+            "the knowledge store has no passage with an ICD-O-3 morphology code; "
+            "run `clinsynth ingest` on guideline PDFs first"
+        )
+    uncoded = [m for m in morphologies if not _same_document(sheet, m, sheet.topographies)]
+    for m in unique_by(uncoded, lambda m: sheet.chunk(m.chunk_id).document_sha256):
+        # The sites a guideline codes may sit in another passage than its tumour's code.
+        where = {"document_sha256": sheet.chunk(m.chunk_id).document_sha256}
+        chunks += agent.retrieve(f"{m.term}: primary site, ICD-O-3 topography codes", where)
+    if uncoded:
+        sheet = build_evidence_sheet(chunks)
+    options = [
+        (m, agent.shuffled(_same_document(sheet, m, sheet.topographies)))
+        for m in agent.shuffled(morphologies)
+    ]
+    labels = EvidenceLabels(sheet)
+    listing = "\n".join(
+        f"- {m.term} (ICD-O-3 {m.code}, source {labels(m.chunk_id)}); sites: "
+        + (", ".join(f"{t.term} ({t.code}, {labels(t.chunk_id)})" for t in sites) or "any")
+        for m, sites in options
+    )
+    answer = agent.ask(
+        "diagnosis",
+        diagnosis_schema(options, labels, metastatic=metastatic),
+        diagnoses=listing,
+        metastasis_sites=", ".join(METASTASIS_SITES),
+        patient=patient.describe(event),
+    )
+    try:
+        chosen = answer["diagnosis"]
+        morphology = next(m for m, _ in options if m.code == chosen["icdo3_morphology"])
+        sites = next(s for m, s in options if m is morphology)
+        site = chosen["site"]
+        topography = next((t for t in sites if t.code == site.get("icdo3_topography")), None)
+        metastasis = answer["metastasis"]
+        facts: list[CodeFact] = [morphology] + ([topography] if topography else [])
+        diagnosis = Diagnosis(
+            tumour=morphology.term,
+            icdo3_morphology=morphology.code,
+            icdo3_topography=topography.code if topography else None,
+            site=topography.term if topography else str(site["site"]),
+            diagnosis_date=patient.diagnosis_date,
+            age_at_diagnosis=patient.age,
+            metastatic=bool(metastasis["metastatic"]),
+            metastasis_sites=list(dict.fromkeys(metastasis.get("sites", []))),
+            citations=agent.cite_all(facts),
+        )
+    except (KeyError, StopIteration, TypeError, AttributeError) as exc:
+        raise GenerationError(f"diagnosis block does not fit its schema ({exc!r})") from exc
+    return diagnosis, sheet.chunk(morphology.chunk_id).document_sha256
+
+
+def _same_document(sheet: EvidenceSheet, fact: Fact, candidates: list[CodeFact]) -> list[CodeFact]:
+    document = sheet.chunk(fact.chunk_id).document_sha256
+    return [c for c in candidates if sheet.chunk(c.chunk_id).document_sha256 == document]
+
+
+def diagnosed_on(day: date, patient: Patient, age: int) -> Patient:
+    """The same patient at another diagnosis (a second tumour)."""
+    return Patient(sex=patient.sex, age=age, birth_date=patient.birth_date, diagnosis_date=day)

@@ -1,0 +1,137 @@
+"""The relapse block: where the tumour came back and the second-line treatment, both from
+the tumour's own guideline. The model chooses the site and the second-line option; code
+dates them and gives the option's drugs at the doses the guideline states for them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from knowledge.care_facts import SecondLineFact, SiteFact, care_facts
+from knowledge.evidence import DrugDoseFact, build_evidence_sheet
+from service.generation.blocks.base import Agent, GenerationError, Patient, as_object, unique_by
+from service.generation.blocks.chemotherapy import administration, anthracycline_dose
+from service.generation.blocks.timeline import SECOND_LINE_MAX_CYCLES, cycle_dates
+from service.generation.constraints import EvidenceLabels, choice, const, object_schema
+from service.records import Diagnosis, Relapse
+from service.requests import RequestError
+
+RELAPSE_SITE_FIRST = "primary site"
+
+
+@dataclass(frozen=True)
+class RelapsePlan:
+    site: SiteFact
+    second_line: SecondLineFact | None
+    option: list[str]  # the chosen drug group
+    doses: list[DrugDoseFact]  # doses the guideline states for the group's drugs
+
+
+def relapse_block(agent: Agent, patient: Patient, diagnosis: Diagnosis, anchor: str) -> RelapsePlan:
+    where = {"document_sha256": anchor}
+    tumour = diagnosis.tumour
+    chunks = agent.retrieve_until(
+        [
+            f"{tumour} relapse: relapsed or refractory disease, second-line treatment",
+            f"{tumour} metastatic sites and sites of relapse",
+        ],
+        lambda found: bool(care_facts(found).sites),
+        where,
+    )
+    facts = care_facts(chunks)
+    sites = unique_by([s for s in facts.sites if s.sex in (None, patient.sex)], lambda s: s.site)
+    if not sites:
+        raise RequestError(
+            f"a relapse was asked for, but no retrieved passage of the {tumour} guideline "
+            "names a site of relapse or spread"
+        )
+    options = [(f, group) for f in facts.second_line for group in f.options]
+    options = unique_by(options, lambda pair: tuple(pair[1]))
+    sheet = build_evidence_sheet(chunks)
+    labels = EvidenceLabels(sheet)
+    sites = agent.shuffled(sites)
+    options = agent.shuffled(options)
+    properties = {
+        "site": choice(
+            [
+                object_schema({"site": const(s.site), "source": const(labels(s.chunk_id))})
+                for s in sites
+            ]
+        )
+    }
+    if options:
+        properties["second_line"] = choice(
+            [
+                object_schema(
+                    {"drugs": const(" + ".join(group)), "source": const(labels(f.chunk_id))}
+                )
+                for f, group in options
+            ]
+        )
+    answer = agent.ask(
+        "relapse",
+        object_schema(properties),
+        sites="\n".join(f"- {s.site} (source {labels(s.chunk_id)})" for s in sites),
+        second_line="\n".join(
+            f"- {' + '.join(group)} (source {labels(f.chunk_id)})" for f, group in options
+        )
+        or "- none",
+        patient=f"{patient.describe()}; {tumour} of the {diagnosis.site}",
+    )
+    chosen_site = as_object(answer.get("site"))
+    site = next((s for s in sites if s.site == chosen_site.get("site")), None)
+    if site is None:
+        raise GenerationError(f"relapse site not in the evidence: {answer.get('site')!r}")
+    second: SecondLineFact | None = None
+    group: list[str] = []
+    if options:
+        chosen = as_object(answer.get("second_line"))
+        pair = next((p for p in options if " + ".join(p[1]) == chosen.get("drugs")), None)
+        if pair is None:
+            raise GenerationError(f"second-line treatment not in the evidence: {chosen!r}")
+        second, group = pair
+    doses = _doses(agent, tumour, group, where)
+    return RelapsePlan(site, second, group, doses)
+
+
+def _doses(
+    agent: Agent, tumour: str, group: list[str], where: dict[str, str]
+) -> list[DrugDoseFact]:
+    """A dose the tumour's guideline states for each drug of the group, where it states one."""
+    if not group:
+        return []
+    chunks = agent.retrieve_until(
+        [f"{tumour} {' '.join(group)} dose mg/m2"],
+        lambda found: any(d.drug in group for d in build_evidence_sheet(found).doses_given()),
+        where,
+    )
+    given = [d for d in build_evidence_sheet(chunks).doses_given() if d.drug in group]
+    return unique_by(sorted(given, key=lambda d: group.index(d.drug)), lambda d: d.drug)
+
+
+def relapse_item(
+    agent: Agent, plan: RelapsePlan, day: date, start: date, *, anthracycline_budget: float
+) -> Relapse:
+    """The relapse on ``day`` and second-line cycles from ``start``."""
+    doses = [d for d in plan.doses if anthracycline_dose([d]) == 0]
+    per_cycle = anthracycline_dose(plan.doses)
+    cycles = agent.rng.randint(2, SECOND_LINE_MAX_CYCLES)
+    if per_cycle and per_cycle * cycles <= anthracycline_budget:
+        doses = plan.doses
+    starts = cycle_dates(start, cycles) if doses else []
+    second_line = [
+        administration(agent, dose, starts[cycle], cycle + 1)
+        for cycle in range(len(starts))
+        for dose in doses
+    ]
+    cited = [plan.site] + ([plan.second_line] if plan.second_line else [])
+    return Relapse(
+        date=day,
+        site=plan.site.site,
+        second_line_regimen=" + ".join(plan.option) or None,
+        second_line=second_line,
+        citations=agent.cite_all(cited),
+    )
+
+
+__all__ = ["RELAPSE_SITE_FIRST", "RelapsePlan", "relapse_block", "relapse_item"]

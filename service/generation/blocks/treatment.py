@@ -1,0 +1,250 @@
+"""Block 2: chemotherapy regimens and radiotherapy courses from the tumour's own guideline.
+
+The model chooses among whole regimens (with a cycle count), radiotherapy courses, and,
+where the passages offer them, a technique, a boost and an intrathecal combination. Code
+drops what does not fit the patient (age bands a passage states, the cumulative
+anthracycline bound) before the model sees the options.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from knowledge.evidence import (
+    EvidenceSheet,
+    IntrathecalFact,
+    RadiotherapyFact,
+    Regimen,
+    TechniqueFact,
+    build_evidence_sheet,
+)
+from service.generation.blocks.base import Agent, GenerationError, Patient, unique_by
+from service.generation.blocks.chemotherapy import ChosenRegimen, anthracycline_dose, within_budget
+from service.generation.blocks.hsct import TransplantPlan
+from service.generation.blocks.radiotherapy import (
+    EXTERNAL_BEAM,
+    ChosenCourse,
+    boost_fits,
+    is_total_body,
+)
+from service.generation.constraints import NO_BOOST, EvidenceLabels, regimen_label, treatment_schema
+from service.records import (
+    ChemotherapyAdministration,
+    Diagnosis,
+    IntrathecalTherapy,
+    RadiotherapyCourse,
+    StemCellTransplant,
+    Surgery,
+)
+
+
+@dataclass
+class Treatments:
+    """One diagnosis's treatments, dated, and when the last of them ends."""
+
+    diagnosis: Diagnosis
+    chemotherapy: list[ChemotherapyAdministration] = field(default_factory=list)
+    intrathecal: IntrathecalTherapy | None = None
+    corticosteroids: bool | None = None
+    radiotherapy: list[RadiotherapyCourse] = field(default_factory=list)
+    surgery: list[Surgery] = field(default_factory=list)
+    hsct: list[StemCellTransplant] = field(default_factory=list)
+    end: date | None = None
+    first_line_items: int = 0  # chemotherapy items before the transplant's conditioning
+    deferred_transplant: TransplantPlan | None = None  # given after the relapse
+
+
+@dataclass
+class TreatmentPlan:
+    regimens: list[ChosenRegimen] = field(default_factory=list)
+    courses: list[ChosenCourse] = field(default_factory=list)
+    intrathecal: IntrathecalFact | None = None
+    intrathecal_facts: list[IntrathecalFact] = field(default_factory=list)
+
+
+def treatment_block(
+    agent: Agent,
+    patient: Patient,
+    diagnosis: Diagnosis,
+    anchor: str,
+    *,
+    chemotherapy: bool,
+    radiotherapy: bool,
+    anthracycline_budget: float,
+) -> TreatmentPlan:
+    where = {"document_sha256": anchor}
+    tumour = diagnosis.tumour
+    chemo_chunks = (
+        agent.retrieve(f"{tumour} chemotherapy regimen drugs and doses mg/m2", where)
+        if chemotherapy
+        else []
+    )
+    rt_chunks = (
+        agent.retrieve(f"{tumour} radiotherapy dose in Gy and fractions", where)
+        if radiotherapy
+        else []
+    )
+    it_chunks = (
+        agent.retrieve(f"{tumour} intrathecal methotrexate, triple intrathecal therapy", where)
+        if chemotherapy
+        else []
+    )
+    technique_chunks = (
+        agent.retrieve(f"{tumour} radiotherapy technique: proton therapy, boost", where)
+        if radiotherapy
+        else []
+    )
+    chemo_sheet = build_evidence_sheet(chemo_chunks)
+    rt_sheet = build_evidence_sheet(rt_chunks + technique_chunks)
+    labels = EvidenceLabels(
+        build_evidence_sheet(chemo_chunks + rt_chunks + it_chunks + technique_chunks)
+    )
+    regimens = agent.shuffled(
+        [r for r in chemo_sheet.regimens() if anthracycline_dose(r.drugs) <= anthracycline_budget]
+    )
+    courses = agent.shuffled(
+        [
+            r
+            for r in build_evidence_sheet(rt_chunks).courses()
+            if r.fits(patient.age) and not is_total_body(r)  # TBI is transplant conditioning
+        ]
+    )
+    boosts = [b for b in rt_sheet.boosts() if b.fits(patient.age)]
+    techniques = offered_techniques(rt_sheet)
+    intrathecal = unique_by(
+        build_evidence_sheet(chemo_chunks + it_chunks).intrathecal, lambda f: tuple(f.drugs)
+    )
+    schema = treatment_schema(
+        regimens,
+        courses,
+        labels,
+        want_chemotherapy=chemotherapy,
+        want_radiotherapy=radiotherapy,
+        techniques=[EXTERNAL_BEAM, *(t.technique for t in techniques)],
+        boosts=boosts,
+        intrathecal=intrathecal,
+    )
+    if not schema["properties"]:
+        return TreatmentPlan()
+    answer = agent.ask(
+        "treatment",
+        schema,
+        regimens=_regimen_listing(regimens, labels),
+        radiotherapy=_course_listing(courses, boosts, rt_sheet, labels),
+        intrathecal=", ".join(f"{' + '.join(f.drugs)} ({labels(f.chunk_id)})" for f in intrathecal)
+        or "none",
+        chemotherapy_rule="mandatory" if "chemotherapy" in schema["properties"] else "none",
+        radiotherapy_rule="mandatory" if "radiotherapy" in schema["properties"] else "none",
+        patient=f"{patient.describe()}; {diagnosis.tumour} of the {diagnosis.site}",
+    )
+    # Only the blocks the schema offered are read, whatever else a backend returns.
+    chosen = _regimens(regimens, answer.get("chemotherapy", []) if chemotherapy else [])
+    chosen = within_budget(chosen, anthracycline_budget)
+    plan = TreatmentPlan(
+        regimens=chosen,
+        courses=_courses(courses, boosts, rt_sheet, answer.get("radiotherapy", []))
+        if "radiotherapy" in schema["properties"]
+        else [],
+    )
+    if chosen and intrathecal:
+        plan.intrathecal = _intrathecal(intrathecal, answer.get("intrathecal"))
+        plan.intrathecal_facts = intrathecal
+    return plan
+
+
+def _regimen_listing(regimens: list[Regimen], labels: EvidenceLabels) -> str:
+    return (
+        "\n".join(
+            f"- {regimen_label(i)}: "
+            + ", ".join(f"{d.drug} {d.dose:g} {d.unit}" for d in r.drugs)
+            + f" (source {labels(r.chunk_id)})"
+            for i, r in enumerate(regimens, start=1)
+        )
+        or "- none"
+    )
+
+
+def _course_listing(
+    courses: list[RadiotherapyFact],
+    boosts: list[RadiotherapyFact],
+    sheet: EvidenceSheet,
+    labels: EvidenceLabels,
+) -> str:
+    lines = [
+        f"- {r.site}: {r.dose:g} Gy in {r.fractions} fractions (source {labels(r.chunk_id)})"
+        for r in courses
+    ]
+    lines += [f"- boost to {b.site}: {b.dose:g} Gy (source {labels(b.chunk_id)})" for b in boosts]
+    lines += [
+        f"- technique: {t.technique} (source {labels(t.chunk_id)})"
+        for t in offered_techniques(sheet)
+    ]
+    return "\n".join(lines) or "- none"
+
+
+def _regimens(regimens: list[Regimen], items: list[Any]) -> list[ChosenRegimen]:
+    by_label = {regimen_label(i): r for i, r in enumerate(regimens, start=1)}
+    chosen: dict[str, ChosenRegimen] = {}
+    for item in items:
+        label = item.get("regimen") if isinstance(item, dict) else None
+        regimen = by_label.get(str(label))
+        if regimen is None:
+            raise GenerationError(f"chemotherapy regimen not in the evidence: {item!r}")
+        # The schema cannot forbid repeats; keep the first.
+        chosen.setdefault(str(label), ChosenRegimen(regimen, int(item.get("cycles", 1))))
+    return list(chosen.values())
+
+
+def _courses(
+    courses: list[RadiotherapyFact],
+    boosts: list[RadiotherapyFact],
+    sheet: EvidenceSheet,
+    items: list[Any],
+) -> list[ChosenCourse]:
+    by_value = {(r.site, r.dose, r.fractions): r for r in courses}
+    techniques: dict[str, TechniqueFact] = {t.technique: t for t in offered_techniques(sheet)}
+    chosen: dict[str, ChosenCourse] = {}
+    for item in items:
+        fact = by_value.get((item.get("site"), item.get("dose"), item.get("fractions")))
+        wanted = item.get("technique", EXTERNAL_BEAM)
+        if fact is None or (wanted != EXTERNAL_BEAM and wanted not in techniques):
+            raise GenerationError(f"radiotherapy item not in the evidence: {item!r}")
+        technique_fact = techniques.get(wanted)
+        boost = item.get("boost", NO_BOOST)
+        boost_fact = None
+        if isinstance(boost, dict):
+            boost_fact = next(
+                (b for b in boosts if (b.site, b.dose) == (boost.get("site"), boost.get("dose"))),
+                None,
+            )
+            if boost_fact is None:
+                raise GenerationError(f"radiotherapy boost not in the evidence: {boost!r}")
+        chosen.setdefault(
+            fact.site,
+            ChosenCourse(
+                fact,
+                technique=technique_fact.technique if technique_fact else EXTERNAL_BEAM,
+                technique_fact=technique_fact,
+                boost=boost_fact if boost_fact and boost_fits(fact, boost_fact) else None,
+            ),
+        )
+    return list(chosen.values())
+
+
+def offered_techniques(sheet: EvidenceSheet) -> list[TechniqueFact]:
+    """Proton therapy where a passage offers it; brachytherapy and metabolic therapy need
+    a source, applicator or activity that no passage of the corpus states, so never."""
+    return [t for t in sheet.techniques if t.technique == "proton"]
+
+
+def _intrathecal(options: list[IntrathecalFact], answer: Any) -> IntrathecalFact:
+    """The combination the model chose; with one on offer, that one."""
+    if len(options) == 1:
+        return options[0]
+    drugs = answer.get("drugs") if isinstance(answer, dict) else None
+    for option in options:
+        if ", ".join(option.drugs) == drugs:
+            return option
+    raise GenerationError(f"intrathecal therapy not in the evidence: {answer!r}")

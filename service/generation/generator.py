@@ -1,0 +1,383 @@
+"""The generation agent: retrieve evidence per block, constrain, generate, cite.
+
+A record is written block by block (``service.generation.blocks``): the diagnosis is retrieved from
+the whole store; chemotherapy, radiotherapy, surgery and the relapse from the guideline
+that states the chosen diagnosis (its "anchor"), so drugs and doses come from the tumour's
+own protocol; the transplant and supportive care ("others") from whatever guidance the
+store holds for them. A second tumour gets its own diagnosis and treatments the same way.
+Identifiers and every date come from seeded code (``service.generation.blocks.timeline``),
+never from the model, so the same seed gives the same record.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from knowledge.store import PassageIndex
+from knowledge.vocabulary import Term
+from models.base import LanguageModel
+from service.generation.blocks.base import Agent, GenerationError, GenerationOptions, Patient
+from service.generation.blocks.chemotherapy import (
+    administrations,
+    anthracycline_bound,
+    anthracycline_dose,
+    corticosteroids_over_4_weeks,
+    intrathecal_item,
+)
+from service.generation.blocks.diagnosis import diagnosed_on, diagnosis_block
+from service.generation.blocks.hsct import TransplantPlan, hsct_block, indicated, transplant_items
+from service.generation.blocks.others import others_block
+from service.generation.blocks.radiotherapy import course_item
+from service.generation.blocks.relapse import relapse_block, relapse_item
+from service.generation.blocks.surgery import surgery_block, surgery_item, with_prosthesis
+from service.generation.blocks.timeline import (
+    CYCLE_DAYS,
+    RELAPSE_AFTER,
+    SECOND_LINE_START,
+    days,
+    induction_cycles,
+    lookback_days,
+    schedule_first_line,
+    second_tumour_date,
+    transplant_date,
+)
+from service.generation.blocks.treatment import TreatmentPlan, Treatments, treatment_block
+from service.generation.identity import age_on, invent_demographics
+from service.generation.narrative import summarise
+from service.records import (
+    BlockTiming,
+    ChunkRef,
+    Diagnosis,
+    Others,
+    PatientRecord,
+    PromptRef,
+    Provenance,
+    Relapse,
+    SecondTumour,
+    StemCellTransplant,
+)
+from service.requests import ParsedRequest, RequestError, locale_for, parse_request
+
+GENERATOR = "clinsynth/0.2"
+RECORD_NAMESPACE = uuid.UUID("6f0c7c1e-3a0e-4b8e-9d7a-1c2b3d4e5f60")
+SECOND_TUMOUR_MAX_AGE = 15  # a drawn age leaves room for a second tumour before 25
+
+__all__ = [
+    "GeneratedPatient",
+    "GenerationError",
+    "GenerationOptions",
+    "PatientGenerator",
+]
+
+
+@dataclass(frozen=True)
+class GeneratedPatient:
+    """A record and how long its model calls took (seconds per block are in its provenance)."""
+
+    record: PatientRecord
+    seconds: float
+
+
+class PatientGenerator:
+    """Writes grounded synthetic patients from a knowledge store and a language model."""
+
+    def __init__(
+        self,
+        store: PassageIndex,
+        model: LanguageModel,
+        options: GenerationOptions | None = None,
+    ):
+        self.store = store
+        self.model = model
+        self.options = options or GenerationOptions()
+
+    def generate(self, prompt: str, *, seed: int, count: int = 1) -> list[GeneratedPatient]:
+        return list(self.iter_generate(prompt, seed=seed, count=count))
+
+    def iter_generate(
+        self, prompt: str, *, seed: int, count: int = 1
+    ) -> Iterator[GeneratedPatient]:
+        """Records ``seed``, ``seed + 1``...: the same seed always gives the same batch."""
+        if count < 1:
+            raise RequestError(f"count must be at least 1, not {count}")
+        request = parse_request(prompt)
+        for index in range(count):
+            yield self.generate_one(request, seed=seed + index)
+
+    def generate_one(
+        self,
+        request: ParsedRequest,
+        *,
+        seed: int,
+        feedback: Sequence[str] | None = None,
+    ) -> GeneratedPatient:
+        """One record. ``feedback``: validation messages of a previous attempt, shown to
+        the model in every block prompt so it can avoid them."""
+        rng = random.Random(seed)
+        agent = Agent(
+            store=self.store,
+            model=self.model,
+            options=self.options,
+            request=request,
+            seed=seed,
+            rng=rng,
+            feedback=tuple(feedback or ()),
+        )
+        today = self.options.reference_date or date.today()
+        wants_second = request.second_tumour is not None
+        if request.age is not None:
+            age = request.age
+        else:
+            age = rng.randint(1, SECOND_TUMOUR_MAX_AGE if wants_second else 17)
+        lookback = lookback_days(rng, relapse=bool(request.relapse), second_tumour=wants_second)
+        diagnosis_date = today - timedelta(days=lookback)
+        demographics = invent_demographics(
+            seed=seed,
+            sex=request.sex,
+            age=age,
+            diagnosis_date=diagnosis_date,
+            locale=locale_for(request.language, self.options.locale),
+        )
+        patient = Patient(demographics.sex, age, demographics.birth_date, diagnosis_date)
+        with agent.timed("diagnosis"):
+            diagnosis, anchor = diagnosis_block(
+                agent,
+                patient,
+                wanted=request.morphology,
+                metastatic=request.metastatic,
+                exclude=request.second_tumour.code if request.second_tumour else None,
+            )
+        first = self._treatments(
+            agent,
+            patient,
+            diagnosis,
+            anchor,
+            chemotherapy=request.chemotherapy,
+            radiotherapy=request.radiotherapy,
+            surgery=request.surgery,
+            hsct=request.hsct,
+            budget=anthracycline_bound(),
+        )
+        end = first.end or diagnosis_date
+        relapse: Relapse | None = None
+        if request.relapse:
+            with agent.timed("relapse"):
+                plan = relapse_block(agent, patient, first.diagnosis, anchor)
+                relapse_day = end + days(rng, RELAPSE_AFTER)
+                relapse = relapse_item(
+                    agent,
+                    plan,
+                    relapse_day,
+                    relapse_day + days(rng, SECOND_LINE_START),
+                    anthracycline_budget=anthracycline_bound()
+                    - anthracycline_dose(first.chemotherapy),
+                )
+            end = max([relapse.date, *(c.date for c in relapse.second_line)])
+            if first.deferred_transplant is not None:
+                relapse, transplant = self._salvage_transplant(
+                    agent, first.deferred_transplant, relapse, end
+                )
+                first.hsct = [transplant]
+                end = transplant.date
+        others: Others | None = None
+        if request.others:
+            with agent.timed("others"):
+                others = others_block(
+                    agent,
+                    patient,
+                    anchor=anchor,
+                    chemotherapy=first.chemotherapy,
+                    transplant=bool(first.hsct),
+                    language=request.language,
+                )
+        second: SecondTumour | None = None
+        if request.second_tumour is not None:
+            used = first.chemotherapy + (relapse.second_line if relapse else [])
+            second = self._second_tumour(
+                agent, patient, request.second_tumour, end, anthracycline_dose(used)
+            )
+        summary = summarise(
+            demographics,
+            first.diagnosis,
+            first.chemotherapy[: first.first_line_items],
+            first.radiotherapy,
+            request.language,
+            surgery=first.surgery,
+            hsct=first.hsct,
+            relapse=relapse,
+            second_tumour=second,
+        )
+        provenance = Provenance(
+            generator=GENERATOR,
+            backend=self.model.backend,
+            model=self.model.name,
+            model_sha256=self.model.sha256,
+            prompts=[PromptRef(id=p.id, version=p.version) for p in agent.prompts.values()],
+            chunks=[
+                ChunkRef(
+                    chunk_id=c.chunk_id, document=c.document, document_sha256=c.document_sha256
+                )
+                for c in agent.retrieved.values()
+            ],
+            seed=seed,
+            request=request.prompt,
+            reference_date=today,
+            language=request.language,
+            prompt_tokens=agent.usage.prompt_tokens,
+            completion_tokens=agent.usage.completion_tokens,
+            model_seconds=round(agent.usage.seconds, 3),
+            block_timings=[
+                BlockTiming(block=block, seconds=round(seconds, 3))
+                for block, seconds in agent.block_seconds.items()
+            ],
+        )
+        identity = json.dumps(
+            [request.prompt, seed, self.model.sha256, today.isoformat(), GENERATOR],
+            ensure_ascii=False,
+        )
+        record = PatientRecord(
+            record_id=str(uuid.uuid5(RECORD_NAMESPACE, identity)),
+            summary=summary,
+            demographics=demographics,
+            diagnosis=first.diagnosis,
+            chemotherapy=first.chemotherapy,
+            intrathecal=first.intrathecal,
+            corticosteroids_over_4_weeks=first.corticosteroids,
+            radiotherapy=first.radiotherapy,
+            surgery=first.surgery,
+            hsct=first.hsct,
+            others=others,
+            relapse=relapse,
+            second_tumour=second,
+            provenance=provenance,
+        )
+        return GeneratedPatient(record, agent.usage.seconds)
+
+    def _treatments(
+        self,
+        agent: Agent,
+        patient: Patient,
+        diagnosis: Diagnosis,
+        anchor: str,
+        *,
+        chemotherapy: bool,
+        radiotherapy: bool,
+        surgery: bool,
+        hsct: bool,
+        budget: float,
+        required_surgery: bool = True,
+    ) -> Treatments:
+        """Chemotherapy, surgery, radiotherapy and a transplant, in that clinical order."""
+        plan = TreatmentPlan()
+        if chemotherapy or radiotherapy:
+            with agent.timed("treatment"):
+                plan = treatment_block(
+                    agent,
+                    patient,
+                    diagnosis,
+                    anchor,
+                    chemotherapy=chemotherapy,
+                    radiotherapy=radiotherapy,
+                    anthracycline_budget=budget,
+                )
+        procedure = None
+        if surgery:
+            with agent.timed("surgery"):
+                procedure = surgery_block(
+                    agent, patient, diagnosis, anchor, required=required_surgery
+                )
+        cycles = [r.cycles for r in plan.regimens]
+        dates = schedule_first_line(
+            agent.rng,
+            patient.diagnosis_date,
+            cycles=sum(cycles),
+            induction_cycles=induction_cycles(cycles) if cycles else 0,
+            surgery=procedure.timing if procedure else None,
+            fractions=[c.fact.fractions for c in plan.courses],
+        )
+        done = Treatments(diagnosis=diagnosis, end=dates.end)
+        done.chemotherapy = administrations(agent, plan.regimens, dates.cycles)
+        done.first_line_items = len(done.chemotherapy)
+        done.corticosteroids = corticosteroids_over_4_weeks(plan.regimens)
+        if plan.intrathecal is not None and dates.cycles:
+            done.intrathecal = intrathecal_item(
+                agent, plan.intrathecal, plan.intrathecal_facts, dates.cycles[0]
+            )
+        if dates.radiotherapy is not None:
+            done.radiotherapy = [course_item(agent, c, dates.radiotherapy) for c in plan.courses]
+        if procedure is not None and dates.surgery is not None:
+            done.surgery = [surgery_item(agent, procedure, diagnosis, dates.surgery)]
+            done.diagnosis = with_prosthesis(agent, diagnosis, procedure)
+        if hsct:
+            with agent.timed("hsct"):
+                transplant = hsct_block(
+                    agent, patient, diagnosis, relapse=bool(agent.request.relapse)
+                )
+            if not indicated(transplant.type_fact, diagnosis.icdo3_morphology, relapse=False):
+                # Indicated only for relapsed disease: it consolidates the second line.
+                done.deferred_transplant = transplant
+                return done
+            day = transplant_date(agent.rng, dates.end)
+            last_cycle = max((c.cycle for c in done.chemotherapy), default=0)
+            items = transplant_items(agent, transplant, day, first_cycle=last_cycle + 1)
+            done.hsct = [items.transplant]
+            done.chemotherapy += items.conditioning
+            if items.tbi is not None:
+                done.radiotherapy.append(items.tbi)
+            done.end = day
+        return done
+
+    def _salvage_transplant(
+        self, agent: Agent, plan: TransplantPlan, relapse: Relapse, after: date
+    ) -> tuple[Relapse, StemCellTransplant]:
+        """A transplant after the second line: its conditioning is second-line treatment."""
+        with agent.timed("hsct"):
+            day = transplant_date(agent.rng, after + timedelta(days=CYCLE_DAYS))
+            last_cycle = max((c.cycle for c in relapse.second_line), default=0)
+            items = transplant_items(agent, plan, day, first_cycle=last_cycle + 1)
+        update = {
+            "second_line": relapse.second_line + items.conditioning,
+            "second_line_radiotherapy": relapse.second_line_radiotherapy
+            + ([items.tbi] if items.tbi else []),
+        }
+        return relapse.model_copy(update=update), items.transplant
+
+    def _second_tumour(
+        self, agent: Agent, patient: Patient, wanted: Term, after: date, used: float
+    ) -> SecondTumour:
+        request = agent.request
+        day = second_tumour_date(agent.rng, after, patient.birth_date)
+        if day is None:
+            raise RequestError(
+                f"a {patient.age}-year-old's course leaves no room for a second tumour before "
+                "age 25; ask for a younger patient"
+            )
+        later = diagnosed_on(day, patient, age_on(patient.birth_date, day))
+        with agent.timed("second_tumour"):
+            diagnosis, anchor = diagnosis_block(
+                agent, later, wanted=wanted, metastatic=None, event="second tumour diagnosis"
+            )
+        treated = self._treatments(
+            agent,
+            later,
+            diagnosis,
+            anchor,
+            # The first tumour's kinds of treatment (chemotherapy when it had none of them).
+            chemotherapy=request.chemotherapy or not (request.radiotherapy or request.surgery),
+            radiotherapy=request.radiotherapy,
+            surgery=request.surgery,
+            hsct=False,
+            budget=max(0.0, anthracycline_bound() - used),
+            required_surgery=False,
+        )
+        return SecondTumour(
+            diagnosis=treated.diagnosis,
+            chemotherapy=treated.chemotherapy,
+            radiotherapy=treated.radiotherapy,
+            surgery=treated.surgery,
+        )

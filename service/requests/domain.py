@@ -1,0 +1,164 @@
+"""The request the generator reads (``ParsedRequest``): the prompt read, the explicit fields
+laid over it (they win), and the result checked for sense; ``RequestError`` otherwise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from knowledge.vocabulary import Term
+from service.records import Sex
+from service.requests.common import (
+    BLOCKS,
+    DEFAULT_BLOCKS,
+    DESCRIBING,
+    FIRST_LINE,
+    LOCALES,
+    MAX_PROMPT,
+    NOTHING_TO_GENERATE,
+    RequestError,
+)
+from service.requests.prompt import Reading, read_prompt
+from service.requests.tumours import resolve_tumour
+from service.requests.wire import RequestFields, validation_message
+
+
+@dataclass(frozen=True)
+class ParsedRequest:
+    """What to generate. Booleans say which treatment blocks the record must have; the
+    generator may add what the diagnosis makes clinically usual only where a field is None."""
+
+    prompt: str
+    age: int | None
+    sex: Sex | None
+    morphology: Term | None
+    chemotherapy: bool
+    radiotherapy: bool
+    metastatic: bool | None  # None: the model chooses
+    language: str  # "en" or "es"
+    surgery: bool = False
+    hsct: bool = False
+    others: bool = False
+    relapse: bool | None = None  # relapse after first-line treatment; None: not asked
+    second_tumour: Term | None = None  # the second tumour's morphology, when one is asked
+    overrides: tuple[str, ...] = ()  # where an explicit field replaced what the prompt said
+
+
+def parse_request(prompt: str) -> ParsedRequest:
+    """A request given only as free text."""
+    text = prompt.strip()
+    if not text:
+        raise RequestError("the prompt is empty: describe the patient to generate")
+    if len(text) > MAX_PROMPT:
+        raise RequestError(f"the prompt is {len(text)} characters; the limit is {MAX_PROMPT}")
+    return build_request(RequestFields(prompt=text))
+
+
+def request_from(**values: Any) -> ParsedRequest:
+    """``build_request`` from plain values (CLI options), None meaning not given; a value
+    that fails its field's check is a RequestError naming the field."""
+    try:
+        fields = RequestFields(**{k: v for k, v in values.items() if v is not None})
+    except ValidationError as exc:
+        raise RequestError(validation_message(exc)) from exc
+    return build_request(fields)
+
+
+def build_request(fields: RequestFields) -> ParsedRequest:
+    """Read the prompt, overlay the explicit fields, and check the result makes sense."""
+    text = (fields.prompt or "").strip()
+    if not fields.describes_patient():
+        if fields.prompt is not None:
+            raise RequestError("the prompt is empty: describe the patient to generate")
+        raise RequestError(NOTHING_TO_GENERATE)
+    given = {name for name in DESCRIBING if getattr(fields, name) is not None}
+    read = read_prompt(text, explicit=given) if text else Reading()
+    diagnosis = resolve_tumour(fields.diagnosis, "diagnosis") if fields.diagnosis else None
+    second = resolve_tumour(fields.second_tumour, "second_tumour") if fields.second_tumour else None
+    explicit_blocks = frozenset(fields.blocks) if fields.blocks is not None else None
+    notes: list[str] = []
+
+    def pick(name: str, explicit: Any, prompt_value: Any) -> Any:
+        if explicit is None:
+            return prompt_value
+        if prompt_value is not None and prompt_value != explicit:
+            notes.append(
+                f"{name}: the field's {_show(explicit)} replaces the prompt's {_show(prompt_value)}"
+            )
+        return explicit
+
+    morphology: Term | None = pick("diagnosis", diagnosis, read.morphology)
+    blocks: frozenset[str] | None = pick("blocks", explicit_blocks, read.blocks)
+    if blocks is None:
+        blocks = DEFAULT_BLOCKS
+    relapse: bool | None = pick("relapse", fields.relapse, read.relapse)
+    second_tumour: Term | None = pick("second_tumour", second, read.second_tumour)
+    if second_tumour is not None and morphology is not None and second_tumour == morphology:
+        raise RequestError(
+            f"the second tumour ({second_tumour.term}) is the same as the first: a second "
+            "tumour must be a different tumour (ask for a relapse with 'relapse' instead)"
+        )
+    if relapse and not blocks & FIRST_LINE:
+        raise RequestError(
+            "relapse after first-line treatment needs a first-line treatment: ask for "
+            "chemotherapy, radiotherapy, surgery or hsct as well, or drop the relapse"
+        )
+    return ParsedRequest(
+        prompt=_request_text(fields, text, diagnosis, second),
+        age=pick("age", fields.age, read.age),
+        sex=pick("sex", fields.sex, read.sex),
+        morphology=morphology,
+        chemotherapy="chemotherapy" in blocks,
+        radiotherapy="radiotherapy" in blocks,
+        metastatic=read.metastatic,
+        language=fields.language or read.language or "en",
+        surgery="surgery" in blocks,
+        hsct="hsct" in blocks,
+        others="others" in blocks,
+        relapse=relapse,
+        second_tumour=second_tumour,
+        overrides=tuple(notes),
+    )
+
+
+def locale_for(language: str, configured: str) -> str:
+    """The Faker locale for a record in ``language``: the configured one when it speaks
+    that language (es_MX for es), else the language's default (es_ES, en_GB)."""
+    if configured.split("_")[0].lower() == language:
+        return configured
+    return LOCALES.get(language, configured)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, Term):
+        return f"{value.term} ({value.code})"
+    if isinstance(value, frozenset):
+        return ", ".join(b for b in BLOCKS if b in value) or "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _request_text(
+    fields: RequestFields, prompt: str, diagnosis: Term | None, second: Term | None
+) -> str:
+    """The prompt plus the explicit fields: what the model reads and what names the record
+    (a prompt alone is unchanged, so its records stay reproducible)."""
+    parts = [prompt] if prompt else []
+    if fields.age is not None:
+        parts.append(f"age {fields.age}")
+    if fields.sex is not None:
+        parts.append(fields.sex)
+    if diagnosis is not None:
+        parts.append(f"diagnosis: {_show(diagnosis)}")
+    if fields.blocks is not None:
+        parts.append(f"treatment: {_show(frozenset(fields.blocks))}")
+    if fields.relapse is not None:
+        parts.append("relapse after first-line treatment" if fields.relapse else "no relapse")
+    if second is not None:
+        parts.append(f"second tumour: {_show(second)}")
+    if fields.language is not None:
+        parts.append(f"language {fields.language}")
+    return "; ".join(parts)

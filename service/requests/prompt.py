@@ -1,0 +1,251 @@
+"""The plain-language prompt (English or Spanish) read into request fields: age, sex,
+tumour, treatment blocks, relapse, second tumour, metastases and language."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from knowledge.vocabulary import Term
+from service.records import Sex
+from service.requests.common import (
+    BLOCKS,
+    DEFAULT_BLOCKS,
+    FILLERS,
+    Block,
+    RequestError,
+    age_problem,
+)
+from service.requests.tumours import find_tumours, unknown_tumour
+
+_AGE = re.compile(
+    r"(?<![\d-])(\d{1,3})\s*-?\s*(?:years?|yrs?|y/o|años|año|anos)\b|\baged?\s+(\d{1,3})\b",
+    re.I,
+)
+_NEGATIVE_AGE = re.compile(r"(?<![\w-])-\s*(\d{1,3})\s*-?\s*(?:years?|yrs?|años|año)\b", re.I)
+_MONTHS = re.compile(r"(?<![\d-])(\d{1,3})\s*-?\s*(?:months?|meses|mes)\b", re.I)
+_MALE = re.compile(r"\b(boy|male|man|son|niño|nino|varón|varon|chico|masculino|hombre)\b", re.I)
+_FEMALE = re.compile(r"\b(girl|female|woman|daughter|niña|nina|chica|femenino|mujer)\b", re.I)
+_BLOCK_WORDS: dict[Block, re.Pattern[str]] = {
+    "chemotherapy": re.compile(r"chemo|quimio", re.I),
+    "radiotherapy": re.compile(
+        r"radiotherap|radioterap|irradia|radiaci|\bradiation\b|radiochemo|radioquimio|"
+        r"brachytherap|braquiterap|proton\s*therapy|protonterapia|(?-i:\b(?:TBI|ICT)\b)",
+        re.I,
+    ),
+    "surgery": re.compile(
+        r"surg|cirug|quir[uú]rg|resect|resecc|(?<!\w)opera[tdc]|amputa|ectom[iyí]", re.I
+    ),
+    "hsct": re.compile(
+        r"transplant|trasplant|stem[\s-]*cell|progenitores\s+hematopoy|autologous|allogeneic|"
+        r"aut[oó]log|alog[eé]nic|(?-i:\b(?:HSCT|SCT|TPH|TMO|BMT)\b)",
+        re.I,
+    ),
+    "others": re.compile(
+        r"(?<!\w)(?:others|otros|otras)(?!\w)|cat[eé]ter|catheter|reservorio|fertility|"
+        r"fertilidad|transfus|intoxica|poisoning",
+        re.I,
+    ),
+}
+_ALL_BLOCKS = re.compile(
+    r"\b(?:all|every)\s+(?:the\s+)?(?:treatments|blocks|therapies)\b|"
+    r"\btodos\s+los\s+(?:tratamientos|bloques)\b",
+    re.I,
+)
+_RELAPSE = re.compile(r"relaps|reca[ií]d|recidiv|recurren", re.I)
+_SECOND = re.compile(
+    r"\b(?:second|2nd)\s+(?:primary\s+|malignant\s+)?(?:tumou?rs?|malignancy|cancer|neoplasm)|"
+    r"\bsegund[oa]\s+(?:tumor|tumour|c[aá]ncer|neoplasia)\b",
+    re.I,
+)
+_SECOND_LEAD = re.compile(r"[\s:(,–—-]*(?:(?:of|de|an?|una?|with|con)\s+)?", re.I)
+_CLAUSE_END = re.compile(r"[.;\n)]")
+_ONLY_BEFORE = re.compile(
+    r"\b(?:only|just|solo|sólo|solamente|únicamente|unicamente|exclusivamente|exclusively)"
+    r"(?:\s+(?:with|con|received|recibió|recibio|a|la))*\s*$",
+    re.I,
+)
+_ONLY_AFTER = re.compile(r"^\s*(?:only|alone|sola|solo|solamente|únicamente)\b", re.I)
+_NEGATION = re.compile(r"\b(without|no|not|never|nor|sin|ni|nunca)\b", re.I)
+_CONNECTORS = {"", "and", "y", "e", "or", "o", "u", "plus", "&", "+", "with", "con", "then"}
+_NOT_METASTATIC = re.compile(
+    r"\b(non-?metastatic|locali[sz]ed|without metastas[ie]s|no metastas[ie]s|localizad[oa]|"
+    r"sin metástasis|sin metastasis)\b",
+    re.I,
+)
+_METASTATIC = re.compile(
+    r"\b(metastatic|metastas[ie]s|metastásic[oa]|metástasis|metastasis)\b", re.I
+)
+_SPANISH = re.compile(r"\b(años|niño|niña|con|quimioterapia|radioterapia|y|de|el|la)\b", re.I)
+_TUMOUR_WORD = re.compile(r"\b\w{3,}omas?\b|\b\w*leu[ck]\w*mia\b", re.I)
+_NOT_TUMOURS = {
+    "coma", "diploma", "aroma", "idioma", "idiomas", "síntoma", "síntomas", "sintoma",
+    "sintomas", "paloma", "roma", "goma", "broma", "axioma", "cromosoma", "cromosomas",
+    "genoma", "stroma", "estroma", "hematoma", "haematoma", "glaucoma",
+}  # fmt: skip
+
+
+@dataclass
+class Reading:
+    """What the prompt says; None where it says nothing."""
+
+    age: int | None = None
+    sex: Sex | None = None
+    morphology: Term | None = None
+    blocks: frozenset[str] | None = None
+    relapse: bool | None = None
+    second_tumour: Term | None = None
+    metastatic: bool | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class _Mention:
+    block: str
+    start: int
+    end: int
+    negated: bool
+    words: str = field(compare=False)
+
+
+def read_prompt(text: str, *, explicit: set[str]) -> Reading:
+    """Errors about something an explicit field replaces are not raised: the field wins."""
+    read = Reading(metastatic=_metastatic(text))
+    read.language = "es" if len(_SPANISH.findall(text)) >= 2 else "en"
+    try:
+        read.age = _age(text)
+    except RequestError:
+        if "age" not in explicit:
+            raise
+    if _MALE.search(text) and not _FEMALE.search(text):
+        read.sex = "male"
+    elif _FEMALE.search(text) and not _MALE.search(text):
+        read.sex = "female"
+    primary = text
+    if marker := _SECOND.search(text):
+        span, read.second_tumour = _second_tumour(
+            text, marker, check="second_tumour" not in explicit
+        )
+        primary = text[: span[0]] + " " * (span[1] - span[0]) + text[span[1] :]
+    read.morphology = _tumour_in(primary, check="diagnosis" not in explicit)
+    read.blocks = _blocks(text, check="blocks" not in explicit)
+    if relapses := list(_RELAPSE.finditer(text)):
+        read.relapse = not all(_negated(text, m.start()) for m in relapses)
+    return read
+
+
+def _age(text: str) -> int | None:
+    if negative := _NEGATIVE_AGE.search(text):
+        raise RequestError(f"age {age_problem(-int(negative.group(1)))}")
+    if match := _AGE.search(text):
+        age = int(next(g for g in match.groups() if g is not None))
+    elif months := _MONTHS.search(text):
+        age = int(months.group(1)) // 12
+    else:
+        return None
+    if problem := age_problem(age):
+        raise RequestError(f"age {problem}")
+    return age
+
+
+def _metastatic(text: str) -> bool | None:
+    if _NOT_METASTATIC.search(text):
+        return False
+    return True if _METASTATIC.search(text) else None
+
+
+def _negated(text: str, start: int) -> bool:
+    """Whether a negation ("without", "no", "sin"...) governs the words at ``start``, with
+    only fillers or treatment words between ("without chemotherapy or radiotherapy")."""
+    clause = re.split(r"[,;.:\n(]", text[:start])[-1]
+    negations = list(_NEGATION.finditer(clause))
+    if not negations:
+        return False
+    between = clause[negations[-1].end() :].split()
+    return all(
+        w.lower() in FILLERS or any(p.search(w) for p in _BLOCK_WORDS.values()) for w in between
+    )
+
+
+def _mentions(text: str) -> list[_Mention]:
+    found = []
+    for block, pattern in _BLOCK_WORDS.items():
+        for match in pattern.finditer(text):
+            start, end = match.start(), match.end()
+            while start > 0 and text[start - 1].isalnum():
+                start -= 1
+            while end < len(text) and (text[end].isalnum() or text[end] == "-"):
+                end += 1
+            found.append(_Mention(block, start, end, _negated(text, start), text[start:end]))
+    return sorted(set(found), key=lambda m: (m.start, m.block))
+
+
+def _blocks(text: str, *, check: bool) -> frozenset[str] | None:
+    """The blocks the prompt names (None: none); "only X" with another block is an error."""
+    mentions = _mentions(text)
+    positive = [m for m in mentions if not m.negated]
+    named = {m.block for m in positive} | (set(BLOCKS) if _ALL_BLOCKS.search(text) else set())
+    negated = {m.block for m in mentions if m.negated} - named
+    if check:
+        _check_only(text, positive)
+    if named:
+        return frozenset(named)
+    return DEFAULT_BLOCKS - negated if negated else None
+
+
+def _check_only(text: str, positive: list[_Mention]) -> None:
+    runs: list[list[_Mention]] = []
+    for mention in positive:  # runs: mentions joined by "and", ",", "y"... or one word
+        if runs:
+            gap = text[runs[-1][-1].end : mention.start].replace(",", " ").split()
+            if mention.start < runs[-1][-1].end or all(w.lower() in _CONNECTORS for w in gap):
+                runs[-1].append(mention)
+                continue
+        runs.append([mention])
+    for run in runs:
+        before, after = text[: run[0].start], text[run[-1].end :]
+        if _ONLY_BEFORE.search(before) or _ONLY_AFTER.search(after):
+            only = {m.block for m in run}
+            if other := next((m for m in positive if m.block not in only), None):
+                asked = " and ".join(m.words for m in run)
+                raise RequestError(
+                    f"the prompt asks for only {asked} but also names {other.words!r} "
+                    f"({other.block}): remove 'only' or the other treatment"
+                )
+
+
+def _second_tumour(text: str, marker: re.Match[str], *, check: bool) -> tuple[Any, Term | None]:
+    """The second tumour the prompt names after "second tumour"/"segundo tumor", and the
+    span to hide from the first tumour's search."""
+    if _negated(text, marker.start()):
+        return (marker.start(), marker.end()), None
+    lead = _SECOND_LEAD.match(text, marker.end())
+    start = lead.end() if lead else marker.end()
+    end = m.start() if (m := _CLAUSE_END.search(text, start)) else len(text)
+    clause = text[start:end]
+    found = find_tumours(clause)
+    if found:
+        term, _, match_end = min(found, key=lambda f: (f[1], f[1] - f[2]))
+        return (marker.start(), start + match_end), term
+    if not check:
+        return (marker.start(), end), None
+    phrase = re.split(r",|\band\b|\by\b|\bwith\b|\bcon\b", clause)[0].strip()
+    if not phrase:
+        raise RequestError(
+            "the prompt asks for a second tumour but does not name it: write "
+            "'second tumour: <name>' (e.g. second tumour: Hodgkin lymphoma) or give second_tumour"
+        )
+    raise unknown_tumour("second tumour", phrase)
+
+
+def _tumour_in(text: str, *, check: bool) -> Term | None:
+    """The tumour the text names, longest name first ("nodular sclerosis" over "hodgkin");
+    a tumour-like word that is in no vocabulary is an error with close matches."""
+    if found := find_tumours(text):
+        return max(found, key=lambda f: f[2] - f[1])[0]
+    if check:
+        for word in _TUMOUR_WORD.finditer(text):
+            if word.group().lower() not in _NOT_TUMOURS:
+                raise unknown_tumour("tumour in the prompt", text, (word.start(), word.end()))
+    return None

@@ -1,0 +1,121 @@
+"""Tumours as a request names them: an ICD-O-3 code, a vocabulary name or alias in English
+or Spanish, or a text naming one; unknown names get close matches suggested."""
+
+from __future__ import annotations
+
+import re
+from difflib import SequenceMatcher
+from functools import cache
+
+from knowledge.vocabulary import Term, find_terms, morphologies
+from service.requests.common import FILLERS, RequestError
+
+CLOSE = 0.75  # difflib ratio above which a name is suggested
+_CODE = re.compile(r"^\d{4}/\d$")
+
+
+def resolve_tumour(value: str, name: str) -> Term:
+    """The morphology a field names: an ICD-O-3 code, a name or alias, or a text naming
+    one; otherwise a RequestError with close matches."""
+    text = value.strip()
+    if _CODE.match(text):
+        if term := next((t for t in morphologies() if t.code == text), None):
+            return term
+        raise RequestError(
+            f"{name}: ICD-O-3 morphology {text} is not in the vocabulary; "
+            "give a tumour name in English or Spanish instead"
+        )
+    if term := _by_name().get(_key(text)):
+        return term
+    if found := find_tumours(text):
+        return max(found, key=lambda f: f[2] - f[1])[0]
+    raise unknown_tumour(name, text)
+
+
+def _key(name: str) -> str:
+    return " ".join(_dehyphen(name).lower().split())
+
+
+def _dehyphen(text: str) -> str:
+    """Hyphens between letters as spaces ("nodular-sclerosis"); positions are unchanged."""
+    return re.sub(r"(?<=\w)[-‐–](?=\w)", " ", text)
+
+
+def _variants(name: str) -> list[str]:
+    """A vocabulary name as people write it: hyphens as spaces, without ", nos", each half
+    of "leukaemia/lymphoma", in British and American spelling."""
+    base = _key(name).removesuffix(", nos")
+    forms = [_key(name), base]
+    if match := re.match(r"(.*?)(\w+)/(\w+)(.*)", base):
+        head, left, right, tail = match.groups()
+        forms += [f"{head}{left}{tail}", f"{head}{right}{tail}"]
+    forms += [f.replace("leukaemia", "leukemia") for f in forms]
+    return list(dict.fromkeys(forms))
+
+
+@cache
+def _by_name() -> dict[str, Term]:
+    names: dict[str, Term] = {}
+    for term in morphologies():
+        for name in term.names:
+            for form in _variants(name):
+                names.setdefault(form, term)
+    return names
+
+
+@cache
+def _searchable() -> tuple[Term, ...]:
+    """The morphologies with every name's variants, to match "nodular-sclerosis Hodgkin
+    lymphoma" or "B-lymphoblastic leukaemia" in free text."""
+    return tuple(
+        Term(t.code, t.term, tuple(dict.fromkeys(f for n in t.names for f in _variants(n))))
+        for t in morphologies()
+    )
+
+
+def find_tumours(text: str) -> list[tuple[Term, int, int]]:
+    """Every tumour name in ``text``: (the vocabulary's term, start, end)."""
+    by_code = {t.code: t for t in morphologies()}
+    return [
+        (by_code[term.code], match.start(), match.end())
+        for term, match in find_terms(_dehyphen(text), _searchable())
+    ]
+
+
+def unknown_tumour(what: str, text: str, around: tuple[int, int] | None = None) -> RequestError:
+    """An unknown tumour with up to three close vocabulary names: names similar to a phrase
+    of ``text`` of up to five words (around a tumour-like word when given), or containing
+    it ("leukemia")."""
+    words = [(m.start(), m.end()) for m in re.finditer(r"[\w/+']+", _dehyphen(text))]
+    phrases = set()
+    for i, (start, _) in enumerate(words):
+        for j in range(i, min(i + 5, len(words))):
+            end = words[j][1]
+            phrase = _key(text[start:end])
+            edges = {phrase.split()[0], phrase.split()[-1]} if j > i else set()
+            if edges & FILLERS:
+                continue  # "with leukemia": a phrase starts and ends with a content word
+            if around is None or (start <= around[0] and end >= around[1] and j - i < 4):
+                phrases.add(phrase)
+    scored: dict[str, tuple[float, str, str]] = {}
+    for name, term in _by_name().items():
+        matcher = SequenceMatcher(None, b=name)
+        for phrase in phrases:
+            contained = len(phrase) >= 5 and f" {phrase} " in f" {name} "
+            matcher.set_seq1(phrase)
+            if not contained and matcher.real_quick_ratio() < CLOSE:
+                continue
+            ratio = matcher.ratio()
+            if (contained or ratio >= CLOSE) and ratio > scored.get(term.code, (0.0,))[0]:
+                scored[term.code] = (ratio, name, phrase)
+    best = sorted(scored.items(), key=lambda item: -item[1][0])[:3]
+    shown = text[around[0] : around[1]] if around else text
+    if best and best[0][1][0] >= CLOSE and around:
+        shown = best[0][1][2]  # the phrase that looks like a known name
+    hint = "use a tumour name in English or Spanish, or an ICD-O-3 morphology code such as 9180/3"
+    if not best:
+        return RequestError(
+            f"unknown {what} {shown!r}: no similar tumour in the ICD-O-3 vocabulary; {hint}"
+        )
+    close = " or ".join(f"{name} ({code})" for code, (_, name, _) in best)
+    return RequestError(f"unknown {what} {shown!r}: did you mean {close}? Otherwise {hint}")

@@ -1,0 +1,166 @@
+"""A generation request as a client sends it (HTTP body, CLI options): ``RequestFields``."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+from service.records import Sex
+from service.requests.common import (
+    BLOCKS,
+    DESCRIBING,
+    MAX_AGE,
+    MAX_PROMPT,
+    NOTHING_TO_GENERATE,
+    REQUIRED_UNLESS_DESCRIBED,
+    Block,
+    age_problem,
+)
+from service.requests.seeds import MAX_SEED
+
+_BLOCK_ALIASES: dict[str, Block] = {
+    **{b: b for b in BLOCKS},
+    **dict.fromkeys(("chemo", "quimio", "quimioterapia"), "chemotherapy"),
+    **dict.fromkeys(("radio", "radiation", "radioterapia", "rt"), "radiotherapy"),
+    **dict.fromkeys(("cirugía", "cirugia", "surgical"), "surgery"),
+    **dict.fromkeys(
+        ("transplant", "trasplante", "transplante", "tph", "sct", "stem cell transplant"), "hsct"
+    ),
+    **dict.fromkeys(("other", "otros", "otras", "otro"), "others"),
+}
+_SEX_ALIASES: dict[str, Sex] = {
+    **dict.fromkeys(("female", "f", "mujer", "femenino", "girl", "niña"), "female"),
+    **dict.fromkeys(("male", "m", "hombre", "masculino", "varón", "boy", "niño"), "male"),
+}
+_LANGUAGE_ALIASES = {
+    **dict.fromkeys(("en", "english", "inglés", "ingles"), "en"),
+    **dict.fromkeys(("es", "spanish", "español", "espanol", "castellano"), "es"),
+}
+
+
+class RequestFields(BaseModel):
+    """A generation request as a client sends it: structured fields, a free-text prompt, or
+    both. The prompt is read into the same fields; a field given explicitly wins."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    age: int | None = Field(
+        None, ge=0, le=MAX_AGE, description="Age at diagnosis in whole years, 0 to 25"
+    )
+    sex: Literal["female", "male"] | None = Field(
+        None, description="female or male (Spanish femenino/masculino accepted)"
+    )
+    diagnosis: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="The tumour, in English or Spanish, or its ICD-O-3 morphology code "
+        "(osteosarcoma, sarcoma de Ewing, 9180/3); unknown names get close matches suggested",
+    )
+    blocks: list[Block] | None = Field(
+        None,
+        description="Exactly these treatment blocks (Spanish quimioterapia, radioterapia, "
+        "cirugía, trasplante/TPH, otros accepted); default: the ones the prompt names, "
+        "else chemotherapy and radiotherapy",
+    )
+    relapse: bool | None = Field(None, description="Relapse after first-line treatment")
+    second_tumour: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="A second, different tumour (same names and codes as diagnosis)",
+    )
+    language: Literal["en", "es"] | None = Field(
+        None,
+        description="Language of the record's text; invented names and identifiers come "
+        "from its locale. Default: the prompt's language, else en",
+    )
+    seed: int | None = Field(None, ge=0, le=MAX_SEED, description="Same seed, same record")
+    count: int | None = Field(None, ge=1, le=100, description="How many patients, 1 to 100")
+    # Last, so its check sees the other fields.
+    prompt: str | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_PROMPT,
+        validate_default=True,
+        description="The patient in plain English or Spanish; required unless one of age, "
+        "sex, diagnosis, blocks, relapse or second_tumour is given",
+    )
+
+    @field_validator("age", mode="before")
+    @classmethod
+    def _age_in_range(cls, value: Any) -> Any:
+        try:
+            age = int(value)
+        except (TypeError, ValueError):
+            return value  # the type check names it
+        if problem := age_problem(age):
+            raise PydanticCustomError("age_range", problem)
+        return value
+
+    @field_validator("sex", mode="before")
+    @classmethod
+    def _sex_alias(cls, value: Any) -> Any:
+        return _SEX_ALIASES.get(value.strip().lower(), value) if isinstance(value, str) else value
+
+    @field_validator("language", mode="before")
+    @classmethod
+    def _language_alias(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        key = value.strip().lower()
+        found = _LANGUAGE_ALIASES.get(key) or _LANGUAGE_ALIASES.get(re.split(r"[-_]", key)[0])
+        if found is None:
+            raise PydanticCustomError(
+                "language", "'{value}' is not a supported language: use en or es", {"value": value}
+            )
+        return found
+
+    @field_validator("blocks", mode="before")
+    @classmethod
+    def _block_aliases(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part for part in value.split(",") if part.strip()]
+        if not isinstance(value, list):
+            return value
+        blocks: list[Any] = []
+        for item in value:
+            if isinstance(item, str):
+                key = " ".join(item.strip().lower().replace("-", " ").split())
+                if key not in _BLOCK_ALIASES:
+                    raise PydanticCustomError(
+                        "block",
+                        "unknown treatment block '{block}': use chemotherapy, radiotherapy, "
+                        "surgery, hsct or others",
+                        {"block": item},
+                    )
+                item = _BLOCK_ALIASES[key]
+            if item not in blocks:
+                blocks.append(item)
+        return blocks
+
+    @field_validator("prompt")
+    @classmethod
+    def _something_to_generate(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # A describing field that failed its own check is absent here: no second error.
+        if value is None and all(n in info.data and info.data[n] is None for n in DESCRIBING):
+            raise PydanticCustomError("missing", REQUIRED_UNLESS_DESCRIBED)
+        return value
+
+    def describes_patient(self) -> bool:
+        return bool((self.prompt or "").strip()) or any(
+            getattr(self, name) is not None for name in DESCRIBING
+        )
+
+
+def validation_message(exc: ValidationError) -> str:
+    """One line: ``field: problem; field: problem``."""
+    return "; ".join(
+        NOTHING_TO_GENERATE
+        if e["loc"] == ("prompt",) and e["type"] == "missing"
+        else ".".join(str(part) for part in e["loc"]) + f": {e['msg']}"
+        for e in exc.errors()
+    )
