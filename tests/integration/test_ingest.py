@@ -77,7 +77,9 @@ def _ids(store: KnowledgeStore, pdf: Path) -> list[str]:
 
 def test_reingest_is_a_no_op_and_a_new_version_replaces_the_old(store, tmp_path):
     # many old chunks outrank the new one: retrieval must still return only visible ones
-    first = write_pdf(tmp_path / "protocol.pdf", ["Cisplatin 120 mg/m2 in week 1."] * 12)
+    first = write_pdf(
+        tmp_path / "protocol.pdf", ["Cisplatin 120 mg/m2 in week 1 of the induction."] * 12
+    )
     one = ingest_file(first, store)
     stored = store.stored_chunks()
     again = ingest_file(first, store)
