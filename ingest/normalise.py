@@ -127,8 +127,9 @@ def _lines(text: str) -> list[tuple[int, int]]:
 
 
 def _line_key(line: str) -> str:
-    """A line's identity across pages: numbers vary ("Page 3", "Page 4"), words do not."""
-    return re.sub(r"\d+", "#", " ".join(line.split()).casefold())
+    """A line's identity across pages: a page number at either end varies ("Manual 3",
+    "4 Author"), the rest does not ("Intervalo de 21 dias." is not "... 14 dias.")."""
+    return re.sub(r"^\d+\b|\b\d+$", "#", " ".join(line.split()).casefold())
 
 
 def running_lines(pages: Sequence[str]) -> list[list[tuple[int, int]]]:
@@ -136,17 +137,17 @@ def running_lines(pages: Sequence[str]) -> list[list[tuple[int, int]]]:
     of a page that recur near the edge of other pages (numbers aside), and lone page
     numbers there. A line must recur on at least two pages and on a third of them."""
     edges: list[list[tuple[int, int]]] = []
+    voters: list[bool] = []  # pages whose edge lines are counted
     for text in pages:
         lines = _lines(text)
-        # A page of one or two lines is all content: nothing on it runs on other pages.
-        if len(lines) <= _EDGE_LINES:
-            edges.append([])
-            continue
-        edge = lines[:_EDGE_LINES] + lines[max(_EDGE_LINES, len(lines) - _EDGE_LINES) :]
-        edges.append(edge)
+        edges.append(lines[:_EDGE_LINES] + lines[max(_EDGE_LINES, len(lines) - _EDGE_LINES) :])
+        # A page of one or two lines may be all content: it does not vote, so a text
+        # repeated on pages of one line each stays; it may still lose a running head.
+        voters.append(len(lines) > _EDGE_LINES)
     counts: Counter[str] = Counter()
-    for text, edge in zip(pages, edges, strict=True):
-        counts.update({_line_key(text[s:e]) for s, e in edge})
+    for text, edge, votes in zip(pages, edges, voters, strict=True):
+        if votes:
+            counts.update({_line_key(text[s:e]) for s, e in edge})
     needed = max(2, -(-len(pages) // 3))
     dropped = []
     for text, edge in zip(pages, edges, strict=True):
