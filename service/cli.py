@@ -74,6 +74,9 @@ def ingest(
     tag: Annotated[
         list[str] | None, typer.Option("--tag", help="Tag the documents (repeatable)")
     ] = None,
+    no_ocr: Annotated[
+        bool, typer.Option("--no-ocr", help="Refuse documents without a text layer (no OCR)")
+    ] = False,
 ) -> None:
     """Ingest guideline PDFs (unchanged files are skipped, new versions replace old ones)."""
     from ingest.pipeline import IngestResult, StoreWriteError, find_pdfs, ingest_paths
@@ -90,7 +93,7 @@ def ingest(
         raise typer.Exit(2)
     with configuration_errors():
         store = build_knowledge_store(settings)
-    options = ingest_options(settings, tag or ())
+    options = ingest_options(settings, tag or (), ocr=not no_ocr)
 
     def report(result: IngestResult) -> None:
         if result.status == "failed":

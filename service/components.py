@@ -30,15 +30,25 @@ def build_knowledge_store(settings: Settings, engine: Engine | None = None) -> K
         settings.chroma_dir, host=settings.chroma_host, port=settings.chroma_port
     )
     registry = DocumentRegistry(engine or open_database(settings.db_url))
-    return KnowledgeStore(embedder, registry, client=client, collection=settings.chroma_collection)
+    return KnowledgeStore(
+        embedder,
+        registry,
+        client=client,
+        collection=settings.chroma_collection,
+        originals=settings.home / "originals",
+    )
 
 
-def ingest_options(settings: Settings, tags: Sequence[str] = ()) -> IngestOptions:
+def ingest_options(
+    settings: Settings, tags: Sequence[str] = (), *, ocr: bool = True
+) -> IngestOptions:
     return IngestOptions(
         chunk_size=settings.chunk_size,
         chunk_overlap=settings.chunk_overlap,
         limits=PdfLimits(max_pages=settings.max_pdf_pages, max_bytes=settings.max_pdf_bytes),
         tags=tuple(tags),
+        ocr=ocr and settings.ocr_engine != "off",
+        ocr_engine="auto" if settings.ocr_engine == "off" else settings.ocr_engine,
     )
 
 

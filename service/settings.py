@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     embedding_batch_size: int = Field(32, ge=1)
     chunk_size: int = Field(700, ge=100, description="Characters per chunk (within one page)")
     chunk_overlap: int = Field(80, ge=0)
+    ocr_engine: Literal["auto", "tesseract", "rapidocr", "off"] = Field(
+        "auto", description="OCR of pages without a text layer; auto: tesseract if installed"
+    )
     retrieval_k: int = Field(4, ge=1, le=50, description="Passages retrieved per record block")
 
     # Language model
