@@ -17,6 +17,7 @@ from typing import Literal
 from ingest.language import detect_language
 from ingest.normalise import NormalisedPage, normalise_page, running_lines
 from ingest.ocr import OcrEngine, render_page
+from ingest.pdf import PageText
 from ingest.tables import TableReader, TableRow
 
 # A page whose text layer holds fewer visible characters than this is read by OCR.
@@ -50,7 +51,7 @@ class PageContent:
 
 def read_document(
     path: Path,
-    texts: Iterable[tuple[int, str]],
+    texts: Iterable[PageText | tuple[int, str]],
     *,
     ocr: Callable[[], OcrEngine] | None,
     tables: bool = True,
@@ -64,11 +65,15 @@ def read_document(
     rows: dict[int, tuple[TableRow, ...]] = {}
     with TableReader(path) if tables else _NoTables() as reader:
         started = time.perf_counter()
-        for number, text in texts:
+        for page in texts:
+            number, text = page[0], page[1]
             timings.reading += time.perf_counter() - started
             if sum(not ch.isspace() for ch in text) >= MIN_TEXT_LAYER:
                 started = time.perf_counter()
-                rows[number] = tuple(reader.rows(number, text))
+                if getattr(page, "ruled", True):
+                    rows[number] = tuple(reader.rows(number, text))
+                else:
+                    reader.skip()  # no rules drawn: no ruled table, none continues
                 timings.tables += time.perf_counter() - started
                 raw.append((number, text, "text", None))
             elif ocr is not None:
@@ -111,3 +116,6 @@ class _NoTables:
 
     def rows(self, number: int, page_text: str) -> list[TableRow]:
         return []
+
+    def skip(self) -> None:
+        pass

@@ -145,6 +145,10 @@ class TableReader:
         finally:
             page.close()  # drop pdfplumber's per-page caches: memory stays flat
 
+    def skip(self) -> None:
+        """The next page is read without looking for tables: no table continues on it."""
+        self._open = None
+
     def _body_rows(
         self,
         index: PageIndex,
