@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from ingest.normalise import NormalisedPage, normalise_page
-from ingest.pdf import PdfDocument
+from ingest.pdf import PageText, PdfDocument
 from ingest.reading import PageContent
 from ingest.tables import TableRow
 from knowledge.chunks import GuidelineChunk
@@ -70,7 +70,7 @@ def chunk_id(sha256: str, page: int, index: int) -> str:
 
 def chunk_pages(
     document: PdfDocument,
-    pages: Iterable[PageContent | tuple[int, str]],
+    pages: Iterable[PageContent | PageText | tuple[int, str]],
     splitter: RecursiveCharacterTextSplitter,
 ) -> Iterator[GuidelineChunk]:
     """Split each page into chunks carrying document, page and offsets, then its table
