@@ -78,7 +78,7 @@ class PageIndex:
 
 
 @dataclass
-class _Open:
+class _Continuing:
     """The last table of the previous page, when it ran to the foot of that page."""
 
     columns: int
@@ -98,7 +98,7 @@ class TableReader:
 
     path: Path
     _pdf: Any = None
-    _open: _Open | None = None
+    _open: _Continuing | None = None
     skipped_cells: int = 0  # cells whose words were not found on their page
 
     def __enter__(self) -> TableReader:
@@ -140,7 +140,7 @@ class TableReader:
                     header = carried.header
                 rows.extend(self._body_rows(index, body, header, number))
                 if position == len(tables) - 1 and bottom > (1 - _EDGE) * height:
-                    self._open = _Open(columns, x0, header)
+                    self._open = _Continuing(columns, x0, header)
             return rows
         finally:
             page.close()  # drop pdfplumber's per-page caches: memory stays flat
