@@ -99,7 +99,8 @@ def chunk_pages(
                 source_end=source_end,
             )
             index += 1
-        for group in _row_groups(rows, splitter._chunk_size):
+        lines = [(row, normalise_page(row.line()).flat) for row in rows]
+        for group in _row_groups(lines, splitter._chunk_size):
             yield GuidelineChunk(
                 chunk_id=chunk_id(document.sha256, number, index),
                 document=document.path.name,
@@ -108,9 +109,9 @@ def chunk_pages(
                 page=number,
                 start=0,
                 end=0,
-                text="\n".join(normalise_page(row.line()).flat for row in group),
+                text="\n".join(line for _, line in group),
                 kind="table",
-                cells=[cell for row in group for cell in row.cells],
+                cells=[cell for row, _ in group for cell in row.cells],
             )
             index += 1
 
@@ -143,16 +144,23 @@ def _text_spans(
     yield from ((s, e) for s, e in merged if e - s >= MIN_CHUNK)
 
 
-def _row_groups(rows: Iterable[TableRow], size: int) -> Iterator[list[TableRow]]:
-    """Consecutive rows of a page, as many as fit ``size`` characters (at least one)."""
-    group: list[TableRow] = []
+def _row_groups(
+    rows: Iterable[tuple[TableRow, str]], size: int
+) -> Iterator[list[tuple[TableRow, str]]]:
+    """Consecutive (row, normalised line) pairs of a page, as many as fit ``size``
+    characters (at least one). A
+    last group under ``MIN_CHUNK`` joins the one before; a page's only rows, that short,
+    make no chunk (their words are in the page's text chunks anyway)."""
+    groups: list[list[tuple[TableRow, str]]] = []
     length = 0
-    for row in rows:
-        line = len(row.line()) + 1
-        if group and length + line > size:
-            yield group
-            group, length = [], 0
-        group.append(row)
-        length += line
-    if group:
-        yield group
+    for row, line in rows:
+        if not groups or length + len(line) + 1 > size:
+            groups.append([])
+            length = 0
+        groups[-1].append((row, line))
+        length += len(line) + 1
+    if groups and sum(len(line) + 1 for _, line in groups[-1]) - 1 < MIN_CHUNK:
+        last = groups.pop()
+        if groups:
+            groups[-1].extend(last)
+    yield from groups
