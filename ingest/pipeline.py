@@ -149,6 +149,12 @@ class _Writer:
         self.queue.append(document)
         self.progress.start(document.path, document.pages)
 
+    def page_read(self, document: _Open | None) -> None:
+        """One more page of ``document`` is read: the pages bar moves (OCR is slow)."""
+        if document is not None and document.pages_reported < document.pages:
+            document.pages_reported += 1
+            self.progress.advance(1, 0)
+
     def put(self, document: _Open, chunk: GuidelineChunk) -> None:
         read = chunk.page - 1  # pages before this chunk's are read: the pages bar moves now
         if read > document.pages_reported:
@@ -251,7 +257,12 @@ def _ingest_one(
         writer.open(document)
         timings = writer.timings
         pages = read_document(
-            path, iter_pages(path, reader), ocr=ocr, tables=options.tables, timings=timings
+            path,
+            iter_pages(path, reader),
+            ocr=ocr,
+            tables=options.tables,
+            timings=timings,
+            on_page=lambda: writer.page_read(document),
         )
         started = time.perf_counter()
         registry.put_pages(entry.document_id, [_stored(entry.document_id, p) for p in pages])

@@ -56,10 +56,12 @@ def read_document(
     ocr: Callable[[], OcrEngine] | None,
     tables: bool = True,
     timings: Timings | None = None,
+    on_page: Callable[[], None] | None = None,
 ) -> list[PageContent]:
     """Every page of ``path``: ``texts`` gives each page's text layer (in page order);
     pages without one are OCRed by the engine ``ocr`` gives (asked for only when a page
-    needs it), else left empty."""
+    needs it), else left empty. ``on_page`` is called as each page is read (progress:
+    OCR takes seconds a page)."""
     timings = timings or Timings()
     raw: list[tuple[int, str, Literal["text", "ocr", "empty"], float | None]] = []
     rows: dict[int, tuple[TableRow, ...]] = {}
@@ -86,6 +88,8 @@ def read_document(
                 )
             else:
                 raw.append((number, text, "empty", None))
+            if on_page is not None:
+                on_page()
             started = time.perf_counter()
     started = time.perf_counter()
     dropped = running_lines([text for _, text, _, _ in raw])
