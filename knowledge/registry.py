@@ -225,7 +225,7 @@ class DocumentRegistry:
         for page in pages:
             if page.language:
                 letters[page.language] = letters.get(page.language, 0) + len(page.text)
-        ocr = [p.ocr_confidence for p in pages if p.source == "ocr" and p.ocr_confidence]
+        ocr = [p.ocr_confidence or 0.0 for p in pages if p.source == "ocr"]
         with Session(self.engine) as session, session.begin():
             row = session.get(DocumentRow, document_id)
             if row is None:

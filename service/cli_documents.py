@@ -43,7 +43,7 @@ def list_documents(
         say("no documents; run `clinsynth ingest PATH...`")
     for d in documents:
         tags = f" [{', '.join(d.tags)}]" if d.tags else ""
-        ocr = f"OCR {d.ocr_pages} p. conf {d.ocr_confidence:.2f}" if d.ocr_confidence else "no OCR"
+        ocr = f"OCR {d.ocr_pages} p. conf {d.ocr_confidence or 0:.2f}" if d.ocr_pages else "no OCR"
         typer.echo(
             f"{d.document_id}  {d.file_name}  {d.pages} pages  {d.language or '?'}  {ocr}  "
             f"{d.chunks} chunks  {d.status}  {d.ingested_at:%Y-%m-%d %H:%M}  "
