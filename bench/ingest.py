@@ -1,6 +1,6 @@
 """Ingestion throughput, ingestion memory and retrieval latency at scale.
 
-Three measurements, each against a baseline taken in the same run on the same machine:
+Four measurements, each against a baseline taken in the same run on the same machine:
 
 1. Throughput. The bundled corpus (18 pages) is replicated into distinct PDFs (each copy
    carries its own metadata title, so it has its own sha256 and is its own document) and
@@ -19,6 +19,13 @@ Three measurements, each against a baseline taken in the same run on the same ma
    embeddings for 100k chunks would take too long on a small machine); the query
    embeddings are real. 200 queries go through ``KnowledgeStore.query`` (k=5) without and
    with MMR; p50/p95 latency is printed with the share spent embedding the query.
+
+4. Real PDFs. Every file of ../shared/corpus/real (16 third-party guidelines, labels and
+   Survivorship Passports, six of them scans) is ingested twice into fresh stores: without
+   OCR (the scans are refused) and with OCR. Pages/s, and the time split into reading the
+   text layer, tables, OCR, normalisation (with running headers and language), chunking,
+   embedding, Chroma upserts and writing (registry pages, original PDFs); then the stored
+   chunk texts are encoded raw, as in 1, for the embedding part's ratio.
 
 Prints figures; asserts nothing. ``--quick`` scales everything down for a smoke run.
 """
@@ -56,6 +63,7 @@ from pypdf import PdfReader, PdfWriter  # noqa: E402
 from ingest.chunking import chunk_id, chunk_pages, make_splitter  # noqa: E402
 from ingest.pdf import iter_pages, open_pdf  # noqa: E402
 from ingest.pipeline import EMBED_BATCH, IngestOptions, ingest_file, ingest_paths  # noqa: E402
+from ingest.reading import Timings, read_document  # noqa: E402
 from knowledge.chunks import GuidelineChunk  # noqa: E402
 from knowledge.embedded import packaged_embedder_path  # noqa: E402
 from knowledge.embeddings import Embedder  # noqa: E402
@@ -65,6 +73,7 @@ from service.storage.database import open_database  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parent.parent / "knowledge" / "corpus" / "pdf"
 ROOT = Path(__file__).resolve().parent.parent
+REAL = ROOT / ".." / "shared" / "corpus" / "real"  # third-party PDFs, never copied in
 TARGET_RATIO = 0.85
 QUERY_TUMOURS = (
     "Ewing sarcoma",
@@ -147,10 +156,15 @@ class TimedCollection:
 
 
 def make_store(folder: Path, embedder: Embedder, collection: str = "guidelines") -> KnowledgeStore:
-    """A store as the integration tests build it: embedded Chroma, migrated SQLite registry."""
+    """A store as the service builds it: embedded Chroma, migrated SQLite registry, and the
+    original PDFs kept."""
     registry = DocumentRegistry(open_database(f"sqlite:///{folder / 'db.sqlite'}"))
     return KnowledgeStore(
-        embedder, registry, client=chroma_client(folder / "chroma"), collection=collection
+        embedder,
+        registry,
+        client=chroma_client(folder / "chroma"),
+        collection=collection,
+        originals=folder / "originals",
     )
 
 
@@ -261,7 +275,7 @@ def measure_throughput(folder: Path, copies: int) -> Throughput:
     for pdf in pdfs:
         started = time.perf_counter()
         document, reader = open_pdf(pdf)
-        pages = list(iter_pages(pdf, reader))
+        pages = read_document(pdf, iter_pages(pdf, reader), ocr=None)
         extract_s += time.perf_counter() - started
         started = time.perf_counter()
         for _ in chunk_pages(document, pages, splitter):
@@ -449,6 +463,115 @@ def corpus_texts() -> list[str]:
     return texts
 
 
+# ---------------------------------------------------------------- 4. real PDFs
+
+
+@dataclass
+class RealRun:
+    ocr: bool
+    files: int
+    ingested: int
+    pages: int
+    chunks: int
+    table_chunks: int
+    ingest_s: float
+    embed_s: float
+    upsert_s: float
+    encode_s: float
+    timings: Timings
+    languages: dict[str, int]
+    ocr_confidence: list[float]
+
+
+def measure_real(folder: Path, embedder: TimedEmbedder, *, ocr: bool) -> RealRun:
+    store = make_store(folder, embedder)
+    collection = TimedCollection(store._collection)
+    store._collection = collection
+    embedder.calls.clear()
+    timings = Timings()
+    started = time.perf_counter()
+    results = ingest_paths([REAL], store, IngestOptions(ocr=ocr), timings=timings)
+    ingest_s = time.perf_counter() - started
+    stored = collection.get(include=["documents", "metadatas"])
+    texts = list(stored["documents"] or [])
+    started = time.perf_counter()
+    embedder.model.encode(
+        texts,
+        batch_size=embedder.batch_size,
+        normalize_embeddings=True,
+        convert_to_numpy=True,
+        show_progress_bar=False,
+    )
+    encode_s = time.perf_counter() - started
+    documents = store.registry.documents()
+    languages: dict[str, int] = {}
+    for document in documents:
+        key = document.language or "none"
+        languages[key] = languages.get(key, 0) + 1
+    return RealRun(
+        ocr=ocr,
+        files=len(results),
+        ingested=sum(r.status == "ingested" for r in results),
+        pages=sum(r.pages for r in results if r.status == "ingested"),
+        chunks=len(texts),
+        table_chunks=sum(m.get("kind") == "table" for m in stored["metadatas"] or []),
+        ingest_s=ingest_s,
+        embed_s=sum(embedder.calls),
+        upsert_s=sum(collection.upserts),
+        encode_s=encode_s,
+        timings=timings,
+        languages=languages,
+        ocr_confidence=[d.ocr_confidence for d in documents if d.ocr_confidence],
+    )
+
+
+def report_real(home: Path) -> None:
+    if not REAL.is_dir():
+        say(f"\n== 4. real PDFs: {REAL.resolve()} is missing; skipped")
+        return
+    embedder = TimedEmbedder(packaged_embedder_path())
+    warm_up(embedder)
+    runs = [measure_real(home / f"real-{ocr}", embedder, ocr=ocr) for ocr in (False, True)]
+    say(f"\n== 4. real PDFs ({REAL.resolve()}), without and with OCR")
+
+    def row(label: str, *values: str) -> None:
+        say(f"{label:<34}" + "".join(f"{v:>22}" for v in values))
+
+    row("", "without OCR", "with OCR")
+    row("files ingested", *(f"{r.ingested} of {r.files}" for r in runs))
+    row("pages, OCR pages", *(f"{r.pages}, {r.timings.ocr_pages}" for r in runs))
+    row("chunks (of them table rows)", *(f"{r.chunks} ({r.table_chunks})" for r in runs))
+    row("end-to-end ingest", *(f"{r.ingest_s:.1f} s" for r in runs))
+    row("  pages/s", *(f"{r.pages / r.ingest_s:.2f}" for r in runs))
+    for label, attribute in (
+        ("  reading (pypdf text layer)", "reading"),
+        ("  tables (pdfplumber)", "tables"),
+        ("  OCR (render + engine)", "ocr"),
+        ("  normalising + headers + language", "normalising"),
+        ("  chunking", "chunking"),
+    ):
+        row(label, *(f"{getattr(r.timings, attribute):.1f} s" for r in runs))
+    row("  embedding (Embedder.embed)", *(f"{r.embed_s:.1f} s" for r in runs))
+    row("  Chroma upsert", *(f"{r.upsert_s:.1f} s" for r in runs))
+    row("  writing (pages, originals, registry)", *(f"{r.timings.writing:.1f} s" for r in runs))
+    row("raw encode of the stored chunks", *(f"{r.encode_s:.1f} s" for r in runs))
+    row(
+        "ratio embedding part / raw encode",
+        *(f"{r.encode_s / r.embed_s:.2f}" if r.embed_s else "-" for r in runs),
+    )
+    row("ratio end-to-end / raw encode", *(f"{r.encode_s / r.ingest_s:.2f}" for r in runs))
+    row(
+        "document languages",
+        *(" ".join(f"{k}:{v}" for k, v in sorted(r.languages.items())) for r in runs),
+    )
+    confidences = runs[1].ocr_confidence
+    if confidences:
+        say(
+            f"OCR confidence of the {len(confidences)} scanned documents: "
+            f"{min(confidences):.2f} to {max(confidences):.2f}"
+        )
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -481,7 +604,7 @@ def report_throughput(home: Path, copies: int) -> None:
     )
     say(f"  Chroma upsert                   {t.upsert_s:6.1f} s ({t.upsert_s / t.ingest_s:.0%})")
     say(f"  everything else                 {other:6.1f} s ({other / t.ingest_s:.0%}), of which:")
-    say(f"    PDF open + text extraction    {t.extract_s:6.1f} s (timed again on its own)")
+    say(f"    PDF reading + normalising     {t.extract_s:6.1f} s (timed again on its own)")
     say(f"    chunking                      {t.chunk_s:6.1f} s (timed again on its own)")
     say(f"    registry lookup/begin/activate{t.registry_s:6.1f} s (timed again on its own)")
 
@@ -566,7 +689,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        choices=("throughput", "retrieval", "memory"),
+        choices=("throughput", "retrieval", "memory", "real"),
         action="append",
         help="run only these sections (repeatable; default all)",
     )
@@ -587,9 +710,11 @@ def main() -> None:
     say(f"torch threads: {torch.get_num_threads()}, CPUs: {os.cpu_count()}")
     with tempfile.TemporaryDirectory(prefix="clinsynth-bench-ingest-") as tmp:
         home = Path(tmp)
-        sections = set(args.only or ("throughput", "retrieval", "memory"))
+        sections = set(args.only or ("throughput", "retrieval", "memory", "real"))
         if "throughput" in sections:
             report_throughput(home, copies)
+        if "real" in sections:
+            report_real(home)
         if "retrieval" in sections:
             report_retrieval(home, chunks, args.queries)
         if "memory" in sections:

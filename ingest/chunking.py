@@ -1,7 +1,9 @@
 """Page-aware chunking that keeps each heading with the passage it introduces.
 
-A chunk never crosses a page, so every citation has one page. Offsets and chunk text are
-in the page's whitespace-normalised text, the form a citation check compares against.
+A chunk never crosses a page, so every citation has one page. Chunk text and its offsets
+are in the page's normalised text (``ingest.normalise``); each text chunk also carries the
+span of the exact page text it was made from. Table rows become chunks of their own,
+each row one line, whose cells say where they stand verbatim.
 """
 
 from __future__ import annotations
@@ -11,11 +13,15 @@ from collections.abc import Iterable, Iterator
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from ingest.pdf import PdfDocument
+from ingest.normalise import NormalisedPage, normalise_page
+from ingest.pdf import PageText, PdfDocument
+from ingest.reading import PageContent
+from ingest.tables import TableRow
 from knowledge.chunks import GuidelineChunk
 from knowledge.text import normalize_whitespace
 
 _SENTENCE_END = (".", "!", "?", ":", ";")
+MIN_CHUNK = 40  # characters: shorter pieces are merged into a neighbour
 _HEADING = re.compile(r"^(?:\d+(?:\.\d+)*\.?\s+)?[A-Z(][^.;:!?]{0,60}$")
 
 
@@ -64,26 +70,97 @@ def chunk_id(sha256: str, page: int, index: int) -> str:
 
 def chunk_pages(
     document: PdfDocument,
-    pages: Iterable[tuple[int, str]],
+    pages: Iterable[PageContent | PageText | tuple[int, str]],
     splitter: RecursiveCharacterTextSplitter,
 ) -> Iterator[GuidelineChunk]:
-    """Split each page into chunks carrying document, page and character offsets."""
-    for page_number, raw_text in pages:
-        page_text = normalize_whitespace(raw_text)
-        cursor = 0
-        for index, piece in enumerate(splitter.split_text(heading_blocks(raw_text))):
-            text = normalize_whitespace(piece)
-            start = page_text.find(text, cursor)
-            if start < 0:  # cannot happen for whitespace-bounded pieces; keep it honest
-                raise ValueError(f"chunk not found in page {page_number} of {document.path}")
-            cursor = start + 1
+    """Split each page into chunks carrying document, page and offsets, then its table
+    rows into chunks of whole rows. ``pages`` are read pages, or (page number, text layer)
+    pairs normalised here without header removal."""
+    for page in pages:
+        rows: tuple[TableRow, ...]
+        if isinstance(page, tuple):
+            number, normalised, rows = page[0], normalise_page(page[1]), ()
+        else:
+            number, normalised, rows = page.number, page.normalised, page.rows
+        spans = list(_text_spans(normalised, splitter, document, number))
+        index = 0
+        for start, end in spans:
+            source_start, source_end = normalised.source.source_span(start, end)
             yield GuidelineChunk(
-                chunk_id=chunk_id(document.sha256, page_number, index),
+                chunk_id=chunk_id(document.sha256, number, index),
                 document=document.path.name,
                 document_sha256=document.sha256,
                 title=document.title,
-                page=page_number,
+                page=number,
                 start=start,
-                end=start + len(text),
-                text=text,
+                end=end,
+                text=normalised.flat[start:end],
+                source_start=source_start,
+                source_end=source_end,
             )
+            index += 1
+        lines = [(row, normalise_page(row.line()).flat) for row in rows]
+        for group in _row_groups(lines, splitter._chunk_size):
+            yield GuidelineChunk(
+                chunk_id=chunk_id(document.sha256, number, index),
+                document=document.path.name,
+                document_sha256=document.sha256,
+                title=document.title,
+                page=number,
+                start=0,
+                end=0,
+                text="\n".join(line for _, line in group),
+                kind="table",
+                cells=[cell for row, _ in group for cell in row.cells],
+            )
+            index += 1
+
+
+def _text_spans(
+    page: NormalisedPage,
+    splitter: RecursiveCharacterTextSplitter,
+    document: PdfDocument,
+    number: int,
+) -> Iterator[tuple[int, int]]:
+    """(start, end) of each chunk in the page's flat normalised text. A piece shorter than
+    ``MIN_CHUNK`` (a page number, a lone caption) is merged into its neighbour, the one
+    before if there is one, so it never becomes a chunk of its own."""
+    flat = page.flat
+    spans: list[tuple[int, int]] = []
+    cursor = 0
+    for piece in splitter.split_text(heading_blocks(page.text)):
+        text = normalize_whitespace(piece)
+        start = flat.find(text, cursor)
+        if start < 0:  # cannot happen for whitespace-bounded pieces; keep it honest
+            raise ValueError(f"chunk not found in page {number} of {document.path}")
+        cursor = start + 1
+        spans.append((start, start + len(text)))
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and (end - start < MIN_CHUNK or merged[-1][1] - merged[-1][0] < MIN_CHUNK):
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    yield from ((s, e) for s, e in merged if e - s >= MIN_CHUNK)
+
+
+def _row_groups(
+    rows: Iterable[tuple[TableRow, str]], size: int
+) -> Iterator[list[tuple[TableRow, str]]]:
+    """Consecutive (row, normalised line) pairs of a page, as many as fit ``size``
+    characters (at least one). A
+    last group under ``MIN_CHUNK`` joins the one before; a page's only rows, that short,
+    make no chunk (their words are in the page's text chunks anyway)."""
+    groups: list[list[tuple[TableRow, str]]] = []
+    length = 0
+    for row, line in rows:
+        if not groups or length + len(line) + 1 > size:
+            groups.append([])
+            length = 0
+        groups[-1].append((row, line))
+        length += len(line) + 1
+    if groups and sum(len(line) + 1 for _, line in groups[-1]) - 1 < MIN_CHUNK:
+        last = groups.pop()
+        if groups:
+            groups[-1].extend(last)
+    yield from groups

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ingest.ocr import OcrChoice
+
 
 @dataclass(frozen=True)
 class PdfLimits:
@@ -23,3 +25,6 @@ class IngestOptions:
     chunk_overlap: int = 80
     limits: PdfLimits = field(default_factory=PdfLimits)
     tags: tuple[str, ...] = ()
+    ocr: bool = True  # False: a document with no text layer is refused, as before OCR
+    ocr_engine: OcrChoice = "auto"
+    tables: bool = True

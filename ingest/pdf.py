@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError, PyPdfError
@@ -63,11 +64,27 @@ def open_pdf(path: Path, limits: PdfLimits | None = None) -> tuple[PdfDocument, 
     return PdfDocument(path, file_sha256(path), title or path.stem, page_count, size), reader
 
 
-def iter_pages(path: Path, reader: PdfReader) -> Iterator[tuple[int, str]]:
-    """Yield (1-based page number, extracted text with its line breaks), one page at a time."""
+class PageText(NamedTuple):
+    number: int  # 1-based
+    text: str  # extracted, with its line breaks
+    ruled: bool = True  # the page draws lines or rectangles: it may hold a ruled table
+
+
+_RULES = (b"re", b"l")  # path operators: rectangle, line
+
+
+def iter_pages(path: Path, reader: PdfReader) -> Iterator[PageText]:
+    """Yield each page's text, one page at a time, noting whether it draws any rules (the
+    same pass over its content stream: a page without them skips table detection)."""
     for index, page in enumerate(reader.pages):
+        rules: set[bytes] = set()
+
+        def visit(operator: bytes, *_: object, seen: set[bytes] = rules) -> None:
+            if operator in _RULES:
+                seen.add(operator)
+
         try:
-            text = page.extract_text() or ""
+            text = page.extract_text(visitor_operand_before=visit) or ""
         except (PdfReadError, ValueError, KeyError, TypeError) as exc:
             raise IngestError(path, f"page {index + 1} cannot be read ({exc})") from exc
-        yield index + 1, text
+        yield PageText(index + 1, text, bool(rules))

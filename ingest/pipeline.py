@@ -10,21 +10,25 @@ with nothing new visible.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
 from ingest.chunking import chunk_pages, make_splitter
+from ingest.ocr import OcrEngine, OcrUnavailable, make_ocr
 from ingest.options import IngestOptions
 from ingest.pdf import IngestError, iter_pages, open_pdf
+from ingest.reading import PageContent, Timings, read_document
 from knowledge.chunks import GuidelineChunk
-from knowledge.registry import document_id_for
+from knowledge.registry import DocumentPage, document_id_for
 from knowledge.store import KnowledgeStore
 
 Status = Literal["ingested", "replaced", "unchanged", "failed"]
 EMBED_BATCH = 512  # chunks embedded and written together (across documents)
-NO_TEXT_LAYER = "no text layer (scanned PDF?); run OCR first"
+NO_TEXT_LAYER = "no text layer (scanned PDF?); run OCR first"  # OCR switched off
+NO_TEXT_FOUND = "no text layer, and OCR found no text on any page"
 
 
 class StoreWriteError(RuntimeError):
@@ -90,7 +94,9 @@ class _Open:
 
     path: Path
     document_id: str
+    sha256: str
     pages: int
+    empty_reason: str = NO_TEXT_LAYER  # the error if no page gives a chunk
     chunks: int = 0  # chunked so far
     chunked: bool = False  # every page read
     pages_reported: int = 0  # pages read, as told to the progress
@@ -105,11 +111,16 @@ class _Writer:
     superseded) once its last chunk is written, never before."""
 
     def __init__(
-        self, store: KnowledgeStore, progress: Progress, emit: Callable[[IngestResult], None]
+        self,
+        store: KnowledgeStore,
+        progress: Progress,
+        emit: Callable[[IngestResult], None],
+        timings: Timings,
     ):
         self.store = store
         self.progress = progress
         self.emit = emit
+        self.timings = timings
         self.buffer: list[tuple[_Open, GuidelineChunk]] = []
         self.queue: list[_Open | IngestResult] = []  # in file order, until emitted
 
@@ -128,6 +139,12 @@ class _Writer:
         self.queue.append(document)
         self.progress.start(document.path, document.pages)
 
+    def page_read(self, document: _Open | None) -> None:
+        """One more page of ``document`` is read: the pages bar moves (OCR is slow)."""
+        if document is not None and document.pages_reported < document.pages:
+            document.pages_reported += 1
+            self.progress.advance(1, 0)
+
     def put(self, document: _Open, chunk: GuidelineChunk) -> None:
         read = chunk.page - 1  # pages before this chunk's are read: the pages bar moves now
         if read > document.pages_reported:
@@ -145,7 +162,7 @@ class _Writer:
         document.pages_reported = document.pages
         if document.chunks == 0:
             self.store.registry.remove(document.document_id)
-            self._replace(document, str(IngestError(document.path, NO_TEXT_LAYER)))
+            self._replace(document, str(IngestError(document.path, document.empty_reason)))
         self._emit_ready()
 
     def abandon(self, document: _Open, error: str) -> None:
@@ -158,8 +175,10 @@ class _Writer:
     def flush(self) -> None:
         if self.buffer:
             batch, self.buffer = self.buffer, []
+            started = time.perf_counter()
             try:
                 self.store.add([chunk for _, chunk in batch])
+                self.timings.embedding += time.perf_counter() - started  # and Chroma upserts
             except Exception as exc:
                 names = ", ".join(dict.fromkeys(d.path.name for d, _ in batch))
                 raise StoreWriteError(
@@ -178,7 +197,10 @@ class _Writer:
             if isinstance(head, _Open):
                 if not head.chunked or any(d is head for d, _ in self.buffer):
                     return  # still reading it, or some of its chunks are not written yet
+                started = time.perf_counter()
+                self.store.keep_original(head.path, head.sha256)
                 superseded = self.store.registry.activate(head.document_id, chunks=head.chunks)
+                self.timings.writing += time.perf_counter() - started
                 head = IngestResult(
                     head.path,
                     "replaced" if superseded else "ingested",
@@ -191,7 +213,9 @@ class _Writer:
             self.emit(head)
 
 
-def _ingest_one(path: Path, writer: _Writer, options: IngestOptions) -> None:
+def _ingest_one(
+    path: Path, writer: _Writer, options: IngestOptions, ocr: Callable[[], OcrEngine] | None
+) -> None:
     store = writer.store
     registry = store.registry
     document: _Open | None = None
@@ -213,16 +237,51 @@ def _ingest_one(path: Path, writer: _Writer, options: IngestOptions) -> None:
             size_bytes=pdf.size_bytes,
             tags=options.tags,
         )
-        document = _Open(path, entry.document_id, pdf.page_count)
+        document = _Open(
+            path,
+            entry.document_id,
+            pdf.sha256,
+            pdf.page_count,
+            empty_reason=NO_TEXT_FOUND if ocr is not None else NO_TEXT_LAYER,
+        )
         writer.open(document)
+        timings = writer.timings
+        pages = read_document(
+            path,
+            iter_pages(path, reader),
+            ocr=ocr,
+            tables=options.tables,
+            timings=timings,
+            on_page=lambda: writer.page_read(document),
+        )
+        started = time.perf_counter()
+        registry.put_pages(entry.document_id, [_stored(entry.document_id, p) for p in pages])
+        timings.writing += time.perf_counter() - started
         splitter = make_splitter(options.chunk_size, options.chunk_overlap)
-        for chunk in chunk_pages(pdf, iter_pages(path, reader), splitter):
+        started = time.perf_counter()
+        for chunk in chunk_pages(pdf, pages, splitter):
+            timings.chunking += time.perf_counter() - started
             writer.put(document, chunk)
+            started = time.perf_counter()
         writer.close(document)
     except IngestError as exc:
         _failed(writer, path, document, str(exc))
+    except OcrUnavailable as exc:
+        _failed(writer, path, document, str(IngestError(path, str(exc))))
     except OSError as exc:
         _failed(writer, path, document, f"{path}: cannot read ({exc.strerror or exc})")
+
+
+def _stored(document_id: str, page: PageContent) -> DocumentPage:
+    return DocumentPage(
+        document_id=document_id,
+        page=page.number,
+        text=page.text,
+        source=page.source,
+        language=page.language,
+        ocr_confidence=page.ocr_confidence,
+        source_map=page.normalised.source,
+    )
 
 
 def _failed(writer: _Writer, path: Path, document: _Open | None, error: str) -> None:
@@ -239,8 +298,12 @@ def ingest_paths(
     *,
     on_result: Callable[[IngestResult], None] | None = None,
     progress: Progress | None = None,
+    timings: Timings | None = None,
 ) -> list[IngestResult]:
     """Ingest every PDF of ``paths`` (folders searched recursively), in order.
+
+    Pages without a text layer are OCRed unless ``options.ocr`` is off; ``timings``, when
+    given, adds up the seconds each stage took.
 
     ``on_result`` gets each file's result, in file order, as soon as that file is settled:
     a document's last chunks may be embedded together with the next documents' first ones."""
@@ -252,8 +315,16 @@ def ingest_paths(
         if on_result is not None:
             on_result(result)
 
-    writer = _Writer(store, progress or NoProgress(), emit)
+    writer = _Writer(store, progress or NoProgress(), emit, timings or Timings())
+    engines: list[OcrEngine] = []
+
+    def ocr() -> OcrEngine:
+        """The OCR engine, started once a page needs it (loading it takes a while)."""
+        if not engines:
+            engines.append(make_ocr(options.ocr_engine))
+        return engines[0]
+
     for pdf in find_pdfs(paths):
-        _ingest_one(pdf, writer, options)
+        _ingest_one(pdf, writer, options, ocr if options.ocr else None)
     writer.flush()
     return results

@@ -2,11 +2,33 @@
 
 from __future__ import annotations
 
+import json
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 
+class TableCell(BaseModel):
+    """One cell of a table row, as it stands on its page: ``text`` is the exact page text
+    ``[start, end)`` of page ``page`` (the registry stores that text)."""
+
+    header: str | None = Field(None, description="The column header, if the table has one")
+    header_page: int | None = Field(
+        None, description="The page the header stands on verbatim (a table may run on)"
+    )
+    text: str
+    page: int = Field(ge=1)
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+
 class GuidelineChunk(BaseModel):
-    """A passage of one page, with where it came from (all a citation needs)."""
+    """A passage of one page, with where it came from (all a citation needs).
+
+    A ``text`` chunk is a span of the page's normalised text (``start``/``end``) made from
+    the exact page text ``[source_start, source_end)``. A ``table`` chunk is rows of one
+    table read as lines (``header: value; ...``); each of its ``cells`` says where its
+    text stands verbatim, so its ``start``/``end`` are 0."""
 
     chunk_id: str
     document: str = Field(description="File name of the source PDF")
@@ -16,6 +38,12 @@ class GuidelineChunk(BaseModel):
     start: int = Field(ge=0, description="Character offset in the normalised page text")
     end: int = Field(ge=0)
     text: str
+    kind: Literal["text", "table"] = "text"
+    source_start: int | None = Field(
+        None, ge=0, description="Offset in the exact page text (None: ingested before it)"
+    )
+    source_end: int | None = Field(None, ge=0)
+    cells: list[TableCell] = Field(default_factory=list)
 
     @property
     def document_id(self) -> str:
@@ -23,7 +51,7 @@ class GuidelineChunk(BaseModel):
         return self.document_sha256[:16]
 
     def metadata(self) -> dict[str, str | int]:
-        return {
+        data: dict[str, str | int] = {
             "document_id": self.document_id,
             "document": self.document,
             "document_sha256": self.document_sha256,
@@ -31,7 +59,13 @@ class GuidelineChunk(BaseModel):
             "page": self.page,
             "start": self.start,
             "end": self.end,
+            "kind": self.kind,
         }
+        if self.source_start is not None and self.source_end is not None:
+            data["source_start"], data["source_end"] = self.source_start, self.source_end
+        if self.cells:
+            data["cells"] = json.dumps([c.model_dump() for c in self.cells], ensure_ascii=False)
+        return data
 
 
 class RetrievedChunk(GuidelineChunk):

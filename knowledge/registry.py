@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import JSON, DateTime, Integer, String, select
+from sqlalchemy import JSON, DateTime, Float, Integer, String, Text, delete, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from knowledge.text import SourceMap
 
 Status = Literal["ingesting", "active", "superseded"]
 
@@ -39,6 +41,25 @@ class DocumentRow(RegistryBase):
     status: Mapped[str] = mapped_column(String(16), index=True)
     superseded_by: Mapped[str | None] = mapped_column(String(16), nullable=True)
     ingested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    ocr_pages: Mapped[int] = mapped_column(Integer, default=0)
+    ocr_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class PageRow(RegistryBase):
+    """The exact text of one page as ingested (what citations quote), with its language,
+    how it was read, and the map from its normalised text back to it."""
+
+    __tablename__ = "document_pages"
+
+    document_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    page: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(8))  # text, ocr, empty
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    ocr_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    normalised_length: Mapped[int] = mapped_column(Integer)
+    source_map: Mapped[list[list[int]]] = mapped_column(JSON)
 
 
 @dataclass(frozen=True)
@@ -56,6 +77,9 @@ class Document:
     status: Status
     superseded_by: str | None
     ingested_at: datetime
+    language: str | None = None  # the language of most of its text
+    ocr_pages: int = 0
+    ocr_confidence: float | None = None  # mean over its OCRed pages
 
     def as_json(self) -> dict[str, Any]:
         data = self.__dict__.copy()
@@ -86,7 +110,29 @@ def _document(row: DocumentRow) -> Document:
         status=row.status,  # type: ignore[arg-type]
         superseded_by=row.superseded_by,
         ingested_at=ingested,
+        language=row.language,
+        ocr_pages=row.ocr_pages or 0,
+        ocr_confidence=row.ocr_confidence,
     )
+
+
+@dataclass(frozen=True)
+class DocumentPage:
+    """One page as ingested: ``text`` exactly as read; ``source_map`` maps spans of its
+    normalised text (chunk offsets) back to ``text``."""
+
+    document_id: str
+    page: int
+    text: str
+    source: str  # text (text layer), ocr, empty
+    language: str | None
+    ocr_confidence: float | None
+    source_map: SourceMap
+
+    def verbatim(self, start: int, end: int) -> str:
+        """The exact page text that normalised ``[start, end)`` was made from."""
+        begin, stop = self.source_map.source_span(start, end)
+        return self.text[begin:stop]
 
 
 class DocumentRegistry:
@@ -170,3 +216,57 @@ class DocumentRegistry:
             row = session.get(DocumentRow, document_id)
             if row is not None:
                 session.delete(row)
+            session.execute(delete(PageRow).where(PageRow.document_id == document_id))
+
+    def put_pages(self, document_id: str, pages: Sequence[DocumentPage]) -> None:
+        """Store a version's pages (replacing any of an interrupted ingest) and its
+        language (that of most of its text) and OCR figures."""
+        letters: dict[str, int] = {}
+        for page in pages:
+            if page.language:
+                letters[page.language] = letters.get(page.language, 0) + len(page.text)
+        ocr = [p.ocr_confidence or 0.0 for p in pages if p.source == "ocr"]
+        with Session(self.engine) as session, session.begin():
+            row = session.get(DocumentRow, document_id)
+            if row is None:
+                raise KeyError(document_id)
+            row.language = max(letters, key=lambda k: letters[k]) if letters else None
+            row.ocr_pages = len(ocr)
+            row.ocr_confidence = sum(ocr) / len(ocr) if ocr else None
+            session.execute(delete(PageRow).where(PageRow.document_id == document_id))
+            session.add_all(
+                PageRow(
+                    document_id=document_id,
+                    page=p.page,
+                    text=p.text,
+                    source=p.source,
+                    language=p.language,
+                    ocr_confidence=p.ocr_confidence,
+                    normalised_length=p.source_map.length,
+                    source_map=p.source_map.as_json(),
+                )
+                for p in pages
+            )
+
+    def page(self, document_id: str, page: int) -> DocumentPage | None:
+        """A stored page, superseded versions' included (their citations still resolve)."""
+        with Session(self.engine) as session:
+            row = session.get(PageRow, (document_id, page))
+            return _page(row) if row else None
+
+    def pages(self, document_id: str) -> list[DocumentPage]:
+        query = select(PageRow).where(PageRow.document_id == document_id).order_by(PageRow.page)
+        with Session(self.engine) as session:
+            return [_page(r) for r in session.scalars(query)]
+
+
+def _page(row: PageRow) -> DocumentPage:
+    return DocumentPage(
+        document_id=row.document_id,
+        page=row.page,
+        text=row.text,
+        source=row.source,
+        language=row.language,
+        ocr_confidence=row.ocr_confidence,
+        source_map=SourceMap.from_json(row.source_map, row.normalised_length),
+    )

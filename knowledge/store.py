@@ -7,11 +7,13 @@ sees chunks of documents the registry lists as active.
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from knowledge.chunks import GuidelineChunk, RetrievedChunk
+from knowledge.chunks import GuidelineChunk, RetrievedChunk, TableCell
 from knowledge.embeddings import Embedder
 from knowledge.registry import DocumentRegistry
 
@@ -49,9 +51,13 @@ class KnowledgeStore:
         *,
         client: Any,
         collection: str = "guidelines",
+        originals: Path | None = None,
     ):
+        """``originals``: the folder that keeps each ingested PDF (by sha256), for
+        citations and the page viewer; None keeps none."""
         self.embedder = embedder
         self.registry = registry
+        self.originals = originals
         self._collection = client.get_or_create_collection(
             name=collection,
             embedding_function=None,
@@ -78,7 +84,29 @@ class KnowledgeStore:
             )
 
     def delete_document(self, document_id: str) -> None:
+        """Drop a document's chunks and its original PDF (its registry entry is the
+        caller's: ``DocumentRegistry.remove``)."""
         self._collection.delete(where={"document_id": document_id})
+        if self.originals is not None:
+            for kept in self.originals.glob(f"{document_id}*.pdf"):
+                kept.unlink(missing_ok=True)
+
+    def keep_original(self, path: Path, sha256: str) -> Path | None:
+        """Copy the PDF at ``path`` to ``originals/<sha256>.pdf`` (atomically; once)."""
+        if self.originals is None:
+            return None
+        target = self.original_path(sha256)
+        if not target.exists():
+            self.originals.mkdir(parents=True, exist_ok=True)
+            partial = target.with_suffix(".part")
+            shutil.copyfile(path, partial)
+            partial.replace(target)
+        return target
+
+    def original_path(self, sha256: str) -> Path:
+        if self.originals is None:
+            raise ValueError("this store keeps no original PDFs")
+        return self.originals / f"{sha256}.pdf"
 
     def query(
         self,
@@ -185,6 +213,9 @@ def _keep_visible(result: Any, visible: set[str]) -> Any:
 
 
 def _meta(metadata: Any) -> dict[str, Any]:
+    """Chunk fields from Chroma metadata; chunks written before tables and source offsets
+    existed lack those keys."""
+    source = metadata.get("source_start"), metadata.get("source_end")
     return {
         "document": str(metadata["document"]),
         "document_sha256": str(metadata["document_sha256"]),
@@ -192,4 +223,8 @@ def _meta(metadata: Any) -> dict[str, Any]:
         "page": int(metadata["page"]),
         "start": int(metadata["start"]),
         "end": int(metadata["end"]),
+        "kind": str(metadata.get("kind") or "text"),
+        "source_start": None if source[0] is None else int(source[0]),
+        "source_end": None if source[1] is None else int(source[1]),
+        "cells": [TableCell(**c) for c in json.loads(metadata.get("cells") or "[]")],
     }

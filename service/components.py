@@ -80,7 +80,13 @@ def build_knowledge_store(settings: Settings, engine: Engine | None = None) -> K
     store = settings.knowledge
     client = chroma_client(store.chroma_path, host=store.chroma_host, port=store.chroma_port)
     registry = DocumentRegistry(engine or open_database(settings.database.url))
-    return KnowledgeStore(embedder, registry, client=client, collection=store.chroma_collection)
+    return KnowledgeStore(
+        embedder,
+        registry,
+        client=client,
+        collection=store.chroma_collection,
+        originals=settings.home / "originals",
+    )
 
 
 def build_generator(
@@ -96,13 +102,17 @@ def build_generator(
     return PatientGenerator(store, model, options)
 
 
-def ingest_options(settings: Settings, tags: Sequence[str] = ()) -> IngestOptions:
+def ingest_options(
+    settings: Settings, tags: Sequence[str] = (), *, ocr: bool = True
+) -> IngestOptions:
     ingest = settings.ingest
     return IngestOptions(
         chunk_size=ingest.chunk_size,
         chunk_overlap=ingest.chunk_overlap,
         limits=PdfLimits(max_pages=ingest.max_pdf_pages, max_bytes=ingest.max_pdf_bytes),
         tags=tuple(tags),
+        ocr=ocr and ingest.ocr_engine != "off",
+        ocr_engine="auto" if ingest.ocr_engine == "off" else ingest.ocr_engine,
     )
 
 
@@ -194,8 +204,8 @@ class Components:
     def api_keys(self) -> ApiKeys:
         return ApiKeys(self.engine)
 
-    def ingest_options(self, tags: Sequence[str] = ()) -> IngestOptions:
-        return ingest_options(self.settings, tags)
+    def ingest_options(self, tags: Sequence[str] = (), *, ocr: bool = True) -> IngestOptions:
+        return ingest_options(self.settings, tags, ocr=ocr)
 
     def executor(self) -> BatchExecutor:
         return build_executor(

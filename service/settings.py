@@ -156,6 +156,11 @@ class IngestSettings(_Group):
     chunk_overlap: int = Field(
         IngestOptions.chunk_overlap, ge=0, description="Characters shared by neighbouring chunks"
     )
+    ocr_engine: Literal["auto", "tesseract", "rapidocr", "off"] = Field(
+        IngestOptions.ocr_engine,
+        description="OCR of pages without a text layer: tesseract, rapidocr, off (refuse them); "
+        "auto: tesseract if installed, else rapidocr",
+    )
 
 
 class DatabaseSettings(_Group):
@@ -259,8 +264,8 @@ class Settings(BaseSettings):
 
     home: Path = Field(
         Path("var"),
-        description="Data directory: SQLite file, Chroma store, uploads in progress, "
-        "failed generations' raw output",
+        description="Data directory: SQLite file, Chroma store, original PDFs (originals/), "
+        "uploads in progress, failed generations' raw output",
     )
     llm: ModelSettings = Field(default_factory=ModelSettings)
     openai: OpenAISettings = Field(default_factory=OpenAISettings)

@@ -55,6 +55,7 @@ def upload_documents(
     services: ServicesDep,
     files: Annotated[list[UploadFile], File(description="Guideline PDFs")],
     tags: Annotated[list[str] | None, Form(description="Tags for every uploaded file")] = None,
+    ocr: Annotated[bool, Form(description="OCR pages without a text layer")] = True,
 ) -> dict[str, Any]:
     """Accept PDFs for ingestion; each accepted file gets a job to poll, each refused one
     an error naming it. All refused: 400 (413 when too large)."""
@@ -63,7 +64,7 @@ def upload_documents(
     declared = int(request.headers.get("content-length") or 0)
     if declared > limit * max(len(files), 1) + 1024 * 1024:
         raise HTTPException(status_code=413, detail=f"upload larger than {limit} bytes per file")
-    options = replace(services.ingest, tags=tuple(tags or ()))
+    options = replace(services.ingest, tags=tuple(tags or ()), ocr=ocr and services.ingest.ocr)
     accepted, refused = [], []
     too_large = False
     for upload in files:

@@ -29,7 +29,7 @@ def list_documents(
         bool, typer.Option("--all", help="Include superseded versions")
     ] = False,
 ) -> None:
-    """Documents in the registry: id, file name, sha256, pages, chunks, ingested at."""
+    """Documents in the registry: id, file name, pages, language, OCR, chunks, sha256."""
     with configuration_errors():
         store = components_of(ctx).knowledge
     documents = store.registry.documents(include_superseded=all_versions)
@@ -40,9 +40,11 @@ def list_documents(
         say("no documents; run `clinsynth ingest PATH...`")
     for d in documents:
         tags = f" [{', '.join(d.tags)}]" if d.tags else ""
+        ocr = f"OCR {d.ocr_pages} p. conf {d.ocr_confidence or 0:.2f}" if d.ocr_pages else "no OCR"
         typer.echo(
-            f"{d.document_id}  {d.file_name}  {d.pages} pages  {d.chunks} chunks  {d.status}  "
-            f"{d.ingested_at:%Y-%m-%d %H:%M}  sha256 {d.sha256[:12]}{tags}"
+            f"{d.document_id}  {d.file_name}  {d.pages} pages  {d.language or '?'}  {ocr}  "
+            f"{d.chunks} chunks  {d.status}  {d.ingested_at:%Y-%m-%d %H:%M}  "
+            f"sha256 {d.sha256[:12]}{tags}"
         )
 
 

@@ -18,6 +18,9 @@ def ingest(
     tag: Annotated[
         list[str] | None, typer.Option("--tag", help="Tag the documents (repeatable)")
     ] = None,
+    no_ocr: Annotated[
+        bool, typer.Option("--no-ocr", help="Refuse documents without a text layer (no OCR)")
+    ] = False,
 ) -> None:
     """Ingest guideline PDFs (unchanged files are skipped, new versions replace old ones)."""
     from ingest.pipeline import IngestResult, StoreWriteError, find_pdfs, ingest_paths
@@ -35,7 +38,7 @@ def ingest(
     components = build_services(settings)
     with configuration_errors():
         store = components.knowledge
-    options = components.ingest_options(tag or ())
+    options = components.ingest_options(tag or (), ocr=not no_ocr)
 
     def report(result: IngestResult) -> None:
         if result.status == "failed":

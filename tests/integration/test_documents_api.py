@@ -99,3 +99,19 @@ def test_bad_uploads_are_refused_with_reasons(client, tmp_path):
     )
     assert client.get("/v1/documents/jobs/nope").status_code == 404
     assert client.post("/v1/search", json={"query": ""}).status_code == 422
+
+
+def test_an_upload_can_refuse_ocr(client, tmp_path):
+    from fpdf import FPDF
+
+    blank = tmp_path / "blank.pdf"
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.output(str(blank))
+    for ocr, error in (("false", "run OCR first"), ("true", "OCR found no text")):
+        response = client.post(
+            "/v1/documents", files=[pdf_upload(f"blank-{ocr}.pdf", blank)], data={"ocr": ocr}
+        )
+        [job] = response.json()["jobs"]
+        status = client.get(f"/v1/documents/jobs/{job['job_id']}").json()
+        assert status["status"] == "failed" and error in status["error"], status

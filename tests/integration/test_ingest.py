@@ -77,7 +77,9 @@ def _ids(store: KnowledgeStore, pdf: Path) -> list[str]:
 
 def test_reingest_is_a_no_op_and_a_new_version_replaces_the_old(store, tmp_path):
     # many old chunks outrank the new one: retrieval must still return only visible ones
-    first = write_pdf(tmp_path / "protocol.pdf", ["Cisplatin 120 mg/m2 in week 1."] * 12)
+    first = write_pdf(
+        tmp_path / "protocol.pdf", ["Cisplatin 120 mg/m2 in week 1 of the induction."] * 12
+    )
     one = ingest_file(first, store)
     stored = store.stored_chunks()
     again = ingest_file(first, store)
@@ -274,3 +276,52 @@ def test_sigkill_mid_ingest_leaves_nothing_visible_and_a_rerun_completes(tmp_pat
     done = ingest_file(pdf, store)
     assert done.status == "ingested" and store.stored_chunks() == done.chunks
     assert store.query("OEPA", k=3)
+
+
+def scanned_pdf(path: Path) -> Path:
+    """A one-page PDF holding only a picture of a bundled guideline page (no text layer)."""
+    from ingest.ocr import render_page
+
+    image = render_page(CORPUS_PDF_DIR / "osteosarcoma.pdf", 0, dpi=200)
+    pdf = FPDF(unit="pt", format=(image.width * 72 / 200, image.height * 72 / 200))
+    pdf.add_page()
+    pdf.image(image, x=0, y=0, w=pdf.w, h=pdf.h)
+    pdf.output(str(path))
+    return path
+
+
+def test_a_scan_is_ocred_and_listed_with_language_and_confidence(clinsynth_env, tmp_path):
+    scan = scanned_pdf(tmp_path / "scan.pdf")
+    assert not PdfReader(scan).pages[0].extract_text().strip()
+    refused = subprocess.run(
+        [CLINSYNTH, "ingest", "--no-ocr", str(scan)], capture_output=True, text=True, timeout=300
+    )
+    assert refused.returncode == 1
+    assert "scan.pdf: no text layer (scanned PDF?); run OCR first" in refused.stderr
+    ocred = subprocess.run(
+        [CLINSYNTH, "ingest", str(scan)], capture_output=True, text=True, timeout=300
+    )
+    assert ocred.returncode == 0, ocred.stderr
+    listed = subprocess.run(
+        [CLINSYNTH, "documents", "list"], capture_output=True, text=True, timeout=300
+    )
+    [line] = listed.stdout.splitlines()
+    assert "scan.pdf  1 pages  en  OCR 1 p. conf 0." in line
+    as_json = subprocess.run(
+        [CLINSYNTH, "documents", "list", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    [document] = json.loads(as_json.stdout)
+    assert document["language"] == "en" and document["ocr_pages"] == 1
+    assert 0.5 < document["ocr_confidence"] <= 1
+    kept = clinsynth_env / "originals" / f"{document['sha256']}.pdf"
+    assert kept.read_bytes() == scan.read_bytes()
+    searched = subprocess.run(
+        [CLINSYNTH, "search", "osteosarcoma", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert any("steosarcoma" in hit["text"] for hit in json.loads(searched.stdout))
