@@ -35,6 +35,7 @@ from service.cli_documents import documents_app, search
 from service.cli_eval import evaluate
 from service.cli_export import export
 from service.cli_report import report
+from service.cli_tabular import tabular, tabular_report
 from service.cli_validate import validate
 from service.offline import enforce_offline
 from service.requests import MAX_SEED
@@ -55,6 +56,8 @@ app.command()(export)
 app.command()(report)
 app.command()(validate)
 app.command(name="eval")(evaluate)
+app.command()(tabular)
+app.command(name="tabular-report")(tabular_report)
 
 
 @app.callback()

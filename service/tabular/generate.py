@@ -25,6 +25,7 @@ import pandas as pd
 from models.base import LanguageModel
 from service.repair import REPAIR_SEED_STEP
 from service.requests import seed_at
+from service.tabular.constrain import compile_rules
 from service.tabular.prompting import PromptType, RenderedPrompt, render_prompt
 from service.tabular.reference import Reference
 from service.tabular.rules import TableRuleBook
@@ -54,6 +55,7 @@ class GenerationOptions:
     rows: int
     seed: int = 1
     steer: bool = False
+    rule_schema: bool = True  # compile what rules can be compiled into the row schema
     repair_rounds: int = 2
     max_tokens: int = 384
     temperature: float = 1.0
@@ -71,6 +73,7 @@ class TabularRun:
     model: str
     model_sha256: str | None
     backend: str
+    rules_in_schema: list[str] = field(default_factory=list)
 
     def kept_rows(self) -> list[dict[str, Any]]:
         return [s.row for s in self.slots if s.row is not None]
@@ -112,6 +115,8 @@ class TabularRun:
             "backend": self.backend,
             "seed": self.options.seed,
             "steer": self.options.steer,
+            "rule_schema": self.options.rule_schema,
+            "rules_in_schema": self.rules_in_schema,
             "repair_rounds": self.options.repair_rounds,
             "temperature": self.options.temperature,
         }
@@ -133,6 +138,7 @@ class TabularGenerator:
         self.reference = reference
         self.rules = rules
         self._train = reference.train
+        self.compiled = compile_rules(rules, reference.spec)
 
     def _steering(self, seed: int) -> tuple[dict[str, Any], frozenset[str]]:
         """Category values and missing columns of one training row drawn with ``seed``."""
@@ -178,6 +184,7 @@ class TabularGenerator:
             model=self.model.name,
             model_sha256=self.model.sha256,
             backend=self.model.backend,
+            rules_in_schema=self.compiled.compiled if options.rule_schema else [],
         )
 
     def _one(
@@ -186,7 +193,8 @@ class TabularGenerator:
         spec = self.reference.spec
         seed = seed_at(options.seed, index)
         fixed, absent = self._steering(seed) if options.steer else ({}, frozenset[str]())
-        schema = row_schema(spec, fixed=fixed, absent=absent)
+        branches = self.compiled.branches if options.rule_schema else None
+        schema = row_schema(spec, fixed=fixed, absent=absent, branches=branches)
         slot = RowSlot(index, seed, "dropped", None, 0, False, [])
         errors: list[str] = []
         for attempt in range(options.repair_rounds + 1):

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from service.tabular.spec import ColumnSpec, TableSpec
+from service.tabular.constrain import Branch, Domain, full_domain, restrict
+from service.tabular.spec import ColumnSpec, TableSpec, category_key
 
 DIGIT = "[0-9]"
 
@@ -61,13 +62,12 @@ def integer_pattern(low: int, high: int) -> str:
     return parts[0] if len(parts) == 1 else "(" + "|".join(parts) + ")"
 
 
-def range_pattern(minimum: float, maximum: float, decimals: int) -> str:
-    """An anchored regex for the numbers in [minimum, maximum] written with exactly
-    ``decimals`` digits after the point (none for 0)."""
-    scale = 10**decimals
-    low, high = math.ceil(round(minimum * scale, 6)), math.floor(round(maximum * scale, 6))
+def interval_regex(low: int, high: int, decimals: int) -> str:
+    """An unanchored regex for the numbers ``low / 10**decimals`` .. ``high / 10**decimals``
+    written with exactly ``decimals`` digits after the point (none for 0)."""
     if decimals == 0:
-        return f"^{integer_pattern(low, high)}$"
+        return integer_pattern(low, high)
+    scale = 10**decimals
     whole_low, frac_low = divmod(low, scale)
     whole_high, frac_high = divmod(high, scale)
 
@@ -75,36 +75,38 @@ def range_pattern(minimum: float, maximum: float, decimals: int) -> str:
         return _group(_fixed_width(str(a).zfill(decimals), str(b).zfill(decimals)))
 
     if whole_low == whole_high:
-        return f"^{whole_low}[.]{fraction(frac_low, frac_high)}$"
+        return f"{whole_low}[.]{fraction(frac_low, frac_high)}"
     parts = [f"{whole_low}[.]{fraction(frac_low, scale - 1)}"]
     if whole_high - whole_low > 1:
-        parts.append(
-            f"{_group(integer_pattern(whole_low + 1, whole_high - 1))}[.]{DIGIT * decimals}"
-        )
+        middle = _group(integer_pattern(whole_low + 1, whole_high - 1))
+        parts.append(f"{middle}[.]{DIGIT * decimals}")
     parts.append(f"{whole_high}[.]{fraction(0, frac_high)}")
-    return "^(" + "|".join(parts) + ")$"
+    return "(" + "|".join(parts) + ")"
 
 
-def column_schema(
-    column: ColumnSpec, *, fixed: Any = None, allow_null: bool | None = None
-) -> dict[str, Any]:
-    """The schema of one value; ``fixed`` pins a category (statistics steering)."""
+def range_pattern(minimum: float, maximum: float, decimals: int) -> str:
+    """An anchored regex for the numbers in [minimum, maximum] at ``decimals`` digits."""
+    scale = 10**decimals
+    low, high = math.ceil(round(minimum * scale, 6)), math.floor(round(maximum * scale, 6))
+    return f"^{interval_regex(low, high, decimals)}$"
+
+
+def domain_schema(column: ColumnSpec, domain: Domain) -> dict[str, Any]:
+    """The schema of one value restricted to ``domain`` (see ``service.tabular.constrain``)."""
+    values: dict[str, Any] | None = None
     if column.kind == "category":
-        schema: dict[str, Any] = {
-            "enum": [fixed] if fixed is not None else list(column.categories or [])
-        }
-    else:
-        assert column.minimum is not None and column.maximum is not None
-        if column.minimum < 0:
+        keys = domain.categories or frozenset()
+        allowed = [c for c in column.categories or () if category_key(c) in keys]
+        values = {"enum": allowed} if allowed else None
+    elif domain.intervals:
+        if column.minimum is not None and column.minimum < 0:
             raise ValueError(f"column {column.name}: negative ranges are not supported")
-        schema = {
-            "type": "string",
-            "pattern": range_pattern(column.minimum, column.maximum, column.decimals),
-        }
-    nullable = column.nullable if allow_null is None else allow_null
-    if nullable and fixed is None:
-        return {"anyOf": [schema, {"type": "null"}]}
-    return schema
+        regexes = [interval_regex(a, b, column.decimals) for a, b in domain.intervals]
+        body = regexes[0] if len(regexes) == 1 else "(" + "|".join(regexes) + ")"
+        values = {"type": "string", "pattern": f"^{body}$"}
+    if values is None:
+        return {"type": "null"}
+    return {"anyOf": [values, {"type": "null"}]} if domain.null else values
 
 
 def row_schema(
@@ -112,17 +114,24 @@ def row_schema(
     *,
     fixed: Mapping[str, Any] | None = None,
     absent: frozenset[str] = frozenset(),
+    branches: Sequence[Branch] | None = None,
 ) -> dict[str, Any]:
     """The schema of a row: every column but ``absent`` ones (decided missing beforehand),
-    in spec order, all required; ``fixed`` pins category values."""
-    fixed = fixed or {}
-    steered = bool(fixed) or bool(absent)
-    properties = {
-        c.name: column_schema(c, fixed=fixed.get(c.name), allow_null=False if steered else None)
-        for c in spec.columns
-        if c.name not in absent
-    }
-    return {"type": "object", "properties": properties, "required": list(properties)}
+    in spec order, all required; ``fixed`` pins category values (steering). ``branches``
+    (compiled rules) make it ``anyOf`` one object per branch that fits the steering; when
+    none fits, the steering wins and the rule engine will report the row."""
+    base: Branch = {c.name: full_domain(c) for c in spec.columns}
+    candidates = restrict(branches or [base], fixed or {}, absent, spec)
+    if not candidates:
+        candidates = restrict([base], fixed or {}, absent, spec)
+    objects = []
+    for branch in candidates:
+        properties = {
+            c.name: domain_schema(c, branch[c.name]) for c in spec.columns if c.name not in absent
+        }
+        objects.append({"type": "object", "properties": properties, "required": list(properties)})
+    unique = [o for i, o in enumerate(objects) if o not in objects[:i]]
+    return unique[0] if len(unique) == 1 else {"anyOf": unique}
 
 
 def format_value(column: ColumnSpec, value: Any) -> Any:
