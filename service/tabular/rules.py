@@ -211,10 +211,11 @@ class TableRuleBook:
             try:
                 if when is not None and not when(values):
                     continue
-                applicable += 1
-                if require(values):
-                    continue
+                holds = require(values)
             except NotApplicable:
+                continue
+            applicable += 1
+            if holds:
                 continue
             shown = {identifier(f): _text(_plain(row.get(f))) for f in rule.fields}
             failures.append(
