@@ -33,8 +33,15 @@ def test_range_pattern_admits_exactly_the_range_at_its_precision(low, high, deci
 def tiny_spec(**changes) -> TableSpec:
     columns = [
         ColumnSpec(name="age", kind="integer", minimum=18, maximum=90),
-        ColumnSpec(name="bmi", kind="number", minimum=15, maximum=60, decimals=1,
-                   missing_codes=[0], nullable=True),  # fmt: skip
+        ColumnSpec(
+            name="bmi",
+            kind="number",
+            minimum=15,
+            maximum=60,
+            decimals=1,
+            missing_codes=[0],
+            nullable=True,
+        ),  # fmt: skip
         ColumnSpec(name="sex", kind="category", categories=["f", "m"]),
         ColumnSpec(name="preg", kind="integer", minimum=0, maximum=15, nullable=True),
         ColumnSpec(name="dm", kind="category", categories=[0, 1]),
@@ -79,7 +86,10 @@ def test_rules_apply_only_when_their_values_are_present(book):
     ok = {"age": 30, "bmi": 25.0, "sex": "m", "preg": 0, "dm": 0}
     assert book.check(ok).passed and book.check(ok).applicable == 2
     bad = book.check({**ok, "preg": 3, "bmi": 41.0})
-    assert sorted(f.rule_id for f in bad.failures) == ["tiny.male_not_pregnant", "tiny.obese_diabetic"]
+    assert sorted(f.rule_id for f in bad.failures) == [
+        "tiny.male_not_pregnant",
+        "tiny.obese_diabetic",
+    ]
     assert "sex m with 3 pregnancies" in [f.message for f in bad.failures]
     # bmi missing: the obesity rule does not apply; preg missing: the age rule does not either.
     gone = book.check({**ok, "bmi": None, "preg": None})
@@ -89,7 +99,11 @@ def test_rules_apply_only_when_their_values_are_present(book):
 
 @pytest.mark.parametrize(
     ("require", "problem"),
-    [("__import__('os')", "only missing"), ("age.real > 1", "Attribute"), ("weight > 3", "unknown")],
+    [
+        ("__import__('os')", "only missing"),
+        ("age.real > 1", "Attribute"),
+        ("weight > 3", "unknown"),
+    ],
 )
 def test_rule_files_refuse_code_and_unknown_columns(tmp_path, require, problem):
     path = tmp_path / "r.toml"
@@ -150,7 +164,13 @@ def test_parse_row_names_every_problem():
     with pytest.raises(RowError) as caught:
         parse_row(tiny_spec(), '{"age": "12", "bmi": "x", "sex": "q", "dm": 1, "extra": 1}')
     message = str(caught.value)
-    for part in ("age: 12 outside", "bmi: 'x' is not a number", "sex: 'q'", "preg: missing", "extra"):
+    for part in (
+        "age: 12 outside",
+        "bmi: 'x' is not a number",
+        "sex: 'q'",
+        "preg: missing",
+        "extra",
+    ):
         assert part in message
 
 
