@@ -20,6 +20,7 @@ from service.api_documents import documents_router
 from service.api_errors import install_request_hygiene
 from service.api_exports import FHIR_RESPONSES, PatientFormat, exports_router, fhir_response
 from service.api_reports import reports_router
+from service.api_tabular import running_tabular, tabular_router
 from service.api_validation import validation_router
 from service.auth import ApiKeys, auth_required
 from service.documents import IngestJobs
@@ -84,7 +85,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             )
         else:
             app.state.services = services
-        with running_batches(app, settings):
+        with running_batches(app, settings), running_tabular(app):
             yield
 
     app = FastAPI(title="clinsynth", version="0.1.0", lifespan=lifespan)
@@ -94,6 +95,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(batches_router)
     app.include_router(reports_router)
     app.include_router(exports_router)
+    app.include_router(tabular_router)
 
     @app.get("/health")
     def health(services: ServicesDep) -> Health:

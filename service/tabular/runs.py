@@ -13,7 +13,7 @@ import pandas as pd
 from service.tabular.generate import TabularRun
 from service.tabular.reference import BUNDLED, Reference, load_reference
 from service.tabular.rules import TableRuleBook, bundled_rules_path
-from service.tabular.spec import TableSpec
+from service.tabular.spec import ColumnSpec, TableSpec
 
 
 def open_reference(
@@ -39,14 +39,24 @@ def open_reference(
     return loaded, book, inferred
 
 
-def _json_value(value: Any) -> Any:
+def _json_value(value: Any, column: ColumnSpec) -> Any:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
-    return value.item() if hasattr(value, "item") else value
+    value = value.item() if hasattr(value, "item") else value
+    if column.kind == "integer":
+        return int(value)
+    if column.kind == "number":
+        return round(float(value), column.decimals)
+    return value
 
 
-def rows_json(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: _json_value(v) for k, v in row.items()} for row in frame.to_dict("records")]
+def rows_json(frame: pd.DataFrame, spec: TableSpec) -> list[dict[str, Any]]:
+    """Rows as JSON objects: integers as integers, numbers at the spec's precision."""
+    columns = {c.name: c for c in spec.columns}
+    return [
+        {name: _json_value(value, columns[name]) for name, value in row.items()}
+        for row in frame.to_dict("records")
+    ]
 
 
 def run_document(run: TabularRun, reference: Reference, rules_source: str | None) -> dict[str, Any]:
@@ -72,7 +82,7 @@ def write_rows(frame: pd.DataFrame, spec: TableSpec, document: dict[str, Any], p
     as empty cells, numbers at the spec's precision) and ``PATH.run.json`` the run."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".json":
-        path.write_text(json.dumps({"rows": rows_json(frame), "run": document}, indent=1))
+        path.write_text(json.dumps({"rows": rows_json(frame, spec), "run": document}, indent=1))
         return
     out = frame.copy()
     for column in spec.columns:

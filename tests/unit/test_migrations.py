@@ -8,6 +8,7 @@ from knowledge.registry import RegistryBase
 from service.auth import ApiKeyRow  # noqa: F401  (registers its table)
 from service.documents import IngestJobRow  # noqa: F401  (registers its table)
 from service.storage import Base
+from service.tabular.jobs import TabularJobRow  # noqa: F401  (registers its table)
 from tests.conftest import fresh_database, postgres_or_skip
 
 
