@@ -5,10 +5,14 @@ compared with constants, ``in``, ``missing(column)``, ``not missing(column)``) s
 ``when`` atom fails, or every ``when`` and ``require`` atom holds. Each of those
 alternatives restricts some columns' domains; the product of every rule's alternatives,
 less the empty ones, is a list of branches, and the row schema becomes ``anyOf`` one object
-schema per branch. Rules relating two columns by arithmetic or comparison (``Pregnancies <=
-Age - 13``, ``alk_phos > ast``) are not compiled: the prompt states them and the rule engine
-checks them. A comparison with a missing value leaves a rule inapplicable, so compiled
-comparisons admit null wherever the column does.
+schema per branch. A rule without ``when`` that compares two numeric columns with an offset
+(``Pregnancies <= Age - 13``, ``alk_phos > ast``) is compiled conservatively: the first
+column's range where the rule can bind is cut into ``PAIR_BINS`` bins, and in each bin the
+second column is held to the bound that satisfies the rule for every value of the bin (the
+rest of the range leaves it free). That never admits a violating row and forbids a few
+legal ones near the bin edges. Other rules stay with the prompt and the rule engine. A
+comparison with a missing value leaves a rule inapplicable, so compiled comparisons admit
+null wherever the column does.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from typing import Any
 from service.tabular.rules import _COMPARE, Expression, TableRule, TableRuleBook
 from service.tabular.spec import ColumnSpec, TableSpec, category_key, identifier
 
-MAX_BRANCHES = 64
+MAX_BRANCHES = 96
+PAIR_BINS = 4
 Interval = tuple[int, int]  # scaled by 10**decimals, both ends included
 
 
@@ -183,6 +188,10 @@ Branch = dict[str, Domain]
 def rule_alternatives(rule: TableRule, spec: TableSpec) -> list[Branch]:
     """The alternatives under which ``rule`` holds, each as column restrictions."""
     columns = {identifier(c.name): c for c in spec.columns}
+    if rule.when is None:
+        pair = _pair(Expression(rule.require).tree, columns)
+        if pair is not None:
+            return pair
     require = _atoms(Expression(rule.require).tree, columns)
     when = _atoms(Expression(rule.when).tree, columns) if rule.when else []
     alternatives: list[Branch] = [{name: fails} for name, _, fails in when]
@@ -190,6 +199,78 @@ def rule_alternatives(rule: TableRule, spec: TableSpec) -> list[Branch]:
     for name, domain, _ in when + require:
         holds[name] = holds[name].intersect(domain) if name in holds else domain
     return alternatives + [holds]
+
+
+_FLIP: dict[type[ast.cmpop], type[ast.cmpop]] = {
+    ast.Lt: ast.Gt, ast.LtE: ast.GtE, ast.Gt: ast.Lt, ast.GtE: ast.LtE,
+}  # fmt: skip
+
+
+def _offset_column(node: ast.AST, columns: Mapping[str, ColumnSpec]) -> tuple[str, float] | None:
+    """``column``, ``column + c`` or ``column - c`` as (identifier, c)."""
+    if isinstance(node, ast.Name) and node.id in columns:
+        return node.id, 0.0
+    if (
+        isinstance(node, ast.BinOp)
+        and isinstance(node.op, ast.Add | ast.Sub)
+        and isinstance(node.left, ast.Name)
+        and isinstance(node.right, ast.Constant)
+        and _number(node.right.value)
+    ):
+        sign = 1.0 if isinstance(node.op, ast.Add) else -1.0
+        return node.left.id, sign * float(node.right.value)
+    return None
+
+
+def _pair(node: ast.AST, columns: Mapping[str, ColumnSpec]) -> list[Branch] | None:
+    """Branches for ``a OP b + c`` (a, b numeric columns); None if the rule is not that."""
+    if not (isinstance(node, ast.Compare) and len(node.ops) == 1):
+        return None
+    op = type(node.ops[0])
+    left, right = _offset_column(node.left, columns), _offset_column(node.comparators[0], columns)
+    if op not in _FLIP or left is None or right is None or left[0] == right[0]:
+        return None
+    a, b = columns[left[0]], columns[right[0]]
+    if not (a.numeric and b.numeric):
+        return None
+    # a + ca OP b + cb  <=>  b FLIP(OP) a + (ca - cb): b is bounded by a, bin by bin.
+    offset = left[1] - right[1]
+    a_full, b_full = full_domain(a), full_domain(b)
+    assert a_full.intervals and b_full.intervals
+    (a_low, a_high), (b_low, b_high) = a_full.intervals[0], b_full.intervals[0]
+    sa, sb = _scale(a), _scale(b)
+    lower_bound = _FLIP[op] in (ast.Gt, ast.GtE)  # b must stay above a + offset
+    # Where can the rule bind? Lower bound: where a + offset > b's minimum; upper: < maximum.
+    strict = _FLIP[op] in (ast.Gt, ast.Lt)
+    if lower_bound:  # binds where a + offset > b_low (>= when strict)
+        edge = round((b_low / sb - offset) * sa, 6)
+        start = max(a_low, math.ceil(edge) if strict else math.floor(edge) + 1)
+        binding, free = (start, a_high), (a_low, start - 1)
+    else:  # binds where a + offset < b_high (<= when strict)
+        edge = round((b_high / sb - offset) * sa, 6)
+        stop = min(a_high, math.floor(edge) if strict else math.ceil(edge) - 1)
+        binding, free = (a_low, stop), (stop + 1, a_high)
+    branches: list[Branch] = []
+    if free[0] <= free[1]:
+        branches.append({a.name: Domain(None, (free,), True)})
+    if binding[0] <= binding[1]:
+        width = binding[1] - binding[0] + 1
+        edges = sorted({binding[0] + (width * i) // PAIR_BINS for i in range(PAIR_BINS)})
+        for i, low in enumerate(edges):
+            high = edges[i + 1] - 1 if i + 1 < len(edges) else binding[1]
+            if lower_bound:  # every a in [low, high]: b OP a + offset at a = high
+                limit = (high / sa + offset) * sb
+                bound = math.floor(round(limit, 6)) + 1 if strict else math.ceil(round(limit, 6))
+                b_domain = Domain(None, ((max(b_low, bound), b_high),), True)
+            else:
+                limit = (low / sa + offset) * sb
+                bound = math.ceil(round(limit, 6)) - 1 if strict else math.floor(round(limit, 6))
+                b_domain = Domain(None, ((b_low, min(b_high, bound)),), True)
+            a_domain = Domain(None, ((low, high),), True)
+            if not b_domain.intervals or b_domain.intervals[0][0] > b_domain.intervals[0][1]:
+                b_domain = Domain(None, (), True)  # only a missing b satisfies it here
+            branches.append({a.name: a_domain, b.name: b_domain})
+    return branches
 
 
 @dataclass(frozen=True)

@@ -115,24 +115,22 @@ def test_rule_files_refuse_code_and_unknown_columns(tmp_path, require, problem):
         TableRuleBook.load(path, tiny_spec())
 
 
-def test_compiled_schema_accepts_a_row_exactly_when_the_compiled_rules_hold(book):
+def test_compiled_schema_admits_no_violation_and_most_legal_rows(book):
     spec = book.spec
     compiled = compile_rules(book, spec)
-    assert compiled.compiled == ["tiny.male_not_pregnant", "tiny.obese_diabetic"]
-    assert compiled.prompt_only == ["tiny.adult_pregnancies"]
-    schema = row_schema(spec, branches=compiled.branches)
-    validator = jsonschema.Draft202012Validator(schema)
+    assert compiled.compiled == [r.id for r in book] and compiled.prompt_only == []
+    validator = jsonschema.Draft202012Validator(row_schema(spec, branches=compiled.branches))
     rng = np.random.default_rng(0)
-    for _ in range(400):
+    legal = admitted = 0
+    for _ in range(600):
         row = {
-            "age": int(rng.integers(18, 91)),
+            "age": int(rng.integers(18, 30)),
             "bmi": None if rng.random() < 0.2 else round(float(rng.uniform(15, 60)), 1),
             "sex": str(rng.choice(["f", "m"])),
-            "preg": None if rng.random() < 0.2 else int(rng.integers(0, 4)),
+            "preg": None if rng.random() < 0.2 else int(rng.integers(0, 16)),
             "dm": int(rng.integers(0, 2)),
         }
-        failures = {f.rule_id for f in book.check(row).failures}
-        expected = not failures & set(compiled.compiled)
+        passed = not book.check(row).failures
         written = {
             "age": str(row["age"]),
             "bmi": None if row["bmi"] is None else f"{row['bmi']:.1f}",
@@ -140,9 +138,29 @@ def test_compiled_schema_accepts_a_row_exactly_when_the_compiled_rules_hold(book
             "preg": None if row["preg"] is None else str(row["preg"]),
             "dm": row["dm"],
         }
-        assert validator.is_valid(written) == expected, (row, failures)
-        if expected:
+        valid = validator.is_valid(written)
+        assert passed or not valid, row  # sound: the schema admits no violating row
+        legal += passed
+        admitted += valid
+        if valid:
             assert parse_row(spec, json.dumps(written)) == row
+    # The single-column rules compile exactly; the two-column one is binned, so a few legal
+    # rows near a bin edge are refused (pregnancies 9 at age 22 in the bin 8..11: age >= 24).
+    assert admitted >= 0.8 * legal
+
+
+def test_a_two_column_rule_is_binned_conservatively(book):
+    spec = book.spec
+    compiled = compile_rules(book, spec)
+    validator = jsonschema.Draft202012Validator(row_schema(spec, branches=compiled.branches))
+    row = {"age": "18", "bmi": None, "sex": "f", "preg": "5", "dm": 0}
+    assert validator.is_valid(row)  # 5 <= 18 - 13
+    assert not validator.is_valid({**row, "preg": "6"})
+    # 6..15 bind; the bin 6..7 holds age to 20 or more, refusing the legal (6, 19).
+    assert not validator.is_valid({**row, "age": "19", "preg": "6"})
+    assert validator.is_valid({**row, "age": "20", "preg": "7"})
+    assert validator.is_valid({**row, "preg": "0"}) and validator.is_valid({**row, "preg": None})
+    assert validator.is_valid({**row, "age": "28", "preg": "15"})
 
 
 def test_steering_pins_categories_and_leaves_missing_columns_out(book):
