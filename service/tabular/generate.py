@@ -6,6 +6,9 @@ neighbours' (``service.repair.REPAIR_SEED_STEP``), at most ``repair_rounds`` tim
 dropped if it still fails. Nothing is silently lost: every slot reports its first check,
 its attempts and its fate, and the run counts first-attempt violations, repairs and drops.
 
+An answer that copies a training row exactly is refused like a failed one, so no prompt
+type (the example-seeded one above all) can hand out a real row.
+
 Steering (``steer=True``; the default for the statistics prompt): before each row the
 category values and the missingness pattern are taken together from one training row drawn
 with the row's seed, and pinned in that row's schema, so category frequencies and missing
@@ -29,7 +32,7 @@ from service.tabular.constrain import compile_rules
 from service.tabular.prompting import PromptType, RenderedPrompt, render_prompt
 from service.tabular.reference import Reference
 from service.tabular.rules import TableRuleBook
-from service.tabular.schema import RowError, parse_row, row_schema
+from service.tabular.schema import RowError, parse_row, row_key, row_schema
 from service.validation.rules import RuleFailure
 
 RowFate = Literal["kept", "repaired", "dropped"]
@@ -48,6 +51,7 @@ class RowSlot:
     first_failures: list[RuleFailure]  # rule failures of the first schema-valid answer
     raw: list[str] = field(default_factory=list)  # every answer's text
     errors: list[str] = field(default_factory=list)  # why each failed attempt failed
+    copies: int = 0  # answers refused as exact copies of a training row
 
 
 @dataclass
@@ -99,6 +103,7 @@ class TabularRun:
             "rule_violation_rate_first": violating_first / len(valid_first) if valid_first else 0.0,
             "rows_violating_first": violating_first,
             "attempts": sum(s.attempts for s in self.slots),
+            "training_copies_refused": sum(s.copies for s in self.slots),
             "seconds": round(self.seconds, 3),
             "rows_per_second": round(kept / self.seconds, 4) if self.seconds > 0 else None,
             "prompt_tokens": self.prompt_tokens,
@@ -139,6 +144,7 @@ class TabularGenerator:
         self.rules = rules
         self._train = reference.train
         self.compiled = compile_rules(rules, reference.spec)
+        self._train_keys = {row_key(reference.spec, r) for r in self._train.to_dict("records")}
 
     def _steering(self, seed: int) -> tuple[dict[str, Any], frozenset[str]]:
         """Category values and missing columns of one training row drawn with ``seed``."""
@@ -219,6 +225,12 @@ class TabularGenerator:
             if attempt == 0:
                 slot.first_valid = True
                 slot.first_failures = list(check.failures)
+            if row_key(spec, row) in self._train_keys:
+                # Never hand out a training row, whatever the prompt showed the model.
+                errors = ["the row copies a row of the real training data"]
+                slot.errors.append(errors[0])
+                slot.copies += 1
+                continue
             if check.passed:
                 slot.row = row
                 slot.fate = "kept" if attempt == 0 else "repaired"

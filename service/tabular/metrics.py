@@ -35,6 +35,7 @@ from sklearn.metrics import accuracy_score, roc_auc_score
 from sklearn.neighbors import NearestNeighbors
 
 from service.tabular.prompting import numeric_matrix
+from service.tabular.schema import row_key
 from service.tabular.spec import ColumnSpec, TableSpec, category_key
 
 BINS = 20
@@ -217,25 +218,9 @@ def encode(
     return np.hstack(parts) if parts else np.zeros((len(frame), 0))
 
 
-def _row_keys(frame: pd.DataFrame, spec: TableSpec) -> list[tuple[str, ...]]:
-    keys = []
-    for _, row in frame.iterrows():
-        key = []
-        for column in spec.columns:
-            value = row[column.name]
-            if value is None or (isinstance(value, float) and np.isnan(value)):
-                key.append("NA")
-            elif column.numeric:
-                key.append(f"{float(value):.{column.decimals}f}")
-            else:
-                key.append(category_key(value))
-        keys.append(tuple(key))
-    return keys
-
-
 def exact_copies(synthetic: pd.DataFrame, train: pd.DataFrame, spec: TableSpec) -> int:
-    real = set(_row_keys(train, spec))
-    return sum(key in real for key in _row_keys(synthetic, spec))
+    real = {row_key(spec, row) for row in train.to_dict("records")}
+    return sum(row_key(spec, row) in real for row in synthetic.to_dict("records"))
 
 
 def privacy(

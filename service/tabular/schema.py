@@ -143,6 +143,11 @@ def format_value(column: ColumnSpec, value: Any) -> Any:
     return f"{float(value):.{column.decimals}f}"
 
 
+def row_key(spec: TableSpec, row: Mapping[str, Any]) -> tuple[Any, ...]:
+    """A row as written at the spec's precision: equal keys are exact copies."""
+    return tuple(format_value(c, row.get(c.name)) for c in spec.columns)
+
+
 def format_row(spec: TableSpec, row: Mapping[str, Any]) -> str:
     return json.dumps({c.name: format_value(c, row.get(c.name)) for c in spec.columns})
 

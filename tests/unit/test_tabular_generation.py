@@ -11,6 +11,7 @@ from service.repair import REPAIR_SEED_STEP
 from service.tabular.generate import GenerationOptions, TabularGenerator
 from service.tabular.prompting import render_prompt
 from service.tabular.runs import open_reference
+from service.tabular.schema import format_value
 
 runner = CliRunner()
 
@@ -141,3 +142,17 @@ def test_cli_refuses_an_unknown_reference_before_loading_a_model(clinsynth_env, 
          "-o", str(tmp_path / "x.csv")],
     )  # fmt: skip
     assert result.exit_code == 2 and "no reference" in result.output
+
+
+def test_an_answer_copying_a_training_row_is_refused(pima):
+    reference, book = pima
+    real = reference.train.iloc[0].to_dict()
+    copy = {c.name: format_value(c, real[c.name]) for c in reference.spec.columns}
+    model = FakeModel().enqueue(json.dumps(copy), pima_row())
+    run = TabularGenerator(model, reference, book).generate(
+        "example", GenerationOptions(rows=1, seed=2, rule_schema=False)
+    )
+    slot = run.slots[0]
+    assert slot.fate == "repaired" and slot.copies == 1 and "copies a row" in slot.errors[0]
+    assert run.summary()["training_copies_refused"] == 1
+    assert "copies a row of the real training data" in model.calls[1].messages[1]["content"]
