@@ -215,10 +215,11 @@ def _offset_column(node: ast.AST, columns: Mapping[str, ColumnSpec]) -> tuple[st
         and isinstance(node.op, ast.Add | ast.Sub)
         and isinstance(node.left, ast.Name)
         and isinstance(node.right, ast.Constant)
-        and _number(node.right.value)
+        and isinstance(value := node.right.value, int | float)
+        and not isinstance(value, bool)
     ):
         sign = 1.0 if isinstance(node.op, ast.Add) else -1.0
-        return node.left.id, sign * float(node.right.value)
+        return node.left.id, sign * float(value)
     return None
 
 
