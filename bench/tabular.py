@@ -9,6 +9,7 @@ the runs; a run that reaches its share stops early and says so (the table counts
 it made). Prints figures; asserts nothing.
 
     .venv/bin/python bench/tabular.py [--rows 10] [--seed 1] [--budget 780] [--out DIR]
+        [--no-rule-schema]
 """
 
 from __future__ import annotations
@@ -43,13 +44,21 @@ def main() -> None:
     parser.add_argument("--prompt-types", default=",".join(PROMPT_TYPES))
     parser.add_argument("--budget", type=float, default=780.0, help="seconds for all runs")
     parser.add_argument("--out", type=Path, help="write rows, run files and HTML reports here")
+    parser.add_argument(
+        "--no-rule-schema",
+        action="store_true",
+        help="leave the rules to the prompt and the rule engine (SynLLM's setting)",
+    )
     args = parser.parse_args()
     datasets = args.datasets.split(",")
     prompt_types = args.prompt_types.split(",")
     share = args.budget / (len(datasets) * len(prompt_types))
     settings = Settings()
     model = build_language_model(settings)
-    print(f"model {model.name} ({model.backend}); {args.rows} rows per run, seed {args.seed}")
+    print(
+        f"model {model.name} ({model.backend}); {args.rows} rows per run, seed {args.seed}, "
+        f"rules {'in the prompt only' if args.no_rule_schema else 'compiled into the schema'}"
+    )
     speeds: list[tuple[str, str, int, float, float]] = []
     try:
         for dataset in datasets:
@@ -58,7 +67,10 @@ def main() -> None:
             tables = {}
             for prompt_type in prompt_types:
                 options = GenerationOptions(
-                    rows=args.rows, seed=args.seed, steer=prompt_type == "statistics"
+                    rows=args.rows,
+                    seed=args.seed,
+                    steer=prompt_type == "statistics",
+                    rule_schema=not args.no_rule_schema,
                 )
                 deadline = time.monotonic() + share
                 run = generator.generate(
