@@ -85,7 +85,7 @@ def main() -> None:
                     (dataset, prompt_type, summary["kept"], run.seconds, summary["attempts"])
                 )
                 document = run_document(run, reference, None)
-                frame = run.frame(reference.spec.names)
+                frame = run.frame(reference.spec)
                 tables[prompt_type] = (frame, document)
                 if args.out is not None:
                     write_rows(

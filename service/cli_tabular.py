@@ -125,7 +125,7 @@ def tabular(
     finally:
         language_model.close()
     document = run_document(run, ref, str(rules) if rules else None)
-    write_rows(run.frame(ref.spec.names), ref.spec, document, output)
+    write_rows(run.frame(ref.spec), ref.spec, document, output)
     summary = run.summary()
     say(
         f"wrote {summary['kept']} rows to {output}: {summary['repaired']} repaired, "

@@ -33,6 +33,7 @@ from service.tabular.prompting import PromptType, RenderedPrompt, render_prompt
 from service.tabular.reference import Reference
 from service.tabular.rules import TableRuleBook
 from service.tabular.schema import RowError, parse_row, row_key, row_schema
+from service.tabular.spec import TableSpec
 from service.validation.rules import RuleFailure
 
 RowFate = Literal["kept", "repaired", "dropped"]
@@ -82,8 +83,16 @@ class TabularRun:
     def kept_rows(self) -> list[dict[str, Any]]:
         return [s.row for s in self.slots if s.row is not None]
 
-    def frame(self, columns: list[str]) -> pd.DataFrame:
-        return pd.DataFrame(self.kept_rows(), columns=columns)
+    def frame(self, spec: TableSpec) -> pd.DataFrame:
+        """Kept rows, typed like a normalised reference: floats with NaN for numbers,
+        objects with None for categories (pandas would turn [1, 2, None] into floats)."""
+        rows = self.kept_rows()
+        return pd.DataFrame(
+            {
+                c.name: pd.Series([r[c.name] for r in rows], dtype=float if c.numeric else object)
+                for c in spec.columns
+            }
+        )
 
     def summary(self) -> dict[str, Any]:
         n = len(self.slots)

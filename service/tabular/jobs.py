@@ -182,7 +182,7 @@ def run_job(model: LanguageModel, store: TabularJobStore, job_id: str) -> None:
         run = TabularGenerator(model, reference, book).generate(
             request.prompt_type, options, on_row=on_row
         )
-        frame = run.frame(reference.spec.names)
+        frame = run.frame(reference.spec)
         store.finish(
             job_id,
             {

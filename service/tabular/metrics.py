@@ -138,7 +138,7 @@ def _binned(frame: pd.DataFrame, real: pd.DataFrame, spec: TableSpec) -> pd.Data
             out[column.name] = np.where(values.isna(), "NA", labels)
         else:
             out[column.name] = values.map(
-                lambda v: "NA" if v is None else category_key(v)
+                lambda v: "NA" if pd.isna(v) else category_key(v)
             ).to_numpy()
     return pd.DataFrame(out)
 
@@ -210,7 +210,7 @@ def encode(
             scaled = (values.to_numpy(dtype=float) - low) / ((high - low) or 1.0)
             parts.append(np.where(missing, 0.0, scaled)[:, None])
         else:
-            keys = values.map(lambda v: None if v is None else category_key(v))
+            keys = values.map(lambda v: None if pd.isna(v) else category_key(v))
             for category in column.categories or ():
                 parts.append((keys == category_key(category)).to_numpy(dtype=float)[:, None])
         if column.nullable:

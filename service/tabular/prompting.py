@@ -67,7 +67,7 @@ def numeric_matrix(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
         else:
             codes = {category_key(c): float(i) for i, c in enumerate(column.categories or ())}
             out[column.name] = frame[column.name].map(
-                lambda v, codes=codes: np.nan if v is None else codes[category_key(v)]
+                lambda v, codes=codes: np.nan if pd.isna(v) else codes[category_key(v)]
             )
     return pd.DataFrame(out)
 

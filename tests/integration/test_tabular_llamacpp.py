@@ -32,7 +32,7 @@ def test_rows_fit_the_schema_and_the_compiled_rules(model):
     compiled = set(generator.compiled.compiled)
     for slot in run.slots:
         assert not {f.rule_id for f in slot.first_failures} & compiled
-    frame = run.frame(ref.spec.names)
+    frame = run.frame(ref.spec)
     for column in ref.spec.columns:
         values = frame[column.name].dropna()
         if column.numeric:

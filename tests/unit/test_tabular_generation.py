@@ -75,7 +75,7 @@ def test_rows_are_kept_repaired_or_dropped_with_seeds_and_feedback(pima):
     assert (summary["kept"], summary["repaired"], summary["dropped"]) == (2, 1, 1)
     assert summary["schema_valid_first"] == 2  # row 2's first answer was not JSON
     assert summary["rule_violation_rate_first"] == pytest.approx(0.5)
-    frame = run.frame(reference.spec.names)
+    frame = run.frame(reference.spec)
     assert frame["Pregnancies"].tolist() == [2.0, 1.0] and frame["Outcome"].tolist() == [0, 0]
     dropped = run.slots[2]
     assert len(dropped.raw) == 3 and "not JSON" in dropped.errors[0]
@@ -156,3 +156,26 @@ def test_an_answer_copying_a_training_row_is_refused(pima):
     assert slot.fate == "repaired" and slot.copies == 1 and "copies a row" in slot.errors[0]
     assert run.summary()["training_copies_refused"] == 1
     assert "copies a row of the real training data" in model.calls[1].messages[1]["content"]
+
+
+def test_a_run_with_missing_categories_measures_like_the_reference():
+    reference, book, _ = open_reference("pbc")
+    row = {c.name: None for c in reference.spec.columns}
+    fixed = {
+        "time": "1000", "status": 0, "age": "50.0", "sex": "f", "edema": 0, "bili": "1.0",
+        "albumin": "3.50", "protime": "10.0", "platelet": "250", "stage": 3, "chol": "300",
+        "alk.phos": "1200.0", "ast": "100.00", "copper": "50", "trig": "100",
+    }  # fmt: skip
+    answer = json.dumps({**row, **fixed})  # trt and the examination missing, as outside the trial
+    treated = json.dumps({**row, **fixed, "trt": 1, "ascites": 0, "hepato": 1, "spiders": 0})
+    model = FakeModel().enqueue(answer, treated)
+    run = TabularGenerator(model, reference, book).generate(
+        "description", GenerationOptions(rows=2, seed=1, repair_rounds=0)
+    )
+    frame = run.frame(reference.spec)
+    # pandas alone would make [None, 1] a float column with NaN, which categories must not be.
+    assert frame["trt"].tolist() == [None, 1] and frame["time"].dtype == float
+    from service.tabular.report import build_report
+
+    report, _ = build_report(reference, book, {"run": (frame, None)}, seed=1)
+    assert report.sources[0].rows == 2 and report.sources[0].rule_violations.rows_violating == 0
