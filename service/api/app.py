@@ -19,6 +19,7 @@ from service.api.errors import install_request_hygiene
 from service.api.exports import exports_router
 from service.api.patients import patients_router
 from service.api.reports import reports_router
+from service.api.tabular import running_tabular, tabular_router
 from service.api.validation import validation_router
 from service.auth import auth_required
 from service.offline import enforce_offline
@@ -47,7 +48,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             app.state.services = Services.of(components, keys_required=keys_required)
         else:
             app.state.services = services
-        with running_batches(app, settings):
+        with running_batches(app, settings), running_tabular(app):
             yield
 
     app = FastAPI(title="clinsynth", version="0.1.0", lifespan=lifespan)
@@ -57,6 +58,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(batches_router)
     app.include_router(reports_router)
     app.include_router(exports_router)
+    app.include_router(tabular_router)
 
     @app.get("/health")
     def health(services: ServicesDep) -> Health:

@@ -23,6 +23,7 @@ from service.cli.generate import generate
 from service.cli.ingest import ingest
 from service.cli.report import report
 from service.cli.serve import serve
+from service.cli.tabular import tabular, tabular_report
 from service.cli.validate import validate
 from service.offline import enforce_offline
 from service.settings import Settings, configuration_problem
@@ -42,6 +43,8 @@ COMMAND_ORDER = (
     "apikey",
     "eval",
     "compare",
+    "tabular",
+    "tabular-report",
 )
 
 
@@ -71,6 +74,8 @@ app.command()(worker)
 app.add_typer(apikey_app, name="apikey")
 app.command(name="eval")(evaluate)
 app.command()(compare)
+app.command()(tabular)
+app.command(name="tabular-report")(tabular_report)
 
 
 @app.callback()

@@ -6,8 +6,10 @@ from alembic import context
 
 from knowledge.registry import RegistryBase
 from service.auth import ApiKeyRow  # noqa: F401  (registers its table)
+from service.batches.store import BatchRow  # noqa: F401  (registers its table)
 from service.storage.base import Base
 from service.storage.documents import IngestJobRow  # noqa: F401  (registers its table)
+from service.tabular.jobs import TabularJobRow  # noqa: F401  (registers its table)
 
 target_metadata = [Base.metadata, RegistryBase.metadata]
 connection = context.config.attributes["connection"]

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
-from service.storage.database import open_database
 
 from ingest.chunking import chunk_pages, make_splitter
 from ingest.language import detect_language
@@ -29,6 +28,7 @@ from ingest.pipeline import IngestOptions, ingest_paths
 from ingest.reading import PageContent, read_document
 from knowledge.registry import DocumentRegistry
 from knowledge.store import KnowledgeStore, chroma_client
+from service.storage.database import open_database
 
 pytestmark = pytest.mark.integration
 REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "real"
