@@ -254,6 +254,20 @@ def _flat_names() -> dict[str, tuple[str, str]]:
     }
 
 
+def _by_group(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Values given by flat name (``llm_backend``) sorted into their groups; the rest as is."""
+    flat = _flat_names()
+    rest: dict[str, Any] = {}
+    groups: dict[str, dict[str, Any]] = {}
+    for key, value in values.items():
+        if key in flat:
+            group, field = flat[key]
+            groups.setdefault(group, {})[field] = value
+        else:
+            rest[key] = value
+    return rest, groups
+
+
 class Settings(BaseSettings):
     """Everything a deployment can change, with embedded defaults that run offline.
 
@@ -282,15 +296,7 @@ class Settings(BaseSettings):
     def _route_flat_names(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        flat = _flat_names()
-        overrides: dict[str, dict[str, Any]] = {}
-        rest: dict[str, Any] = {}
-        for key, value in data.items():
-            if key in flat and key not in cls.model_fields:
-                group, field = flat[key]
-                overrides.setdefault(group, {})[field] = value
-            else:
-                rest[key] = value
+        rest, overrides = _by_group(data)
         for group, values in overrides.items():
             given = rest.get(group)
             if isinstance(given, _Group):
@@ -309,15 +315,7 @@ class Settings(BaseSettings):
 
     def with_values(self, **values: Any) -> Settings:
         """A copy with some values changed, by their flat names (``port=8080``)."""
-        flat = _flat_names()
-        groups: dict[str, dict[str, Any]] = {}
-        top: dict[str, Any] = {}
-        for key, value in values.items():
-            if key in flat:
-                group, field = flat[key]
-                groups.setdefault(group, {})[field] = value
-            else:
-                top[key] = value
+        top, groups = _by_group(values)
         for group, update in groups.items():
             top[group] = getattr(self, group).model_copy(update=update)
         return self.model_copy(update=top)
