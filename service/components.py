@@ -139,15 +139,10 @@ def build_executor(
 
 
 class Components:
-    """Every part of a running clinsynth, built from one Settings, each on first use.
+    """Every part of a running clinsynth, built from one Settings, each on first use."""
 
-    ``model`` may be given (``clinsynth eval --backend``, ``compare``); the rest follows
-    from the settings."""
-
-    def __init__(self, settings: Settings, *, model: LanguageModel | None = None):
+    def __init__(self, settings: Settings):
         self.settings = settings
-        if model is not None:
-            self.model = model
 
     @cached_property
     def engine(self) -> Engine:
@@ -160,10 +155,6 @@ class Components:
     @cached_property
     def model(self) -> LanguageModel:
         return build_language_model(self.settings)
-
-    def language_model(self, backend: str | None) -> LanguageModel:
-        """The model of ``backend`` (None: the configured one, shared)."""
-        return self.model if backend is None else build_language_model(self.settings, backend)
 
     @cached_property
     def generator(self) -> PatientGenerator:
@@ -228,5 +219,5 @@ class Components:
             model.close()
 
 
-def build_services(settings: Settings, *, model: LanguageModel | None = None) -> Components:
-    return Components(settings, model=model)
+def build_services(settings: Settings) -> Components:
+    return Components(settings)

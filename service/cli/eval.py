@@ -68,12 +68,13 @@ def evaluate(
     except ValueError as exc:
         error(str(exc))
         raise typer.Exit(2) from exc
+    if backend is not None:
+        settings = settings.with_values(llm_backend=backend)
     components = build_services(settings)
     with configuration_errors():
         store = components.knowledge
         if store.count() == 0:
             raise ValueError("the knowledge store is empty: run `clinsynth ingest PATH...` first")
-        components.model = components.language_model(backend)
         generator = components.generator
     loop = RepairLoop(generator, components.validator.validate, max_rounds=repair_rounds)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
