@@ -213,10 +213,15 @@ class Components:
         return build_runner(self.settings, self.batches, executor, concurrency=concurrency)
 
     def close(self) -> None:
-        """Release the model if one was loaded."""
-        model = self.__dict__.get("model")
+        """Release what was built: the model if one was loaded, the database's pooled connections.
+
+        Safe to call twice; parts never built are not built to be closed."""
+        model = self.__dict__.pop("model", None)
         if model is not None:
             model.close()
+        engine = self.__dict__.get("engine")
+        if engine is not None:
+            engine.dispose()
 
 
 def build_services(settings: Settings) -> Components:

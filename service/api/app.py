@@ -41,6 +41,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        components = None
         if services is None:
             from service.components import build_services
 
@@ -48,8 +49,12 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             app.state.services = Services.of(components, keys_required=keys_required)
         else:
             app.state.services = services
-        with running_batches(app, settings), running_tabular(app):
-            yield
+        try:
+            with running_batches(app, settings), running_tabular(app):
+                yield
+        finally:
+            if components is not None:  # what the app built, it closes
+                components.close()
 
     app = FastAPI(title="clinsynth", version="0.1.0", lifespan=lifespan)
     install_request_hygiene(app, max_bytes=settings.api.max_request_bytes)

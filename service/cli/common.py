@@ -77,9 +77,11 @@ def components_of(ctx: typer.Context) -> Components:
     """The command's parts, built once per invocation from its Settings (each on first use)."""
     from service.components import build_services
 
-    meta = ctx.find_root().meta
+    root = ctx.find_root()
+    meta = root.meta
     if "components" not in meta:
         meta["components"] = build_services(settings_of(ctx))
+        root.call_on_close(meta["components"].close)  # pooled connections closed on exit
     components: Components = meta["components"]
     return components
 
