@@ -17,6 +17,7 @@ from service.api.deps import Services, ServicesDep
 from service.api.documents import documents_router
 from service.api.errors import install_request_hygiene
 from service.api.exports import exports_router
+from service.api.inputs import NulGuard
 from service.api.patients import patients_router
 from service.api.reports import reports_router
 from service.api.tabular import running_tabular, tabular_router
@@ -57,6 +58,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                 components.close()
 
     app = FastAPI(title="clinsynth", version="0.1.0", lifespan=lifespan)
+    app.add_middleware(NulGuard)  # inside the hygiene's size cap: it reads capped bodies
     install_request_hygiene(app, max_bytes=settings.api.max_request_bytes)
     app.include_router(documents_router)
     app.include_router(validation_router)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, R
 from pydantic import BaseModel
 
 from service.api.deps import Services, require
+from service.api.inputs import MAX_OFFSET
 from service.batches.models import BatchFailure, BatchRequest, BatchStatus, IdempotencyConflict
 from service.batches.runners import BatchService, build_runner
 from service.batches.store import BatchStore
@@ -122,7 +123,7 @@ def create_batch(
 def list_batches(
     batches: BatchesDep,
     limit: Annotated[int, Query(ge=1, le=500, description="Page size")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Batches to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Batches to skip")] = 0,
     status: Annotated[str | None, Query(pattern="^(queued|running|done|failed|cancelled)$")] = None,
 ) -> BatchPage:
     """Batches, newest first."""
@@ -157,7 +158,7 @@ def batch_patients(
     batch_id: str,
     batches: BatchesDep,
     limit: Annotated[int, Query(ge=1, le=500, description="Page size")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Records to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Records to skip")] = 0,
 ) -> BatchPatients:
     """The batch's stored records, in batch order."""
     _found(batches.status(batch_id), batch_id)

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from service.api.deps import ServicesDep, require
 from service.api.exports import FHIR_RESPONSES, PatientFormat, fhir_response
+from service.api.inputs import MAX_OFFSET
 from service.generation.blocks.base import GenerationError
 from service.generation.flow import GenerationFailed
 from service.records import PatientRecord
@@ -63,7 +64,7 @@ def generate_patient(
 def list_patients(
     services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=500, description="Page size")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Records to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Records to skip")] = 0,
     tumour: Annotated[str | None, Query(max_length=200, description="Part of the name")] = None,
 ) -> PatientPage:
     return PatientPage(
