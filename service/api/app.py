@@ -10,9 +10,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from service.api.batches import batches_router, running_batches
+from service.api.contract import install_contract
 from service.api.deps import Services, ServicesDep
 from service.api.documents import documents_router
 from service.api.errors import install_request_hygiene
@@ -58,6 +60,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                 components.close()
 
     app = FastAPI(title="clinsynth", version="0.1.0", lifespan=lifespan)
+    install_contract(app, is_secured=_is_secured)
     app.add_middleware(NulGuard)  # inside the hygiene's size cap: it reads capped bodies
     install_request_hygiene(app, max_bytes=settings.api.max_request_bytes)
     app.include_router(documents_router)
@@ -77,3 +80,11 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
 
     app.include_router(patients_router)
     return app
+
+
+def _is_secured(route: APIRoute) -> bool:
+    """Whether a route checks an API key (it depends on ``deps.require``)."""
+    return any(
+        d.call is not None and d.call.__qualname__.startswith("require.")
+        for d in route.dependant.dependencies
+    )

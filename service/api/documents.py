@@ -6,7 +6,7 @@ from dataclasses import asdict, replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, File, Form, HTTPException, Request, UploadFile
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from knowledge.chunks import RetrievedChunk
 from service.api.deps import ServicesDep, require
@@ -22,6 +22,8 @@ documents_router = APIRouter(tags=["documents"])
 
 
 class SearchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)  # as the schema says
+
     query: str = Field(min_length=1, max_length=2000)
     k: int = Field(5, ge=1, le=100, description="Passages to return")
     documents: list[str] = Field(default_factory=list, description="Document ids or file names")

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from service.api.contract import error_response
 from service.api.deps import ServicesDep, require
 from service.api.exports import FHIR_RESPONSES, PatientFormat, fhir_response
 from service.api.inputs import MAX_OFFSET
@@ -31,7 +32,12 @@ class PatientPage(BaseModel):
     offset: int
 
 
-@patients_router.post("/v1/patients", status_code=201, dependencies=[require("generate")])
+@patients_router.post(
+    "/v1/patients",
+    status_code=201,
+    dependencies=[require("generate")],
+    responses={502: error_response("The model's output could not be made into a valid record")},
+)
 def generate_patient(
     body: GenerateRequest, services: ServicesDep
 ) -> PatientRecord | list[PatientRecord]:

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError
 
 from service.requests import (
-    MAX_SEED,
     ParsedRequest,
     RequestError,
     RequestFields,
@@ -45,12 +44,6 @@ class BatchRequest(RequestFields):
     idempotency_key: str | None = Field(
         None, min_length=1, max_length=200, description="Same key, same batch (no duplicate)"
     )
-
-    @model_validator(mode="after")
-    def _seeds_fit(self) -> BatchRequest:
-        if self.seed is not None and self.seed + self.count - 1 > MAX_SEED:
-            raise ValueError(f"seed + count - 1 must not exceed {MAX_SEED}")
-        return self
 
     def stored_request(self) -> dict[str, Any]:
         """The request as kept with the batch: the given fields but the count and the key."""

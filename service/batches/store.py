@@ -32,13 +32,13 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from service.batches.models import (
     ACTIVE,
-    MAX_SEED,
     BatchFailure,
     BatchJob,
     BatchRequest,
     BatchStatus,
     IdempotencyConflict,
 )
+from service.requests import MAX_SEED
 from service.storage.base import Base, JsonColumn, aware, insert_once
 from service.storage.patients import PatientRow
 
@@ -111,7 +111,7 @@ class BatchStore:
             return existing, False
         seed = request.seed
         if seed is None:
-            seed = secrets.randbelow(MAX_SEED - request.count + 2)
+            seed = secrets.randbelow(MAX_SEED + 1)  # item seeds wrap (seed_at)
         batch_id = str(uuid.uuid4())
         row = BatchRow(
             batch_id=batch_id,

@@ -99,7 +99,7 @@ def create(
         "language": language,
     }
     try:
-        request = BatchRequest(**{k: v for k, v in given.items() if v is not None})
+        request = BatchRequest.model_validate({k: v for k, v in given.items() if v is not None})
         parsed_request(request.stored_request())
     except ValidationError as exc:
         error(validation_message(exc))

@@ -45,7 +45,18 @@ class RequestFields(BaseModel):
     """A generation request as a client sends it: structured fields, a free-text prompt, or
     both. The prompt is read into the same fields; a field given explicitly wins."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Strict: a number sent as a string is refused, as the schema says. The schema also says
+    # what the prompt check enforces: a prompt or a describing field, not null.
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "anyOf": [
+                {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+                for name in ("prompt", *DESCRIBING)
+            ]
+        },
+    )
 
     age: int | None = Field(
         None, ge=0, le=MAX_AGE, description="Age at diagnosis in whole years, 0 to 25"

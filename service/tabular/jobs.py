@@ -16,7 +16,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import DateTime, Integer, String, Text, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -52,6 +52,8 @@ class TabularJobRow(Base):
 
 class TabularJobRequest(BaseModel):
     """Body of ``POST /v1/tabular``: what ``clinsynth tabular`` takes, for a bundled reference."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)  # as the schema says
 
     reference: Literal["pbc", "pima"] = Field(description="Bundled reference data set")
     prompt_type: PromptType = Field(description="example, description, statistics or rules")

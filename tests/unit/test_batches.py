@@ -26,6 +26,7 @@ from service.batches.models import (
     BatchRequest,
     IdempotencyConflict,
     item_record_id,
+    item_seed,
 )
 from service.batches.procrastinate import ProcrastinateRunner
 from service.batches.runners import InProcessRunner, jobs_kind
@@ -127,7 +128,6 @@ def settled(engine: Engine, batch_id: str) -> Callable[[], bool]:
     [
         {"prompt": PROMPT, "count": 0},
         {"prompt": PROMPT, "count": 10_001},
-        {"prompt": PROMPT, "count": 2, "seed": MAX_SEED},  # item 1's seed would not fit
         {"prompt": "", "count": 1},
         {"count": 1},  # nothing describes the patients
         {"prompt": PROMPT},
@@ -138,6 +138,12 @@ def settled(engine: Engine, batch_id: str) -> Callable[[], bool]:
 def test_request_bounds_are_clear_errors(fields):
     with pytest.raises(ValidationError):
         BatchRequest(**fields)
+
+
+def test_item_seeds_past_the_last_seed_wrap_to_zero():
+    request = BatchRequest(prompt=PROMPT, count=2, seed=MAX_SEED)
+    assert request.seed is not None
+    assert [item_seed(request.seed, i) for i in range(2)] == [MAX_SEED, 0]
 
 
 def test_the_last_seed_may_be_the_largest():
