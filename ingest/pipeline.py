@@ -224,7 +224,9 @@ def _ingest_one(
         if writer.pending(document_id_for(pdf.sha256), path.name):
             writer.flush()  # the same content or name came earlier in this run: settle it first
         known = registry.by_sha256(pdf.sha256)
-        if known is not None and known.status == "active" and known.file_name == path.name:
+        if known is not None and known.status == "active":
+            if known.file_name != path.name:  # the same content under a new name: an alias
+                registry.add_alias(known.document_id, path.name)
             writer.finished(
                 IngestResult(path, "unchanged", known.document_id, known.pages, known.chunks)
             )

@@ -10,7 +10,7 @@ retrieval, so citations of records made from them still resolve to their text.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -44,6 +44,7 @@ class DocumentRow(RegistryBase):
     language: Mapped[str | None] = mapped_column(String(8), nullable=True)
     ocr_pages: Mapped[int] = mapped_column(Integer, default=0)
     ocr_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list)  # other names it came as
 
 
 class PageRow(RegistryBase):
@@ -80,6 +81,7 @@ class Document:
     language: str | None = None  # the language of most of its text
     ocr_pages: int = 0
     ocr_confidence: float | None = None  # mean over its OCRed pages
+    aliases: list[str] = field(default_factory=list)  # other file names of the same content
 
     def as_json(self) -> dict[str, Any]:
         data = self.__dict__.copy()
@@ -113,6 +115,7 @@ def _document(row: DocumentRow) -> Document:
         language=row.language,
         ocr_pages=row.ocr_pages or 0,
         ocr_confidence=row.ocr_confidence,
+        aliases=list(row.aliases or []),
     )
 
 
@@ -159,14 +162,19 @@ class DocumentRegistry:
 
     def active_ids(self, *, tags: Sequence[str] = (), documents: Sequence[str] = ()) -> list[str]:
         """Visible document ids, narrowed to those carrying every tag and to the given ids
-        or file names."""
+        or file names (aliases included)."""
         with Session(self.engine) as session:
             rows = session.scalars(select(DocumentRow).where(DocumentRow.status == "active"))
             return [
                 r.document_id
                 for r in rows
                 if all(t in (r.tags or []) for t in tags)
-                and (not documents or r.document_id in documents or r.file_name in documents)
+                and (
+                    not documents
+                    or r.document_id in documents
+                    or r.file_name in documents
+                    or any(alias in documents for alias in r.aliases or [])
+                )
             ]
 
     def begin(
@@ -190,6 +198,18 @@ class DocumentRegistry:
             row.size_bytes, row.tags, row.status = size_bytes, sorted(set(tags)), "ingesting"
             row.superseded_by = None
             row.ingested_at = datetime.now(UTC)
+            row.aliases = [a for a in row.aliases or [] if a != file_name]
+        return self.get(document_id)  # type: ignore[return-value]
+
+    def add_alias(self, document_id: str, file_name: str) -> Document:
+        """Record that the same content came again as ``file_name``: the document keeps its
+        name and chunks, and lists the new name among its aliases. KeyError if unknown."""
+        with Session(self.engine) as session, session.begin():
+            row = session.get(DocumentRow, document_id)
+            if row is None:
+                raise KeyError(document_id)
+            if file_name != row.file_name and file_name not in (row.aliases or []):
+                row.aliases = sorted({*(row.aliases or []), file_name})
         return self.get(document_id)  # type: ignore[return-value]
 
     def activate(self, document_id: str, *, chunks: int) -> list[str]:

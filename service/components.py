@@ -216,6 +216,9 @@ class Components:
         """Release what was built: the model if one was loaded, the database's pooled connections.
 
         Safe to call twice; parts never built are not built to be closed."""
+        jobs = self.__dict__.get("ingest_jobs")
+        if jobs is not None:
+            jobs.close()  # its heartbeat thread writes through the engine disposed below
         model = self.__dict__.pop("model", None)
         if model is not None:
             model.close()

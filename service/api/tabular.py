@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from service.api.deps import Services, require
+from service.exports.cells import safe_cell
 from service.tabular.jobs import (
     TabularJobRequest,
     TabularJobRunner,
@@ -87,9 +88,10 @@ def export_tabular_job(
     if format == "json":
         return JSONResponse({"rows": result["rows"], "run": result["run"]})
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=result["columns"], lineterminator="\n")
-    writer.writeheader()
-    writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in result["rows"])
+    columns = result["columns"]
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([safe_cell(c) for c in columns])
+    writer.writerows([safe_cell(row.get(c)) for c in columns] for row in result["rows"])
     return Response(
         buffer.getvalue(),
         media_type="text/csv",

@@ -6,7 +6,8 @@ says which list: ``primary``, ``relapse`` or ``second_tumour``). Nested objects 
 dotted columns (``boost.site``); lists are joined with "; " (a list of objects gives one
 column per field, values aligned, inner lists joined with ", "). Citations are left out of
 the block files and go to ``citations.csv``, keyed by block, context and item. Headers come
-from the schema, so every file exists with its header even when no record fills it.
+from the schema, so every file exists with its header even when no record fills it. Text
+that a spreadsheet would run as a formula is quoted (``service.exports.cells``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import IO, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
+from service.exports.cells import safe_row
 from service.records import (
     ChemotherapyAdministration,
     Demographics,
@@ -192,7 +194,7 @@ class CsvTables:
 
     def write(self, record: PatientRecord) -> None:
         for block, row in csv_rows(record):
-            self._writers[block].writerow(row)
+            self._writers[block].writerow(safe_row(row))
 
     def close(self) -> None:
         for handle in self._files:

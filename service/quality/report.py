@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 __all__ = [
     "BatchNotFound",
     "BatchReport",
+    "ReportNotStored",
+    "ReportOutdated",
+    "current_report",
     "load_or_build_report",
     "render_html",
     "store_batch_report",
@@ -65,6 +68,35 @@ def stored_report(engine: Engine, batch_id: str) -> BatchReport | None:
         return None
     current = (report.counts.records, report.counts.validated)
     return report if current == RecordStore(engine).batch_counts(batch_id) else None
+
+
+class ReportNotStored(LookupError):
+    """The batch has no stored report yet (it is built when the batch finishes)."""
+
+
+class ReportOutdated(LookupError):
+    """The stored report predates records or validations the batch has gained since."""
+
+
+def current_report(engine: Engine, batch_id: str) -> BatchReport:
+    """The stored report, read only: nothing is built here (reads never run the model).
+
+    BatchNotFound, ReportNotStored (none, or one of an older schema) or ReportOutdated."""
+    stored = BatchStore(engine).report(batch_id)
+    if stored is None:
+        raise ReportNotStored(f"batch {batch_id} has no stored report yet")
+    try:
+        report = BatchReport.model_validate(stored)
+    except ValidationError as exc:
+        raise ReportNotStored(f"batch {batch_id}'s stored report is of an older version") from exc
+    counts = RecordStore(engine).batch_counts(batch_id)
+    if (report.counts.records, report.counts.validated) != counts:
+        raise ReportOutdated(
+            f"batch {batch_id}'s stored report covers {report.counts.records} records "
+            f"({report.counts.validated} validated); the batch now has {counts[0]} "
+            f"({counts[1]} validated)"
+        )
+    return report
 
 
 def batch_contents(

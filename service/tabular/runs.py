@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from service.exports.cells import safe_cell
 from service.tabular.generate import TabularRun
 from service.tabular.reference import BUNDLED, Reference, load_reference
 from service.tabular.rules import TableRuleBook, bundled_rules_path
@@ -79,16 +80,21 @@ def run_document(run: TabularRun, reference: Reference, rules_source: str | None
 
 def write_rows(frame: pd.DataFrame, spec: TableSpec, document: dict[str, Any], path: Path) -> None:
     """A ``.json`` file holds ``{"rows": [...], "run": {...}}``; a CSV holds the rows (missing
-    as empty cells, numbers at the spec's precision) and ``PATH.run.json`` the run."""
+    as empty cells, numbers at the spec's precision, formula-like text quoted) and
+    ``PATH.run.json`` the run."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".json":
         path.write_text(json.dumps({"rows": rows_json(frame, spec), "run": document}, indent=1))
         return
     out = frame.copy()
-    for column in spec.columns:
-        if column.numeric:
-            out[column.name] = out[column.name].map(
-                lambda v, d=column.decimals: "" if pd.isna(v) else f"{float(v):.{d}f}"
+    numeric = {c.name: c.decimals for c in spec.columns if c.numeric}
+    for name in out.columns:
+        if name in numeric:
+            out[name] = out[name].map(
+                lambda v, d=numeric[name]: "" if pd.isna(v) else f"{float(v):.{d}f}"
             )
+        else:  # text a spreadsheet would run as a formula is quoted; numbers stay
+            out[name] = out[name].map(safe_cell)
+    out.columns = pd.Index([safe_cell(str(name)) for name in out.columns])
     out.to_csv(path, index=False)
     path.with_name(path.name + ".run.json").write_text(json.dumps(document, indent=1))

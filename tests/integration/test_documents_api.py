@@ -70,6 +70,11 @@ def test_upload_job_list_search_delete(client):
     assert client.get(f"/v1/documents/jobs/{again['jobs'][0]['job_id']}").json()["result"] == (
         "unchanged"
     )
+    renamed = client.post("/v1/documents", files=[pdf_upload("hodgkin-v2.pdf")]).json()
+    job = client.get(f"/v1/documents/jobs/{renamed['jobs'][0]['job_id']}").json()
+    assert (job["result"], job["document_id"]) == ("unchanged", document["document_id"])
+    [listed] = client.get("/v1/documents").json()
+    assert (listed["file_name"], listed["aliases"]) == ("hodgkin.pdf", ["hodgkin-v2.pdf"])
     assert client.delete(f"/v1/documents/{document['document_id']}").status_code == 200
     assert client.get("/v1/documents").json() == []
     assert client.post("/v1/search", json={"query": "OEPA"}).json()["results"] == []

@@ -1,4 +1,4 @@
-"""GET /v1/patients/{id}/validation: stored result, or validated now and stored."""
+"""GET /v1/patients/{id}/validation reads the stored result; POST validates and stores."""
 
 from __future__ import annotations
 
@@ -56,17 +56,21 @@ def test_a_generated_record_is_validated_as_it_is_stored(tmp_path):
     assert grounding["items"] == grounding["verified"] > 1 and not grounding["skipped"]
 
 
-def test_a_record_stored_without_validation_is_validated_on_demand(tmp_path):
+def test_get_never_validates_post_validates_and_stores(tmp_path):
     api, records = client(tmp_path, FakeModel())
     records.save(full_record(record_id="older"))
     assert records.get_validation("older") is None
     with api as c:
-        first = c.get("/v1/patients/older/validation")
+        unread = c.get("/v1/patients/older/validation")
+        assert records.get_validation("older") is None  # the read wrote nothing
+        made = c.post("/v1/patients/older/validation")
         again = c.get("/v1/patients/older/validation")
-    assert first.status_code == 200, first.text
-    assert first.json()["record_id"] == "older"
+    assert unread.status_code == 409
+    assert "POST /v1/patients/older/validation" in unread.json()["detail"]
+    assert made.status_code == 200, made.text
+    assert made.json()["record_id"] == "older"
     stored = records.get_validation("older")
-    assert stored is not None and stored.model_dump(mode="json") == first.json() == again.json()
+    assert stored is not None and stored.model_dump(mode="json") == made.json() == again.json()
 
 
 def test_a_stored_result_is_returned_as_stored(tmp_path):
@@ -86,5 +90,6 @@ def test_unknown_record_is_404_and_no_validator_is_503(tmp_path):
     records.save(full_record(record_id="unvalidated"))
     with api as c:
         assert c.get("/v1/patients/nope/validation").status_code == 404
-        missing = c.get("/v1/patients/unvalidated/validation")
+        assert c.post("/v1/patients/nope/validation").status_code == 404
+        missing = c.post("/v1/patients/unvalidated/validation")
     assert missing.status_code == 503 and "not configured" in missing.json()["detail"]

@@ -310,3 +310,43 @@ def test_cli_failure_keeps_the_previous_file(cli_batch, tmp_path, monkeypatch):
     assert "broken" in result.stderr and "left as it was" in result.stderr
     assert out.read_text() == "previous export\n"
     assert [p.name for p in out.parent.iterdir()] == ["bundles.ndjson"]
+
+
+# --- CSV formula injection -----------------------------------------------------------------
+
+HOSTILE = '=HYPERLINK("http://evil.example","click")'
+
+
+def test_safe_cell_quotes_formula_text_and_leaves_numbers():
+    from service.exports.cells import safe_cell
+
+    for text in (HOSTILE, "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd", "-", "=", "-inf"):
+        assert safe_cell(text) == "'" + text
+    for number in (-3.5, -2, 0, 7.25, "-3.5", "+2", "-1e-3", "-.5", "5.4", "plain text", ""):
+        assert safe_cell(number) == number
+    assert safe_cell(None) is None and safe_cell(True) is True
+
+
+def test_csv_export_quotes_a_hostile_prompt_and_name(tmp_path):
+    """The record's prompt and an invented name starting a formula reach the CSV quoted,
+    through the batch export endpoint; numbers stay numbers."""
+    hostile = full_record().model_copy(update={"record_id": str(uuid.UUID(int=9))})
+    hostile.provenance.request = HOSTILE
+    hostile.demographics.given_name = "@SUM(1+1)"
+    hostile.demographics.phone = "+34 600 000 000"
+    settings = Settings(home=tmp_path, serve_worker=False)
+    engine = open_database(settings.database.url)
+    store_batch(engine, [hostile])
+    services = Services(make(FakeModel()), RecordStore(engine))
+    with TestClient(create_app(settings, services)) as client:
+        response = export(client, "csv")
+    assert response.status_code == 200, response.text
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        tables = {name: read_csv(archive.read(name).decode()) for name in CSV_FILES}
+    assert tables["records.csv"][0]["provenance.request"] == "'" + HOSTILE
+    person = tables["demographics.csv"][0]
+    assert person["given_name"] == "'@SUM(1+1)" and person["phone"] == "'+34 600 000 000"
+    assert tables["radiotherapy.csv"][0]["boost.dose"] == "5.4"
+    assert tables["chemotherapy.csv"][0]["item"] == "0"
+    every_cell = [v for rows in tables.values() for row in rows for v in row.values()]
+    assert not [v for v in every_cell if v[:1] in "=+@\t\r" and v[:1]]

@@ -101,6 +101,23 @@ def test_the_same_file_twice_in_one_run_is_settled_before_the_second(store, tmp_
     assert store.stored_chunks() == store.count() == first.chunks
 
 
+def test_known_content_under_a_new_name_is_unchanged_and_keeps_the_name_as_an_alias(
+    store, tmp_path
+):
+    renamed = Path(shutil.copy(PDFS[0], tmp_path / "renamed.pdf"))
+    [first] = ingest_paths([PDFS[0]], store)
+    calls = list(store.embedder.calls)
+    [second] = ingest_paths([renamed], store)
+    [third] = ingest_paths([renamed], store)
+    assert (first.status, second.status, third.status) == ("ingested",) + ("unchanged",) * 2
+    assert second.document_id == first.document_id and store.embedder.calls == calls
+    [document] = store.registry.documents()
+    assert (document.file_name, document.aliases) == (PDFS[0].name, ["renamed.pdf"])
+    assert document.as_json()["aliases"] == ["renamed.pdf"]
+    assert store.registry.active_ids(documents=["renamed.pdf"]) == [document.document_id]
+    assert store.stored_chunks() == store.count() == first.chunks
+
+
 def test_a_store_that_cannot_be_written_stops_the_run_with_nothing_visible(store):
     def refuse(chunks):
         raise OSError(28, "No space left on device")

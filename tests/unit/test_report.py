@@ -200,7 +200,10 @@ def test_api_serves_json_and_html_and_404(tmp_path):
     add_batch(engine, "batch-api", [variant(0), variant(1)])
     with client as c:
         assert c.get("/v1/reports/unknown").status_code == 404
+        assert c.post("/v1/reports/unknown").status_code == 404
+        built = c.post("/v1/reports/batch-api").json()
         body = c.get("/v1/reports/batch-api").json()
+        assert body == built
         page = c.get("/v1/reports/batch-api", params={"format": "html"})
         assert c.get("/v1/reports/batch-api", params={"format": "pdf"}).status_code == 422
     assert body["batch_id"] == "batch-api" and body["counts"]["records"] == 2
@@ -215,9 +218,30 @@ def test_api_without_a_knowledge_store_reports_what_it_cannot_compute(tmp_path):
     client, engine = api_client(tmp_path, FakeModel())  # FakeModel has no scores queued
     add_batch(engine, "batch-bare", [variant(0)])
     with client as c:
-        metrics = c.get("/v1/reports/batch-bare").json()["metrics"]
+        metrics = c.post("/v1/reports/batch-bare").json()["metrics"]
     assert "cannot score" in metrics["perplexity"]["reason"]
     assert metrics["coherence"]["reason"] == "no embedding model configured"
+
+
+def test_api_get_only_reads_the_stored_report(tmp_path):
+    """GET never builds (no model call, nothing written), not even with ?refresh=true: it
+    names the POST that builds; a report older than the batch's records is a 409."""
+    model = FakeModel()  # no scores queued: any scoring would raise
+    client, engine = api_client(tmp_path, model)
+    add_batch(engine, "batch-read", [variant(0)])
+    with client as c:
+        missing = c.get("/v1/reports/batch-read", params={"refresh": "true"})
+        assert missing.status_code == 404
+        assert "POST /v1/reports/batch-read" in missing.json()["detail"]
+        assert stored_report(engine, "batch-read") is None and model.calls == []
+        built = build(engine, "batch-read")  # as the executor does when the batch finishes
+        stored = c.get("/v1/reports/batch-read", params={"refresh": "true"})
+        assert BatchReport.model_validate(stored.json()) == built and model.calls == []
+        again = PatientRecord.model_validate(variant(1))
+        RecordStore(engine).save_batch_item(again, batch_id="batch-read", batch_index=1)
+        outdated = c.get("/v1/reports/batch-read")
+    assert outdated.status_code == 409 and "POST /v1/reports/batch-read" in outdated.text
+    engine.dispose()
 
 
 def test_cli_writes_the_stored_report(clinsynth_env, tmp_path):

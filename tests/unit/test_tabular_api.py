@@ -82,3 +82,37 @@ def test_jobs_left_unfinished_restart_with_the_runner(backend, tmp_path):
     assert status is not None and status.status == "done" and status.kept == 1
     assert json.dumps(store.result(job.job_id)["rows"][0]["Age"]) == "35"
     engine.dispose()
+
+
+def test_csv_exports_quote_formula_text_and_keep_negative_numbers(tmp_path):
+    """Both tabular CSV writers (the API export and ``write_rows`` of the CLI and benchmark)
+    quote a category or column name a spreadsheet would run; numbers stay as they are."""
+    import pandas as pd
+
+    from service.tabular.runs import write_rows
+    from service.tabular.spec import TableSpec
+
+    hostile = '=HYPERLINK("http://evil.example")'
+    with client(tmp_path, FakeModel()) as c:
+        store = c.app.state.tabular.store  # type: ignore[attr-defined]
+        job = store.create(TabularJobRequest(reference="pima", prompt_type="rules", rows=1))
+        store.start(job.job_id)
+        rows = [{"@name": hostile, "delta": -3.5, "code": "-3.5"}, {"@name": "+ok", "delta": None,
+                 "code": "-x"}]  # fmt: skip
+        store.finish(job.job_id, {"columns": ["@name", "delta", "code"], "rows": rows, "run": {}})
+        exported = c.get(f"/v1/tabular/{job.job_id}/export").text
+    assert exported.splitlines() == [
+        "'@name,delta,code",
+        f'"\'{hostile.replace(chr(34), chr(34) * 2)}",-3.5,-3.5',
+        "'+ok,,'-x",
+    ]
+    spec = TableSpec.model_validate(
+        {"name": "t", "columns": [
+            {"name": "=label", "kind": "category", "categories": [hostile, "-a", "b"]},
+            {"name": "delta", "kind": "number", "minimum": -10, "maximum": 10, "decimals": 1},
+        ]}
+    )  # fmt: skip
+    frame = pd.DataFrame({"=label": [hostile, "-a", "b"], "delta": [-3.5, 2.0, None]})
+    write_rows(frame, spec, {}, tmp_path / "rows.csv")
+    written = list(csv.reader(io.StringIO((tmp_path / "rows.csv").read_text())))
+    assert written == [["'=label", "delta"], ["'" + hostile, "-3.5"], ["'-a", "2.0"], ["b", ""]]
