@@ -56,6 +56,9 @@ class TrustedHosts:
         if scope["type"] in ("http", "websocket"):
             header = next((v for k, v in scope["headers"] if k == b"host"), b"")
             if host_name(header.decode("latin-1")) not in self.hosts:
+                if scope["type"] == "websocket":
+                    await send({"type": "websocket.close", "code": 1008})
+                    return
                 shown = header.decode("latin-1") or "none"
                 await _reply(
                     send,

@@ -275,3 +275,29 @@ def test_docs_pages_load_nothing_from_outside(setup):
             assert assets, page
             for asset in assets:
                 assert client.get(asset).status_code == 200, asset
+
+
+def test_the_upload_form_is_documented(setup):
+    with TestClient(create_app(setup.settings, setup.services)) as client:
+        upload = client.get("/openapi.json").json()["paths"]["/v1/documents"]["post"]
+    form = upload["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert form["required"] == ["files"] and {"files", "tags", "ocr"} == set(form["properties"])
+
+
+@pytest.mark.parametrize(
+    ("auth", "line"),
+    [("auto", "required once one exists"), ("required", "required on every request")],
+)
+def test_serve_says_which_requests_need_a_key(clinsynth_env, monkeypatch, auth, line):
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from service.cli import app as cli
+
+    served = []
+    monkeypatch.setattr(logging.getLogger("service"), "handlers", [])  # serve adds one
+    monkeypatch.setattr(uvicorn, "run", lambda app, **bind: served.append(bind))
+    monkeypatch.setenv("CLINSYNTH_API_AUTH", auth)
+    result = CliRunner().invoke(cli, ["serve"])
+    assert result.exit_code == 0, result.output
+    assert line in result.stderr and served == [{"host": "127.0.0.1", "port": 8000}]
