@@ -24,6 +24,9 @@ from service.storage.base import Base
 Scope = Literal["read", "generate", "ingest", "admin"]
 SCOPES: tuple[str, ...] = get_args(Scope)
 AuthMode = Literal["auto", "required", "disabled"]
+# Which requests need a key: every one, every one once any key was ever created (checked
+# per request, so a key made while the server runs takes effect at once), or none.
+KeyPolicy = Literal["always", "once_a_key_exists", "never"]
 
 
 class ApiKeyRow(Base):
@@ -62,6 +65,16 @@ def _key(row: ApiKeyRow) -> ApiKey:
 class ApiKeys:
     def __init__(self, engine: Engine):
         self.engine = engine
+        self._some_exist = False  # keys are revoked, never deleted: once true, stays true
+
+    def any_exist(self) -> bool:
+        """Whether a key was ever created (revoked ones count: revoking every key must not
+        open the server again). One indexed lookup until the first key is seen."""
+        if not self._some_exist:
+            with Session(self.engine) as session:
+                found = session.scalars(select(ApiKeyRow.key_id).limit(1)).first()
+            self._some_exist = found is not None
+        return self._some_exist
 
     def create(self, scopes: list[str], *, name: str = "") -> tuple[ApiKey, str]:
         """A new key and its token (shown once; only its digest is stored)."""
@@ -120,13 +133,18 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def auth_required(mode: AuthMode, host: str) -> bool:
-    """Whether requests need a key. ``auto``: only off on a loopback bind (local demos).
-    Disabling auth on a non-loopback bind is refused."""
+def key_policy(mode: AuthMode, host: str) -> KeyPolicy:
+    """Which requests need a key for ``CLINSYNTH_API_AUTH=mode`` on bind address ``host``.
+
+    ``required``, and ``auto`` on any non-loopback address: always. ``auto`` on loopback:
+    once a key exists (a local demo stays open until someone creates one). ``disabled``:
+    never, and only allowed on a loopback address."""
     if mode == "disabled":
         if not is_loopback(host):
             raise ValueError(
                 f"CLINSYNTH_API_AUTH=disabled is only allowed on a loopback address, not {host}"
             )
-        return False
-    return mode == "required" or not is_loopback(host)
+        return "never"
+    if mode == "required" or not is_loopback(host):
+        return "always"
+    return "once_a_key_exists"

@@ -14,11 +14,12 @@ field descriptions (a test fails when the README differs).
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ingest.options import IngestOptions, PdfLimits
@@ -27,6 +28,7 @@ from models.embedded import packaged_gguf_path
 from service.generation.options import DEFAULT_REPAIR_ROUNDS, GenerationOptions
 
 ENV_PREFIX = "CLINSYNTH_"
+_HOST_NAME = re.compile(r"[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?|[0-9a-f:.]+")
 
 
 class _Group(BaseSettings):
@@ -222,14 +224,33 @@ class ApiSettings(_Group):
     port: int = Field(8000, ge=1, le=65535, description="Port of `clinsynth serve`")
     api_auth: Literal["auto", "required", "disabled"] = Field(
         "auto",
-        description="API keys: auto = required unless bound to a loopback address; "
-        "disabled is refused on a non-loopback address",
+        description="API keys: required = always; auto = always, except on a loopback address "
+        "while no key exists yet (open, with a warning at start); disabled = never, refused "
+        "on a non-loopback address",
+    )
+    api_trusted_hosts: str = Field(
+        "",
+        description="Comma-separated extra names the Host header may carry (400 otherwise), "
+        "besides the bind address, localhost, 127.0.0.1 and ::1 (and the machine's hostname "
+        "when bound to 0.0.0.0 or ::)",
     )
     max_request_bytes: int = Field(
         1024 * 1024,
         ge=1024,
         description="Largest JSON request body accepted (413 above); uploads have their own limit",
     )
+
+    @field_validator("api_trusted_hosts")
+    @classmethod
+    def _host_names(cls, value: str) -> str:
+        names = [name.strip().lower().rstrip(".") for name in value.split(",") if name.strip()]
+        for name in names:
+            if not _HOST_NAME.fullmatch(name):
+                raise ValueError(f"{name!r} is not a host name or IP address")
+        return ",".join(names)
+
+    def trusted_host_names(self) -> list[str]:
+        return [name for name in self.api_trusted_hosts.split(",") if name]
 
 
 GROUPS: dict[str, type[_Group]] = {

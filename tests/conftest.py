@@ -18,6 +18,12 @@ POSTGRES_URL = os.environ.get(
 )
 
 
+@pytest.fixture(autouse=True)
+def trust_the_test_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Starlette's TestClient sends ``Host: testserver``; the API refuses untrusted names."""
+    monkeypatch.setenv("CLINSYNTH_API_TRUSTED_HOSTS", "testserver")
+
+
 @pytest.fixture
 def clinsynth_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An isolated CLINSYNTH_HOME for entry points that build their own Settings."""
@@ -26,6 +32,7 @@ def clinsynth_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             monkeypatch.delenv(name)
     home = tmp_path / "home"
     monkeypatch.setenv("CLINSYNTH_HOME", str(home))
+    monkeypatch.setenv("CLINSYNTH_API_TRUSTED_HOSTS", "testserver")
     return home
 
 

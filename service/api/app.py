@@ -6,27 +6,37 @@ The model and stores are built once in the app factory; FastAPI runs these plain
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib.resources import files
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
 from service.api.batches import batches_router, running_batches
 from service.api.contract import install_contract
 from service.api.deps import Services, ServicesDep
 from service.api.documents import documents_router
-from service.api.errors import install_request_hygiene
+from service.api.errors import install_request_hygiene, trusted_hosts
 from service.api.exports import exports_router
 from service.api.inputs import NulGuard
 from service.api.patients import patients_router
 from service.api.reports import reports_router
 from service.api.tabular import running_tabular, tabular_router
 from service.api.validation import validation_router
-from service.auth import auth_required
+from service.auth import key_policy
 from service.offline import enforce_offline
 from service.settings import Settings
+
+log = logging.getLogger(__name__)
+# Swagger UI and ReDoc as the fastapi-offline package ships them: the docs pages load
+# nothing from a CDN (the service runs where the internet is out of reach).
+DOCS_ASSETS = "/docs-assets"
 
 
 class Health(BaseModel):
@@ -38,9 +48,11 @@ class Health(BaseModel):
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     """The app; ``services`` lets tests pass components built on fakes (and their keys).
 
-    Raises ValueError when auth is disabled on a non-loopback bind address."""
+    Which requests need a key comes from the settings, for passed services too (those
+    with ``keys=None`` check none). Raises ValueError when auth is disabled on a
+    non-loopback bind address."""
     enforce_offline()
-    keys_required = auth_required(settings.api.api_auth, settings.api.host)
+    policy = key_policy(settings.api.api_auth, settings.api.host)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -49,9 +61,11 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             from service.components import build_services
 
             components = build_services(settings)
-            app.state.services = Services.of(components, keys_required=keys_required)
+            app.state.services = Services.of(components, key_policy=policy)
         else:
+            services.key_policy = policy  # the settings say which requests need a key
             app.state.services = services
+        warn_if_open(app.state.services, settings.api.host)
         try:
             with running_batches(app, settings), running_tabular(app):
                 yield
@@ -59,10 +73,14 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             if components is not None:  # what the app built, it closes
                 components.close()
 
-    app = FastAPI(title="clinsynth", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="clinsynth", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     install_contract(app, is_secured=_is_secured)
     app.add_middleware(NulGuard)  # inside the hygiene's size cap: it reads capped bodies
-    install_request_hygiene(app, max_bytes=settings.api.max_request_bytes)
+    hosts = trusted_hosts(settings.api.host, settings.api.trusted_host_names())
+    install_request_hygiene(app, max_bytes=settings.api.max_request_bytes, hosts=hosts)
+    install_offline_docs(app)
     app.include_router(documents_router)
     app.include_router(validation_router)
     app.include_router(batches_router)
@@ -88,3 +106,40 @@ def _is_secured(route: APIRoute) -> bool:
         d.call is not None and d.call.__qualname__.startswith("require.")
         for d in route.dependant.dependencies
     )
+
+
+def warn_if_open(services: Services, host: str) -> None:
+    """Say loudly that a loopback server in ``auto`` mode answers without a key."""
+    if services.key_policy == "once_a_key_exists" and not services.needs_key():
+        log.warning(
+            "the API on %s is OPEN: no API key exists, so any local process or user can "
+            "read, generate and delete. `clinsynth apikey create` closes it at once; "
+            "CLINSYNTH_API_AUTH=required always asks for a key",
+            host,
+        )
+
+
+def install_offline_docs(app: FastAPI) -> None:
+    """/docs (Swagger UI) and /redoc from the packaged assets, never from a CDN."""
+    assets = files("fastapi_offline") / "static"
+    app.mount(DOCS_ASSETS, StaticFiles(directory=str(assets)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="clinsynth API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title="clinsynth API",
+            redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+            with_google_fonts=False,
+        )

@@ -11,7 +11,7 @@ from fastapi.params import Depends as DependsParam
 from ingest.pdf import PdfLimits
 from ingest.pipeline import IngestOptions
 from knowledge.store import KnowledgeStore
-from service.auth import ApiKeys, Scope
+from service.auth import ApiKeys, KeyPolicy, Scope
 from service.components import Components
 from service.generation.flow import FailureLog, PatientFlow
 from service.generation.generator import PatientGenerator
@@ -32,7 +32,8 @@ class Services:
     jobs: IngestJobs | None = None
     ingest: IngestOptions = field(default_factory=IngestOptions)
     max_upload_bytes: int = PdfLimits.max_bytes
-    keys: ApiKeys | None = None  # None: auth disabled (loopback demos only)
+    keys: ApiKeys | None = None  # None: no key checks (tests; loopback demos only)
+    key_policy: KeyPolicy = "always"  # with keys: which requests need one
     validator: Validator | None = None  # None: GET .../validation answers 503 if not stored
     repair_rounds: int = DEFAULT_REPAIR_ROUNDS  # regenerations of a record failing a rule
 
@@ -49,7 +50,7 @@ class Services:
         )
 
     @classmethod
-    def of(cls, components: Components, *, keys_required: bool) -> Services:
+    def of(cls, components: Components, *, key_policy: KeyPolicy) -> Services:
         """The routes' parts from the one builder of the service."""
         return cls(
             components.generator,
@@ -58,11 +59,19 @@ class Services:
             jobs=components.ingest_jobs,
             ingest=components.ingest_options(),
             max_upload_bytes=components.settings.ingest.max_pdf_bytes,
-            keys=components.api_keys if keys_required else None,
+            keys=None if key_policy == "never" else components.api_keys,
+            key_policy=key_policy,
             validator=components.validator,
             repair_rounds=components.settings.records.repair_rounds,
             failures=components.failures,
         )
+
+    def needs_key(self) -> bool:
+        """Whether this request must carry a key: asked per request, so a key created
+        while the server runs closes an open loopback server at once."""
+        if self.keys is None or self.key_policy == "never":
+            return False
+        return self.key_policy == "always" or self.keys.any_exist()
 
     def knowledge_store(self) -> KnowledgeStore:
         if self.knowledge is None:
@@ -94,8 +103,9 @@ def require(scope: Scope) -> DependsParam:
     """A route dependency: a valid key (401 otherwise) carrying ``scope`` (403 otherwise)."""
 
     def check(request: Request, services: ServicesDep) -> None:
-        if services.keys is None:
+        if not services.needs_key():
             return
+        assert services.keys is not None
         token = _presented_key(request)
         if token is None:
             raise HTTPException(

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import asdict, replace
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, BackgroundTasks, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from knowledge.chunks import RetrievedChunk
 from service.api.deps import ServicesDep, require
+from service.api.uploads import MAX_FILES_PER_UPLOAD, SpooledFile, spooled_upload
 from service.storage.documents import (
     DocumentNotFound,
+    IngestJob,
+    IngestJobs,
     UploadRejected,
     check_upload_name,
     delete_document,
-    save_upload,
 )
 
 documents_router = APIRouter(tags=["documents"])
@@ -50,43 +53,102 @@ def remove_document(document_id: str, services: ServicesDep) -> dict[str, Any]:
         raise HTTPException(status_code=404, detail=str(exc)) from exc
 
 
-@documents_router.post("/v1/documents", status_code=202, dependencies=[require("ingest")])
-def upload_documents(
-    request: Request,
-    background: BackgroundTasks,
-    services: ServicesDep,
-    files: Annotated[list[UploadFile], File(description="Guideline PDFs")],
-    tags: Annotated[list[str] | None, Form(description="Tags for every uploaded file")] = None,
-    ocr: Annotated[bool, Form(description="OCR pages without a text layer")] = True,
+_UPLOAD_FORM = {  # the form the route reads itself (see service.api.uploads), for /docs
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["files"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "files": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "maxItems": MAX_FILES_PER_UPLOAD,
+                            "description": "Guideline PDFs",
+                        },
+                        "tags": {
+                            "type": "array",
+                            "items": {"type": "string"},
+                            "description": "Tags for every uploaded file",
+                        },
+                        "ocr": {
+                            "type": "boolean",
+                            "default": True,
+                            "description": "OCR pages without a text layer",
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@documents_router.post(
+    "/v1/documents",
+    status_code=202,
+    dependencies=[require("ingest")],
+    openapi_extra=_UPLOAD_FORM,
+)
+async def upload_documents(
+    request: Request, background: BackgroundTasks, services: ServicesDep
 ) -> dict[str, Any]:
     """Accept PDFs for ingestion; each accepted file gets a job to poll, each refused one
-    an error naming it. All refused: 400 (413 when too large)."""
+    an error naming it. All refused: 400 (413 when too large). The key is checked before
+    the body is read; the body is capped and spooled under the uploads folder."""
     jobs = services.ingest_jobs()
     limit = services.max_upload_bytes
-    declared = int(request.headers.get("content-length") or 0)
-    if declared > limit * max(len(files), 1) + 1024 * 1024:
-        raise HTTPException(status_code=413, detail=f"upload larger than {limit} bytes per file")
-    options = replace(services.ingest, tags=tuple(tags or ()), ocr=ocr and services.ingest.ocr)
+    async with spooled_upload(request, jobs.uploads / ".spool", max_file_bytes=limit) as form:
+        if not form.files:
+            raise HTTPException(status_code=400, detail="no 'files' part: send at least one PDF")
+        if unknown := sorted(set(form.fields) - {"tags", "ocr"}):
+            shown = ", ".join(repr(name) for name in unknown)
+            raise HTTPException(
+                status_code=422, detail=f"unknown form field {shown}: send files, tags and ocr"
+            )
+        ocr = _form_flag(form.fields.get("ocr", ["true"])[-1])
+        tags = tuple(tag for tag in form.fields.get("tags", []) if tag)
+        options = replace(services.ingest, tags=tags, ocr=ocr and services.ingest.ocr)
+        accepted, refused = await run_in_threadpool(_start_jobs, jobs, form.files, limit)
+    for job in accepted:
+        background.add_task(jobs.run, job, options)
+    if not accepted:
+        too_large = any(f.too_large for f in form.files)
+        raise HTTPException(status_code=413 if too_large else 400, detail=refused)
+    return {"jobs": [asdict(job) for job in accepted], "refused": refused}
+
+
+def _form_flag(value: str) -> bool:
+    word = value.strip().lower()
+    if word in ("true", "1", "on", "yes", "t", "y"):
+        return True
+    if word in ("false", "0", "off", "no", "f", "n"):
+        return False
+    raise HTTPException(status_code=422, detail=f"ocr: expected true or false, not {value!r}")
+
+
+def _start_jobs(
+    jobs: IngestJobs, files: list[SpooledFile], limit: int
+) -> tuple[list[IngestJob], list[dict[str, str]]]:
+    """A job per acceptable file, its upload moved out of the spool; the refused with why."""
     accepted, refused = [], []
-    too_large = False
     for upload in files:
         try:
-            name = check_upload_name(upload.filename)
-            job = jobs.create(name)
-            try:
-                save_upload(upload.file, jobs.path_for(job), max_bytes=limit)
-            except UploadRejected as exc:
-                jobs.fail(job, str(exc))
-                too_large = True
-                raise
+            name = check_upload_name(upload.file_name)
+            if upload.too_large:
+                raise UploadRejected(f"{name}: larger than the limit of {limit} bytes")
         except UploadRejected as exc:
-            refused.append({"file_name": upload.filename, "error": str(exc)})
+            refused.append({"file_name": upload.file_name, "error": str(exc)})
             continue
-        background.add_task(jobs.run, job, options)
-        accepted.append(asdict(job))
-    if not accepted:
-        raise HTTPException(status_code=413 if too_large else 400, detail=refused)
-    return {"jobs": accepted, "refused": refused}
+        job = jobs.create(name)
+        target = jobs.path_for(job)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        upload.path.replace(target)
+        accepted.append(job)
+    return accepted, refused
 
 
 @documents_router.get("/v1/documents/jobs/{job_id}", dependencies=[require("read")])

@@ -1,15 +1,18 @@
 """Request hygiene for the HTTP API: every bad request is a clear 4xx naming the problem.
 
+- A Host header naming no host this server answers to: 400, before anything else (a web
+  page on another site cannot reach a local server by rebinding its DNS name to 127.0.0.1).
 - A JSON body that does not parse: 400 with the position of the error.
 - A body on a JSON endpoint sent with another content type: 415.
 - A body larger than ``max_request_bytes`` (declared or streamed): 413, before the route
-  runs, so nothing is stored. Multipart uploads (``POST /v1/documents``) are checked per
-  file by their route against the PDF size limit instead.
+  runs, so nothing is stored. Multipart uploads (``POST /v1/documents``) are read by
+  their route after the key check, against their own cap (``service.api.uploads``).
 - Validation errors keep FastAPI's 422 with its field list, plus a one-line ``message``.
 """
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -18,6 +21,53 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+WILDCARD_BINDS = ("0.0.0.0", "::", "")
+
+
+def trusted_hosts(bind: str, configured: list[str]) -> frozenset[str]:
+    """Names a request's Host header may carry: the bind address, the loopback names and
+    ``configured``; on a wildcard bind (not a name) the machine's hostname instead."""
+    names = {*LOOPBACK_NAMES, *configured}
+    if bind.lower() in WILDCARD_BINDS:
+        names.add(socket.gethostname().lower())
+    else:
+        names.add(bind.lower().strip("[]"))
+    return frozenset(names)
+
+
+def host_name(header: str) -> str:
+    """``Example.org:8000`` -> ``example.org``; ``[::1]:8000`` -> ``::1``."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:].partition("]")[0]
+    if header.count(":") == 1:
+        header = header.partition(":")[0]
+    return header.rstrip(".")
+
+
+class TrustedHosts:
+    """Pure ASGI middleware: 400 for a Host header outside ``hosts``."""
+
+    def __init__(self, app: ASGIApp, *, hosts: frozenset[str]):
+        self.app, self.hosts = app, hosts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            header = next((v for k, v in scope["headers"] if k == b"host"), b"")
+            if host_name(header.decode("latin-1")) not in self.hosts:
+                if scope["type"] == "websocket":
+                    await send({"type": "websocket.close", "code": 1008})
+                    return
+                shown = header.decode("latin-1") or "none"
+                await _reply(
+                    send,
+                    400,
+                    f"untrusted Host header {shown!r}: this server does not answer to that "
+                    "name; add it to CLINSYNTH_API_TRUSTED_HOSTS if clients use it",
+                )
+                return
+        await self.app(scope, receive, send)
 
 
 class RequestHygiene:
@@ -112,7 +162,12 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_request_hygiene(
-    app: FastAPI, *, max_bytes: int, multipart_paths: tuple[str, ...] = ("/v1/documents",)
+    app: FastAPI,
+    *,
+    max_bytes: int,
+    hosts: frozenset[str],
+    multipart_paths: tuple[str, ...] = ("/v1/documents",),
 ) -> None:
     app.add_middleware(RequestHygiene, max_bytes=max_bytes, multipart_paths=multipart_paths)
+    app.add_middleware(TrustedHosts, hosts=hosts)  # added last: runs first
     app.add_exception_handler(RequestValidationError, _validation_error)

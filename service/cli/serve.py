@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 import typer
 
 from service.cli.common import configuration_errors, settings_of
+
+KEY_POLICY_LINES = {
+    "always": "API keys: required on every request",
+    "once_a_key_exists": "API keys: required once one exists (CLINSYNTH_API_AUTH=auto on "
+    "a loopback address); until then the API is open",
+    "never": "API keys: DISABLED (CLINSYNTH_API_AUTH=disabled); the API is open",
+}
 
 
 def serve(
@@ -18,9 +26,23 @@ def serve(
     import uvicorn
 
     from service.api.app import create_app
+    from service.auth import key_policy
 
     settings = settings_of(ctx)
     settings = settings.with_values(host=host or settings.api.host, port=port or settings.api.port)
     with configuration_errors():
         api = create_app(settings)  # refuses auth disabled on a non-loopback address
+    policy = key_policy(settings.api.api_auth, settings.api.host)
+    typer.echo(KEY_POLICY_LINES[policy], err=True)
+    _show_service_warnings()
     uvicorn.run(api, host=settings.api.host, port=settings.api.port)
+
+
+def _show_service_warnings() -> None:
+    """The app's warnings at start (an open server) on the console beside uvicorn's lines."""
+    logger = logging.getLogger("service")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setLevel(logging.WARNING)
+        handler.setFormatter(logging.Formatter("%(levelname)s:  %(message)s"))
+        logger.addHandler(handler)

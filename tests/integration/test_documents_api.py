@@ -49,7 +49,7 @@ def pdf_upload(name: str, path: Path = CORPUS_PDF_DIR / "hodgkin_lymphoma.pdf"):
     return ("files", (name, path.read_bytes(), "application/pdf"))
 
 
-def test_upload_job_list_search_delete(client):
+def test_upload_job_list_search_delete(client, tmp_path):
     response = client.post(
         "/v1/documents", files=[pdf_upload("hodgkin.pdf")], data={"tags": ["lymphoma"]}
     )
@@ -79,6 +79,7 @@ def test_upload_job_list_search_delete(client):
     assert client.get("/v1/documents").json() == []
     assert client.post("/v1/search", json={"query": "OEPA"}).json()["results"] == []
     assert client.delete(f"/v1/documents/{document['document_id']}").status_code == 404
+    assert list((tmp_path / "uploads" / ".spool").iterdir()) == []  # nothing left spooled
 
 
 def test_bad_uploads_are_refused_with_reasons(client, tmp_path):
@@ -104,6 +105,7 @@ def test_bad_uploads_are_refused_with_reasons(client, tmp_path):
     )
     assert client.get("/v1/documents/jobs/nope").status_code == 404
     assert client.post("/v1/search", json={"query": ""}).status_code == 422
+    assert list((tmp_path / "uploads" / ".spool").iterdir()) == []
 
 
 def test_an_upload_can_refuse_ocr(client, tmp_path):

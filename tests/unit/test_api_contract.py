@@ -40,7 +40,7 @@ class DownModel(FakeModel):
 
 
 def contract_app(home):
-    app_settings = Settings(home=home, serve_worker=False)
+    app_settings = Settings(home=home, serve_worker=False, api_trusted_hosts="testserver")
     records = RecordStore(open_database(app_settings.database.url))
     knowledge = build_knowledge_store(app_settings, records.engine)
     jobs = IngestJobs(knowledge, records.engine, Path(home) / "uploads")

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from models.fake import FakeModel
 from service.api.app import Services, create_app
-from service.auth import ApiKeyRow, ApiKeys, auth_required
+from service.auth import ApiKeyRow, ApiKeys, key_policy
 from service.cli import app as cli
 from service.settings import Settings
 from service.storage.database import open_database
@@ -43,22 +43,23 @@ def test_scopes(keys):
 
 
 @pytest.mark.parametrize(
-    ("mode", "host", "required"),
+    ("mode", "host", "policy"),
     [
-        ("auto", "127.0.0.1", False),
-        ("auto", "0.0.0.0", True),
-        ("auto", "10.1.2.3", True),
-        ("required", "127.0.0.1", True),
-        ("disabled", "localhost", False),
+        ("auto", "127.0.0.1", "once_a_key_exists"),
+        ("auto", "::1", "once_a_key_exists"),
+        ("auto", "0.0.0.0", "always"),
+        ("auto", "10.1.2.3", "always"),
+        ("required", "127.0.0.1", "always"),
+        ("disabled", "localhost", "never"),
     ],
 )
-def test_auth_mode(mode, host, required):
-    assert auth_required(mode, host) is required
+def test_auth_mode(mode, host, policy):
+    assert key_policy(mode, host) == policy
 
 
 def test_disabling_auth_on_a_public_bind_is_refused():
     with pytest.raises(ValueError, match="only allowed on a loopback"):
-        auth_required("disabled", "0.0.0.0")
+        key_policy("disabled", "0.0.0.0")
 
 
 def test_api_answers_401_and_403(tmp_path):
