@@ -14,7 +14,6 @@ from importlib.resources import files
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
-from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
@@ -76,7 +75,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app = FastAPI(
         title="clinsynth", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None
     )
-    install_contract(app, is_secured=_is_secured)
+    install_contract(app)
     app.add_middleware(NulGuard)  # inside the hygiene's size cap: it reads capped bodies
     hosts = trusted_hosts(settings.api.host, settings.api.trusted_host_names())
     install_request_hygiene(app, max_bytes=settings.api.max_request_bytes, hosts=hosts)
@@ -98,14 +97,6 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
 
     app.include_router(patients_router)
     return app
-
-
-def _is_secured(route: APIRoute) -> bool:
-    """Whether a route checks an API key (it depends on ``deps.require``)."""
-    return any(
-        d.call is not None and d.call.__qualname__.startswith("require.")
-        for d in route.dependant.dependencies
-    )
 
 
 def warn_if_open(services: Services, host: str) -> None:

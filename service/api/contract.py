@@ -11,12 +11,11 @@ the schemathesis test in tests/unit/test_api_contract.py) can rely on the schema
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from sqlalchemy.exc import OperationalError
 
 from models.base import BackendError
@@ -61,7 +60,7 @@ def _json_error() -> dict[str, Any]:
     return {"application/json": {"schema": dict(ERROR_REF)}}
 
 
-def install_contract(app: FastAPI, *, is_secured: Callable[[APIRoute], bool]) -> None:
+def install_contract(app: FastAPI) -> None:
     """503 for backends that are down; every reachable status documented on every route."""
     app.add_exception_handler(BackendError, _backend_down)
     app.add_exception_handler(OperationalError, _database_down)
@@ -71,27 +70,21 @@ def install_contract(app: FastAPI, *, is_secured: Callable[[APIRoute], bool]) ->
         if app.openapi_schema is not None:
             return app.openapi_schema
         schema = build()
-        secured = {
-            (method.lower(), route.path_format)
-            for route in app.routes
-            if isinstance(route, APIRoute) and is_secured(route)
-            for method in route.methods or ()
-        }
-        document_statuses(schema, secured)
+        document_statuses(schema)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def document_statuses(schema: dict[str, Any], secured: set[tuple[str, str]]) -> None:
+def document_statuses(schema: dict[str, Any]) -> None:
     """Add the statuses answered outside the routes; forbid NUL in every free string."""
     schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
     for path, operations in schema.get("paths", {}).items():
-        for method, operation in operations.items():
+        for operation in operations.values():
             statuses = dict(COMMON)
             if "requestBody" in operation:
                 statuses |= WITH_BODY
-            if (method, path) in secured:
+            if "security" in operation:  # a route that takes a key (deps.require)
                 statuses |= SECURED
             if "{" in path:
                 statuses |= WITH_PATH

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, Security
 from fastapi.params import Depends as DependsParam
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from ingest.pdf import PdfLimits
 from ingest.pipeline import IngestOptions
@@ -92,21 +93,29 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def _presented_key(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip() or None
-    return request.headers.get("x-api-key")
+# Declared as security schemes, so the OpenAPI schema (and /docs's Authorize) shows which
+# routes take a key; the check itself stays in ``require`` (missing keys are not an error
+# where no key is needed).
+_BEARER = HTTPBearer(auto_error=False, description="Authorization: Bearer <key>")
+_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, description="X-API-Key: <key>")
+
+
+def _presented_key(
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)],
+    header: Annotated[str | None, Security(_HEADER)],
+) -> str | None:
+    if bearer is not None:
+        return bearer.credentials.strip() or None
+    return header
 
 
 def require(scope: Scope) -> DependsParam:
     """A route dependency: a valid key (401 otherwise) carrying ``scope`` (403 otherwise)."""
 
-    def check(request: Request, services: ServicesDep) -> None:
+    def check(services: ServicesDep, token: Annotated[str | None, Depends(_presented_key)]) -> None:
         if not services.needs_key():
             return
         assert services.keys is not None
-        token = _presented_key(request)
         if token is None:
             raise HTTPException(
                 status_code=401,
