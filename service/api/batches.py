@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request, Response
 from pydantic import BaseModel
 
+from service.api.contract import error_response
 from service.api.deps import Services, require
 from service.api.inputs import MAX_OFFSET
 from service.batches.models import BatchFailure, BatchRequest, BatchStatus, IdempotencyConflict
@@ -83,7 +84,10 @@ def _found(status: BatchStatus | None, batch_id: str) -> BatchStatus:
     "/v1/batches",
     status_code=202,
     dependencies=[require("generate")],
-    responses={200: {"description": "The batch this idempotency key already created"}},
+    responses={
+        200: {"description": "The batch this idempotency key already created"},
+        409: error_response("The idempotency key was used for a different request"),
+    },
 )
 def create_batch(
     body: BatchRequest,
@@ -140,7 +144,11 @@ def get_batch(batch_id: str, batches: BatchesDep) -> BatchStatus:
     return _found(batches.status(batch_id), batch_id)
 
 
-@batches_router.post("/v1/batches/{batch_id}/cancel", dependencies=[require("generate")])
+@batches_router.post(
+    "/v1/batches/{batch_id}/cancel",
+    dependencies=[require("generate")],
+    responses={409: error_response("The batch has already ended")},
+)
 def cancel_batch(batch_id: str, batches: BatchesDep) -> BatchStatus:
     """Stop scheduling the batch's items (stored ones stay; one in progress may finish).
     Cancelling a cancelled batch is a no-op; a finished one answers 409."""

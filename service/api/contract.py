@@ -95,9 +95,31 @@ def document_statuses(schema: dict[str, Any]) -> None:
                 responses.setdefault(status, error_response(text))
             # A 422 is also an impossible request read from the prompt: a sentence, not a list.
             responses["422"]["content"] = _json_error()
-    for node in _schema_nodes(schema):
+    for node in _request_nodes(schema):
         if node.get("type") == "string" and not {"enum", "const", "format", "pattern"} & set(node):
             node["pattern"] = NO_NUL
+
+
+def _request_nodes(schema: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The schema objects requests are read with: parameters and bodies, through $refs."""
+    components = schema.get("components", {}).get("schemas", {})
+    roots = [
+        part
+        for operations in schema.get("paths", {}).values()
+        for operation in operations.values()
+        for part in (operation.get("parameters", []), operation.get("requestBody", {}))
+    ]
+    seen: set[str] = set()
+    pending = list(roots)
+    while pending:
+        for node in _schema_nodes(pending.pop()):
+            yield node
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+                name = ref.rsplit("/", 1)[1]
+                if name not in seen and name in components:
+                    seen.add(name)
+                    pending.append(components[name])
 
 
 def _schema_nodes(value: Any) -> Iterator[dict[str, Any]]:

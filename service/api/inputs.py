@@ -44,7 +44,7 @@ def _url_problem(scope: Scope) -> tuple[str | int, ...] | None:
     query = scope.get("query_string", b"").decode("latin-1")
     for name, value in parse_qsl(query, keep_blank_values=True):
         if NUL in name or NUL in value:
-            return ("query", name.replace(NUL, "\\x00"))
+            return ("query", name)
     return None
 
 
@@ -92,6 +92,8 @@ class NulGuard:
 
 
 async def _refuse(send: Send, where: tuple[str | int, ...]) -> None:
+    # Shown escaped: the answer must not carry the NUL it refuses.
+    where = tuple(part.replace(NUL, "\\x00") if isinstance(part, str) else part for part in where)
     shown = ".".join(str(part) for part in where)
     message = f"{shown}: a NUL character (\\x00) is not allowed in text"
     error = {"type": "string_nul", "loc": list(where), "msg": "NUL character not allowed"}

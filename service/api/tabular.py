@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from service.api.contract import error_response
 from service.api.deps import Services, require
 from service.exports.cells import safe_cell
 from service.tabular.jobs import (
@@ -72,7 +73,10 @@ def tabular_job(job_id: str, runner: TabularDep) -> TabularJobStatus:
 @tabular_router.get(
     "/v1/tabular/{job_id}/export",
     dependencies=[require("read")],
-    responses={200: {"content": {"text/csv": {}, "application/json": {}}}},
+    responses={
+        200: {"content": {"text/csv": {}, "application/json": {}}},
+        409: error_response("The job has not finished"),
+    },
 )
 def export_tabular_job(
     job_id: str,

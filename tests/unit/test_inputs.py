@@ -44,6 +44,7 @@ def test_nul_bytes_and_huge_offsets_are_422_before_any_work(api, method, url, bo
     assert response.status_code == 422, response.text
     answer = response.json()
     assert answer["detail"] and answer["message"]
+    assert "\x00" not in response.text  # the refusal does not echo the NUL it refuses
 
 
 def test_the_422_names_where_the_nul_is(api):
