@@ -91,10 +91,14 @@ def get_patient(
     record_id: str,
     services: ServicesDep,
     format: Annotated[
-        PatientFormat, Query(description="json: the record; fhir: a FHIR R4 Bundle")
+        PatientFormat,
+        Query(
+            description="json: the record; fhir: its Survivorship Passport (PCSP FHIR R4 "
+            "document Bundle); fhir-transaction: a FHIR R4 transaction Bundle"
+        ),
     ] = PatientFormat.json,
 ) -> PatientRecord | Response:
     record = services.records.get(record_id)
     if record is None:
         raise HTTPException(status_code=404, detail=f"no patient with id {record_id}")
-    return fhir_response(record) if format is PatientFormat.fhir else record
+    return record if format is PatientFormat.json else fhir_response(record, format)

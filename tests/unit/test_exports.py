@@ -305,7 +305,8 @@ def test_cli_failure_keeps_the_previous_file(cli_batch, tmp_path, monkeypatch):
     (tmp_path / "out").mkdir()
     out = tmp_path / "out" / "bundles.ndjson"
     out.write_text("previous export\n")
-    result = runner.invoke(cli, ["export", "--batch", BATCH, "--format", "fhir", "-o", str(out)])
+    args = ["export", "--batch", BATCH, "--format", "fhir-transaction", "-o", str(out)]
+    result = runner.invoke(cli, args)
     assert result.exit_code == 1
     assert "broken" in result.stderr and "left as it was" in result.stderr
     assert out.read_text() == "previous export\n"
