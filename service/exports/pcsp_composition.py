@@ -38,6 +38,7 @@ RELAPSE = (
 )
 FLT = cc(LOINC, "72135-7", "Summary of episode note")
 CARE_PLAN = cc(LOINC, "18776-5", "Plan of care note")
+NIL = cc("http://terminology.hl7.org/CodeSystem/list-empty-reason", "nilknown", "Nil Known")
 
 
 def _describe(resource: Json) -> str:
@@ -97,7 +98,14 @@ class _Sections:
             *RELAPSE,
             self.treatments(f"{key}/relapseAfterEOT", ["chemotherapy", "radiotherapy"]),
         )
-        return self.section(key, FLT, title, children + ([relapse] if relapse else []))
+        children += [relapse] if relapse else []
+        if not children:  # the IG wants a sub-section; other information may be empty
+            code, heading = SECTIONS["otherInfos"]
+            text = "No treatment or other information recorded"
+            children = [
+                {"title": heading, "code": code, "text": narrative([text]), "emptyReason": NIL}
+            ]
+        return self.section(key, FLT, title, children)
 
 
 def add_care_plan(b: PassportBuilder, addresses: list[Json], created: str) -> None:
@@ -136,6 +144,7 @@ def composition(b: PassportBuilder, date: str) -> Json:
         "resourceType": "Composition",
         "id": b.resource_id("composition"),
         "meta": {"profile": [Profile.COMPOSITION]},
+        "language": r.provenance.language,
         "status": "final",
         "type": cc(CS_GENERIC, "surpass", "Childhood Cancer Survivor Passport"),
         "subject": b.patient,
