@@ -77,7 +77,9 @@ def add_chemotherapy(
         text = f"cycle {item.cycle}"
         if item.unit not in _PER_M2:
             value, unit = dose_per_m2(item.dose, item.unit, b.measures)
-            text += f"; {item.dose} {item.unit} = {value} {unit} (BSA {b.measures.bsa_m2} m2)"
+            text += (
+                f"; {item.dose} {item.unit} = {round(value, 2)} {unit} (BSA {b.measures.bsa_m2} m2)"
+            )
         b.put(
             section,
             f"chemo/{section}/{i}",
