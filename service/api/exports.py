@@ -35,11 +35,12 @@ from service.records import PatientRecord
 exports_router = APIRouter(tags=["exports"])
 
 FHIR_JSON = "application/fhir+json"
+PDF = "application/pdf"
 FHIR_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
-        "content": {FHIR_JSON: {}},
+        "content": {FHIR_JSON: {}, PDF: {}},
         "description": "The record, its Survivorship Passport (a PCSP FHIR R4 document "
-        "Bundle) or its FHIR R4 transaction Bundle",
+        "Bundle), its FHIR R4 transaction Bundle, or the printable passport (PDF)",
     }
 }
 
@@ -48,6 +49,18 @@ class PatientFormat(StrEnum):
     json = "json"
     fhir = "fhir"
     fhir_transaction = "fhir-transaction"
+    pdf = "pdf"
+
+
+def passport_response(record: PatientRecord) -> Response:
+    """The printable Survivorship Passport of one record (``application/pdf``)."""
+    from service.exports.passport_pdf import render_passport
+
+    return Response(
+        content=render_passport(record),
+        media_type=PDF,
+        headers={"Content-Disposition": f'inline; filename="passport-{record.record_id}.pdf"'},
+    )
 
 
 def fhir_response(record: PatientRecord, fmt: PatientFormat = PatientFormat.fhir) -> Response:
