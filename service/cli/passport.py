@@ -17,8 +17,10 @@ def passport(
     record_id: Annotated[str, typer.Argument(help="The patient's record id")],
     output: Annotated[Path, typer.Option("--output", "-o", help="The PDF file to write")],
 ) -> None:
-    """Write a stored patient's Survivorship Passport as a PDF (Spanish or English, as the
-    record; every page marked SYNTHETIC PATIENT - NOT A REAL PERSON)."""
+    """Write a stored patient's Survivorship Passport as a PDF.
+
+    Spanish or English, as the record; every page is marked SYNTHETIC PATIENT - NOT A REAL
+    PERSON."""
     from service.exports.passport_pdf import render_passport
 
     with configuration_errors():
