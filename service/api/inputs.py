@@ -92,7 +92,8 @@ class NulGuard:
 
 
 async def _refuse(send: Send, where: tuple[str | int, ...]) -> None:
-    shown = ".".join(str(part) for part in where)
+    # A NUL in a key is named, not echoed: the message is text, and text never holds NUL.
+    shown = ".".join(str(part) for part in where).replace("\x00", "\\x00")
     message = f"{shown}: a NUL character (\\x00) is not allowed in text"
     error = {"type": "string_nul", "loc": list(where), "msg": "NUL character not allowed"}
     response = JSONResponse({"detail": [error], "message": message}, status_code=422)
