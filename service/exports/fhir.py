@@ -1,5 +1,9 @@
 """One ``PatientRecord`` -> one FHIR R4 ``transaction`` Bundle (a plain dict), validated.
 
+This is the ``fhir-transaction`` export format; ``fhir`` is the PanCareSurPass Survivorship
+Passport document (``service.exports.pcsp``), which reuses this module's validation and
+provenance.
+
 Why a transaction Bundle: it is what EHR test servers load directly (``POST [base]``, as
 Synthea's per-patient output is loaded). Every entry is a ``PUT <Type>/<id>`` whose id is a
 UUID5 of the record id and the item's place in the record, and every internal reference is

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator
 from service.exports.fhir import FhirConversionError, add_provenance, validate_bundle
 from service.exports.fhir_common import RECORD_SYSTEM, Json
 from service.exports.pcsp_builder import PassportBuilder
+from service.exports.pcsp_codes import Profile
 from service.exports.pcsp_composition import add_care_plan, composition
 from service.exports.pcsp_diagnosis import add_patient, add_relapse, add_tumour
 from service.exports.pcsp_procedures import add_front_line, add_hsct, add_others, add_surgery
@@ -88,7 +89,7 @@ def _build(b: PassportBuilder) -> Json:
     return {
         "resourceType": "Bundle",
         "id": b.resource_id("document"),
-        "meta": {"profile": ["http://hl7.eu/fhir/ig/pcsp/StructureDefinition/Bundle-eu-pcsp"]},
+        "meta": {"profile": [Profile.BUNDLE]},
         "identifier": {"system": RECORD_SYSTEM, "value": r.record_id},
         "type": "document",
         "timestamp": timestamp,
