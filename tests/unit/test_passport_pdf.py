@@ -31,6 +31,14 @@ def test_every_page_is_marked_and_accents_survive():
     assert '[1] ewing_sarcoma.pdf, p. 1: "ICD-O-3 morphology 9364/3 (Ewing sarcoma)"' in everything
 
 
+def test_every_kind_of_record_renders():
+    from tests.unit.test_fhir import minimal_record
+
+    for record in (minimal_record(), varied_record(), *batch_records()):
+        text = pages(render_passport(record))
+        assert all(MARK in page for page in text)
+
+
 def test_english_records_get_an_english_passport():
     data = full_record_data()
     data["provenance"]["language"] = "en"
