@@ -243,6 +243,20 @@ class SecondTumour(BaseModel):
     surgery: list[Surgery] = Field(default_factory=list)
 
 
+class BodyMeasures(BaseModel):
+    """Weight and height at diagnosis: what turns per-kg and flat doses into doses per m²."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    weight_kg: float = Field(gt=0, le=250)
+    height_cm: float = Field(gt=30, le=230)
+
+    @property
+    def bsa_m2(self) -> float:
+        """Body surface area by Mosteller: sqrt(height cm x weight kg / 3600)."""
+        return round((self.height_cm * self.weight_kg / 3600) ** 0.5, 3)
+
+
 class PromptRef(BaseModel):
     id: str
     version: int
@@ -300,6 +314,11 @@ class PatientRecord(BaseModel):
     others: Others | None = None
     relapse: Relapse | None = None
     second_tumour: SecondTumour | None = None
+    measures_at_diagnosis: BodyMeasures | None = Field(
+        None,
+        description="Weight and height at diagnosis (seeded); records made before they were "
+        "kept have none, and exports derive the same values from the record id",
+    )
     provenance: Provenance
 
     def reproducible(self) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from service.api.contract import error_response
 from service.api.deps import ServicesDep, require
-from service.api.exports import FHIR_RESPONSES, PatientFormat, fhir_response
+from service.api.exports import FHIR_RESPONSES, PatientFormat, fhir_response, passport_response
 from service.api.inputs import MAX_OFFSET
 from service.generation.blocks.base import GenerationError
 from service.generation.flow import GenerationFailed
@@ -91,10 +91,19 @@ def get_patient(
     record_id: str,
     services: ServicesDep,
     format: Annotated[
-        PatientFormat, Query(description="json: the record; fhir: a FHIR R4 Bundle")
+        PatientFormat,
+        Query(
+            description="json: the record; fhir: its Survivorship Passport (PCSP FHIR R4 "
+            "document Bundle); fhir-transaction: a FHIR R4 transaction Bundle; pdf: the "
+            "printable Survivorship Passport"
+        ),
     ] = PatientFormat.json,
 ) -> PatientRecord | Response:
     record = services.records.get(record_id)
     if record is None:
         raise HTTPException(status_code=404, detail=f"no patient with id {record_id}")
-    return fhir_response(record) if format is PatientFormat.fhir else record
+    if format is PatientFormat.json:
+        return record
+    return (
+        passport_response(record) if format is PatientFormat.pdf else fhir_response(record, format)
+    )

@@ -21,6 +21,7 @@ from service.cli.eval import evaluate
 from service.cli.export import export
 from service.cli.generate import generate
 from service.cli.ingest import ingest
+from service.cli.passport import passport
 from service.cli.report import report
 from service.cli.serve import serve
 from service.cli.tabular import tabular, tabular_report
@@ -37,6 +38,7 @@ COMMAND_ORDER = (
     "validate",
     "batches",
     "export",
+    "passport",
     "report",
     "serve",
     "worker",
@@ -68,6 +70,7 @@ app.command()(generate)
 app.command()(validate)
 app.add_typer(batches_app, name="batches")
 app.command()(export)
+app.command()(passport)
 app.command()(report)
 app.command()(serve)
 app.command()(worker)

@@ -31,7 +31,7 @@ def export(
         str | None, typer.Option("--batch", help="Batch id; every stored record when omitted")
     ] = None,
     output_format: Annotated[
-        ExportFormat, typer.Option("--format", help="json, ndjson, csv or fhir")
+        ExportFormat, typer.Option("--format", help="json, ndjson, csv, fhir or fhir-transaction")
     ] = ExportFormat.json,
     output: Annotated[
         Path | None,
@@ -43,7 +43,8 @@ def export(
     """Export stored records as JSON, NDJSON, CSV or FHIR R4.
 
     json: one array; ndjson: one record a line; csv: a zip (or folder) with one file per
-    block; fhir: NDJSON of FHIR R4 Bundles, one per patient."""
+    block; fhir: NDJSON of PCSP Survivorship Passports (FHIR R4 document Bundles), one per
+    patient; fhir-transaction: NDJSON of FHIR R4 transaction Bundles, one per patient."""
     if output_format is ExportFormat.csv and output is None:
         error("csv writes one file per block: give --output FOLDER or --output FILE.zip")
         raise typer.Exit(2)

@@ -1,5 +1,9 @@
 """One ``PatientRecord`` -> one FHIR R4 ``transaction`` Bundle (a plain dict), validated.
 
+This is the ``fhir-transaction`` export format; ``fhir`` is the PanCareSurPass Survivorship
+Passport document (``service.exports.pcsp``), which reuses this module's validation and
+provenance.
+
 Why a transaction Bundle: it is what EHR test servers load directly (``POST [base]``, as
 Synthea's per-patient output is loaded). Every entry is a ``PUT <Type>/<id>`` whose id is a
 UUID5 of the record id and the item's place in the record, and every internal reference is
@@ -36,7 +40,6 @@ core both build on.
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Iterable, Iterator
 
@@ -49,19 +52,14 @@ from service.exports.fhir_common import (
     CONFIRMED,
     EXT,
     GENERATION_EXTENSION,
-    HEALTH_CARD_SYSTEM,
     HISTOLOGY,
     ICDO3,
-    MRN_SYSTEM,
     PARTICIPANT,
     PCSP,
     PRIMARY_CANCER,
     PROMPT_SYSTEM,
     RECORD_SYSTEM,
-    ROLE,
     UCUM,
-    V2_0203,
-    XHTML,
     Json,
     ResourceBuilder,
     as_text,
@@ -69,6 +67,7 @@ from service.exports.fhir_common import (
     citation_notes,
     ext,
     local,
+    patient_fields,
     sct,
 )
 from service.exports.fhir_treatments import (
@@ -152,7 +151,7 @@ class _BundleBuilder(ResourceBuilder):
             add_radiotherapy(self, "second", second.radiotherapy, tumour)
             add_surgery(self, "second", second.surgery, tumour)
         add_cumulative_doses(self)
-        self._provenance()
+        add_provenance(self)
         return {
             "resourceType": "Bundle",
             "id": self.resource_id("bundle"),
@@ -164,50 +163,7 @@ class _BundleBuilder(ResourceBuilder):
     # Patient and conditions
 
     def _patient(self) -> None:
-        d = self.record.demographics
-        email = {"system": "email", "value": d.email}
-        parent = {"relationship": [cc(ROLE, "PRN", "parent")], "telecom": [email]}
-        surnames = [
-            ext(EXT + "humanname-fathers-family", valueString=d.first_surname),
-            ext(EXT + "humanname-mothers-family", valueString=d.second_surname),
-        ]
-        div = html.escape(self.record.summary, quote=False)
-        self.add(
-            "patient",
-            "Patient",
-            meta={"profile": [PCSP + "Patient-eu-pcsp"]},
-            text={"status": "additional", "div": f'<div xmlns="{XHTML}">{div}</div>'},
-            identifier=[
-                {
-                    "use": "official",
-                    "type": cc(V2_0203, "HC", "Health card number"),
-                    "system": HEALTH_CARD_SYSTEM,
-                    "value": d.health_card_number,
-                },
-                {
-                    "use": "usual",
-                    "type": cc(V2_0203, "MR", "Medical record number"),
-                    "system": MRN_SYSTEM,
-                    "value": d.medical_record_number,
-                },
-                {"system": RECORD_SYSTEM, "value": self.record.record_id},
-            ],
-            name=[
-                {
-                    "use": "official",
-                    "family": f"{d.first_surname} {d.second_surname}",
-                    "_family": {"extension": surnames},
-                    "given": [d.given_name],
-                }
-            ],
-            telecom=[
-                {"system": "phone", "value": d.phone, "use": "mobile"},
-                email if d.email_owner == "patient" else None,
-            ],
-            gender=d.sex,
-            birthDate=d.birth_date.isoformat(),
-            contact=[parent] if d.email_owner == "parent" else [],
-        )
+        self.add("patient", "Patient", **patient_fields(self.record))
 
     def _diagnosis(self, key: str, dx: Diagnosis, *, category: str) -> Json:
         """The tumour Condition, its metastases, predisposition syndromes and prosthesis."""
@@ -287,53 +243,55 @@ class _BundleBuilder(ResourceBuilder):
             note=citation_notes(relapse.citations),
         )
 
-    def _provenance(self) -> None:
-        p = self.record.provenance
-        generation = [
-            ext("seed", valueInteger=p.seed),
-            ext("request", valueString=p.request),
-            ext("backend", valueString=p.backend),
-            ext("model", valueString=p.model),
-            ext("modelSha256", valueString=p.model_sha256) if p.model_sha256 else None,
-            ext("language", valueCode=p.language),
-            ext("promptTokens", valueInteger=p.prompt_tokens),
-            ext("completionTokens", valueInteger=p.completion_tokens),
-        ]
-        chunks = [
+
+def add_provenance(b: ResourceBuilder) -> None:
+    """The record's provenance (model, seed, prompts, chunks), targeting every entry so far."""
+    p = b.record.provenance
+    generation = [
+        ext("seed", valueInteger=p.seed),
+        ext("request", valueString=p.request),
+        ext("backend", valueString=p.backend),
+        ext("model", valueString=p.model),
+        ext("modelSha256", valueString=p.model_sha256) if p.model_sha256 else None,
+        ext("language", valueCode=p.language),
+        ext("promptTokens", valueInteger=p.prompt_tokens),
+        ext("completionTokens", valueInteger=p.completion_tokens),
+    ]
+    chunks = [
+        {
+            "role": "source",
+            "what": {
+                "identifier": {"system": CHUNK_SYSTEM, "value": c.chunk_id},
+                "display": f"{c.document} (sha256 {c.document_sha256})",
+            },
+        }
+        for c in p.chunks
+    ]
+    prompts = [
+        {
+            "role": "derivation",
+            "what": {
+                "identifier": {"system": PROMPT_SYSTEM, "value": f"{t.id}@{t.version}"},
+                "display": f"prompt template {t.id} version {t.version}",
+            },
+        }
+        for t in p.prompts
+    ]
+    b.add(
+        "provenance",
+        "Provenance",
+        extension=[{"url": GENERATION_EXTENSION, "extension": generation}],
+        target=[{"reference": e["fullUrl"]} for e in b.entries],
+        recorded=f"{p.reference_date.isoformat()}T00:00:00Z",
+        activity=as_text("synthetic record generation"),
+        agent=[
             {
-                "role": "source",
-                "what": {
-                    "identifier": {"system": CHUNK_SYSTEM, "value": c.chunk_id},
-                    "display": f"{c.document} (sha256 {c.document_sha256})",
-                },
+                "type": cc(PARTICIPANT, "assembler", "Assembler"),
+                "who": {"display": f"{p.generator} ({p.backend}: {p.model})"},
             }
-            for c in p.chunks
-        ]
-        prompts = [
-            {
-                "role": "derivation",
-                "what": {
-                    "identifier": {"system": PROMPT_SYSTEM, "value": f"{t.id}@{t.version}"},
-                    "display": f"prompt template {t.id} version {t.version}",
-                },
-            }
-            for t in p.prompts
-        ]
-        self.add(
-            "provenance",
-            "Provenance",
-            extension=[{"url": GENERATION_EXTENSION, "extension": generation}],
-            target=[{"reference": e["fullUrl"]} for e in self.entries],
-            recorded=f"{p.reference_date.isoformat()}T00:00:00Z",
-            activity=as_text("synthetic record generation"),
-            agent=[
-                {
-                    "type": cc(PARTICIPANT, "assembler", "Assembler"),
-                    "who": {"display": f"{p.generator} ({p.backend}: {p.model})"},
-                }
-            ],
-            entity=chunks + prompts,
-        )
+        ],
+        entity=chunks + prompts,
+    )
 
 
 def iter_fhir_ndjson(records: Iterable[PatientRecord]) -> Iterator[str]:

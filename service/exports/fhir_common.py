@@ -7,6 +7,7 @@ deterministic id and a ``PUT`` entry; this module imports neither of them.
 
 from __future__ import annotations
 
+import html
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -119,7 +120,13 @@ PROCEDURE_CATEGORY = [cc(OBS_CATEGORY, "procedure", "Procedure")]
 
 
 class ResourceBuilder:
-    """Adds one entry per resource; a key names an item's place in the record (its id seed)."""
+    """Adds one entry per resource; a key names an item's place in the record (its id seed).
+
+    Entries carry a ``PUT`` request (a transaction) unless ``transaction`` is False (a
+    document Bundle, whose entries have none).
+    """
+
+    transaction = True
 
     def __init__(self, record: PatientRecord):
         self.record = record
@@ -141,8 +148,54 @@ class ResourceBuilder:
         if rtype in _ABOUT_PATIENT:
             resource["subject"] = self.patient
         resource = prune(resource)
-        request = {"method": "PUT", "url": f"{rtype}/{rid}"}
-        self.entries.append(
-            {"fullUrl": f"urn:uuid:{rid}", "resource": resource, "request": request}
-        )
+        entry: Json = {"fullUrl": f"urn:uuid:{rid}", "resource": resource}
+        if self.transaction:
+            entry["request"] = {"method": "PUT", "url": f"{rtype}/{rid}"}
+        self.entries.append(entry)
         return self.ref(key)
+
+
+def patient_fields(record: PatientRecord) -> Json:
+    """The Patient (PatientPcsp): identifiers, Spanish two-surname name, contact, summary."""
+    d = record.demographics
+    email = {"system": "email", "value": d.email}
+    parent = {"relationship": [cc(ROLE, "PRN", "parent")], "telecom": [email]}
+    surnames = [
+        ext(EXT + "humanname-fathers-family", valueString=d.first_surname),
+        ext(EXT + "humanname-mothers-family", valueString=d.second_surname),
+    ]
+    div = html.escape(record.summary, quote=False)
+    return {
+        "meta": {"profile": [PCSP + "Patient-eu-pcsp"]},
+        "text": {"status": "additional", "div": f'<div xmlns="{XHTML}">{div}</div>'},
+        "identifier": [
+            {
+                "use": "official",
+                "type": cc(V2_0203, "HC", "Health card number"),
+                "system": HEALTH_CARD_SYSTEM,
+                "value": d.health_card_number,
+            },
+            {
+                "use": "usual",
+                "type": cc(V2_0203, "MR", "Medical record number"),
+                "system": MRN_SYSTEM,
+                "value": d.medical_record_number,
+            },
+            {"system": RECORD_SYSTEM, "value": record.record_id},
+        ],
+        "name": [
+            {
+                "use": "official",
+                "family": f"{d.first_surname} {d.second_surname}",
+                "_family": {"extension": surnames},
+                "given": [d.given_name],
+            }
+        ],
+        "telecom": [
+            {"system": "phone", "value": d.phone, "use": "mobile"},
+            email if d.email_owner == "patient" else None,
+        ],
+        "gender": d.sex,
+        "birthDate": d.birth_date.isoformat(),
+        "contact": [parent] if d.email_owner == "parent" else [],
+    }

@@ -1,5 +1,7 @@
 """Exports of stored records: JSON (``json``), NDJSON (``ndjson``), CSV per block (``csv``)
-and FHIR R4 (``fhir``: NDJSON of Bundles).
+and FHIR R4 NDJSON, one Bundle per patient: ``fhir`` a PanCareSurPass Survivorship Passport
+document Bundle (``service.exports.pcsp``), ``fhir-transaction`` a transaction Bundle to load
+into a FHIR server (``service.exports.fhir``).
 
 Every writer takes an iterable of ``PatientRecord`` and streams: records are read a page at
 a time (``page_records``) and written as they come, so a batch of any size exports in
@@ -23,6 +25,7 @@ class ExportFormat(StrEnum):
     ndjson = "ndjson"
     csv = "csv"
     fhir = "fhir"
+    fhir_transaction = "fhir-transaction"
 
 
 MEDIA_TYPES = {
@@ -30,12 +33,14 @@ MEDIA_TYPES = {
     ExportFormat.ndjson: "application/x-ndjson",
     ExportFormat.csv: "application/zip",
     ExportFormat.fhir: "application/fhir+ndjson",
+    ExportFormat.fhir_transaction: "application/fhir+ndjson",
 }
 FILE_SUFFIXES = {
     ExportFormat.json: ".json",
     ExportFormat.ndjson: ".ndjson",
     ExportFormat.csv: ".zip",
     ExportFormat.fhir: ".ndjson",
+    ExportFormat.fhir_transaction: ".ndjson",
 }
 PAGE_SIZE = 200
 
@@ -61,11 +66,13 @@ def iter_text(records: Iterable[PatientRecord], fmt: ExportFormat) -> Iterator[s
     from service.exports.fhir import iter_fhir_ndjson
     from service.exports.json import iter_json
     from service.exports.ndjson import iter_ndjson
+    from service.exports.pcsp import iter_document_ndjson
 
     writers = {
         ExportFormat.json: iter_json,
         ExportFormat.ndjson: iter_ndjson,
-        ExportFormat.fhir: iter_fhir_ndjson,
+        ExportFormat.fhir: iter_document_ndjson,
+        ExportFormat.fhir_transaction: iter_fhir_ndjson,
     }
     if fmt not in writers:
         raise ValueError(f"{fmt} is not a text format; use write_csv_folder or write_csv_zip")

@@ -21,6 +21,7 @@ from datetime import date, timedelta
 from knowledge.store import PassageIndex
 from knowledge.vocabulary import Term
 from models.base import LanguageModel
+from service.body_measures import estimate_body_measures
 from service.generation.blocks.base import Agent, GenerationError, GenerationOptions, Patient
 from service.generation.blocks.chemotherapy import (
     administrations,
@@ -240,8 +241,9 @@ class PatientGenerator:
             [request.prompt, seed, self.model.sha256, today.isoformat(), GENERATOR],
             ensure_ascii=False,
         )
+        record_id = str(uuid.uuid5(RECORD_NAMESPACE, identity))
         record = PatientRecord(
-            record_id=str(uuid.uuid5(RECORD_NAMESPACE, identity)),
+            record_id=record_id,
             summary=summary,
             demographics=demographics,
             diagnosis=first.diagnosis,
@@ -254,6 +256,9 @@ class PatientGenerator:
             others=others,
             relapse=relapse,
             second_tumour=second,
+            measures_at_diagnosis=estimate_body_measures(
+                key=record_id, age=first.diagnosis.age_at_diagnosis, sex=demographics.sex
+            ),
             provenance=provenance,
         )
         return GeneratedPatient(record, agent.usage.seconds)

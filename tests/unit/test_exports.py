@@ -207,6 +207,14 @@ def test_api_exports_json_ndjson_and_fhir(api):
     assert f'filename="batch-{BATCH}-fhir.ndjson"' in fhir.headers["content-disposition"]
     bundles = [Bundle.model_validate_json(line) for line in fhir.text.splitlines()]
     assert [b.identifier.value for b in bundles] == [r["record_id"] for r in records]
+    assert {b.type for b in bundles} == {"document"}
+    assert {b.entry[0].resource.__resource_type__ for b in bundles} == {"Composition"}
+    transaction = export(api, "fhir-transaction")
+    assert transaction.headers["content-type"].startswith("application/fhir+ndjson")
+    name = f'filename="batch-{BATCH}-fhir-transaction.ndjson"'
+    assert name in transaction.headers["content-disposition"]
+    bundles = [Bundle.model_validate_json(line) for line in transaction.text.splitlines()]
+    assert [b.type for b in bundles] == ["transaction"] * 3
 
 
 def test_api_exports_csv_as_a_zip_and_leaves_no_temporary_file(api, tmp_path, monkeypatch):
@@ -239,6 +247,12 @@ def test_api_patient_as_fhir(api):
     assert response.headers["content-type"] == "application/fhir+json"
     bundle = Bundle.model_validate_json(response.content)
     assert bundle.identifier.value == record.record_id
+    assert bundle.type == "document"
+    assert bundle.entry[0].resource.__resource_type__ == "Composition"
+    params = {"format": "fhir-transaction"}
+    transaction = api.get(f"/v1/patients/{record.record_id}", params=params)
+    assert transaction.headers["content-type"] == "application/fhir+json"
+    assert Bundle.model_validate_json(transaction.content).type == "transaction"
     plain = api.get(f"/v1/patients/{record.record_id}")
     assert PatientRecord.model_validate(plain.json()) == record
     assert api.get(f"/v1/patients/{record.record_id}", params={"format": "xml"}).status_code == 422
@@ -257,13 +271,16 @@ def cli_batch(clinsynth_env):
 
 
 def test_cli_exports_every_format(cli_batch, tmp_path):
-    for fmt in ("json", "ndjson", "fhir"):
+    for fmt in ("json", "ndjson", "fhir", "fhir-transaction"):
         out = tmp_path / f"out.{fmt}"
         result = runner.invoke(cli, ["export", "--batch", BATCH, "--format", fmt, "-o", str(out)])
         assert result.exit_code == 0, result.output
         assert "exported 3 record(s)" in result.stderr
     assert len(json.loads((tmp_path / "out.json").read_text())) == 3
-    assert len((tmp_path / "out.fhir").read_text().splitlines()) == 3
+    documents = (tmp_path / "out.fhir").read_text().splitlines()
+    assert [json.loads(line)["type"] for line in documents] == ["document"] * 3
+    transactions = (tmp_path / "out.fhir-transaction").read_text().splitlines()
+    assert [json.loads(line)["type"] for line in transactions] == ["transaction"] * 3
     stdout = runner.invoke(cli, ["export", "--batch", BATCH, "--format", "ndjson"])
     assert [json.loads(line)["record_id"] for line in stdout.stdout.splitlines()] == [
         r.record_id for r in batch_records()
@@ -305,7 +322,8 @@ def test_cli_failure_keeps_the_previous_file(cli_batch, tmp_path, monkeypatch):
     (tmp_path / "out").mkdir()
     out = tmp_path / "out" / "bundles.ndjson"
     out.write_text("previous export\n")
-    result = runner.invoke(cli, ["export", "--batch", BATCH, "--format", "fhir", "-o", str(out)])
+    args = ["export", "--batch", BATCH, "--format", "fhir-transaction", "-o", str(out)]
+    result = runner.invoke(cli, args)
     assert result.exit_code == 1
     assert "broken" in result.stderr and "left as it was" in result.stderr
     assert out.read_text() == "previous export\n"

@@ -54,6 +54,18 @@ def test_the_422_names_where_the_nul_is(api):
     assert query["detail"][0]["loc"] == ["query", "tumour"]
 
 
+def test_a_nul_in_a_key_is_named_not_echoed(api):
+    response = api.post(
+        "/v1/patients",
+        content=b'{"prompt": "x", "b\\u0000": 1}',
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert (
+        response.json()["message"] == "body.b\\x00: a NUL character (\\x00) is not allowed in text"
+    )
+
+
 def test_ordinary_text_passes_the_guard(api):
     # A backslash followed by "u0000" is text, not a NUL; percent-encoding that is not %00 too.
     assert api.get("/v1/patients?tumour=%5Cu0000").status_code == 200
