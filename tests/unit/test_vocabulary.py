@@ -35,117 +35,19 @@ CATEGORIES = [
 ]
 # Ordinary words of the six languages that must never be a name: they would turn prose
 # ("all patients", "la dose", "para", "mesa") into drug or tumour mentions.
-COMMON_WORDS = {
-    *[
-        "all",
-        "and",
-        "are",
-        "but",
-        "can",
-        "for",
-        "had",
-        "has",
-        "her",
-        "his",
-        "its",
-        "may",
-        "not",
-        "one",
-        "our",
-        "out",
-        "per",
-        "the",
-        "was",
-        "who",
-    ],
-    *[
-        "with",
-        "from",
-        "that",
-        "this",
-        "will",
-        "been",
-        "dose",
-        "doses",
-        "mass",
-        "cell",
-        "cells",
-        "high",
-        "low",
-    ],
-    *[
-        "tumor",
-        "tumour",
-        "cancer",
-        "sarcoma",
-        "carcinoma",
-        "leukaemia",
-        "leukemia",
-        "lymphoma",
-        "glioma",
-    ],
-    *[
-        "ara",
-        "con",
-        "del",
-        "las",
-        "los",
-        "para",
-        "por",
-        "que",
-        "sin",
-        "una",
-        "uno",
-        "mesa",
-        "dia",
-        "mas",
-        "ver",
-        "ven",
-        "ida",
-        "gem",
-        "sen",
-    ],
-    *[
-        "dos",
-        "das",
-        "dem",
-        "den",
-        "der",
-        "die",
-        "und",
-        "oder",
-        "ein",
-        "eine",
-        "mit",
-        "von",
-        "zur",
-        "les",
-        "des",
-        "une",
-        "avec",
-        "pour",
-        "sur",
-    ],
-    *[
-        "come",
-        "con",
-        "per",
-        "sono",
-        "nel",
-        "alla",
-        "della",
-        "mais",
-        "pelo",
-        "pela",
-        "uma",
-        "como",
-        "epi",
-        "cap",
-        "arm",
-        "leg",
-        "via",
-    ],
-}
+COMMON_WORDS = frozenset(
+    re.findall(
+        r"\w+",
+        """
+        all and are but can for had has her his its may not one our out per the was who with
+        from that this will been dose doses mass cell cells high low tumor tumour cancer
+        sarcoma carcinoma leukaemia leukemia lymphoma glioma ara con del las los para por que
+        sin una uno mesa dia mas ver ven ida gem sen dos das dem den der die und oder ein eine
+        mit von zur les des une avec pour sur come con per sono nel alla della mais pelo pela
+        uma como epi cap arm leg via
+        """,
+    )
+)
 
 
 def _owners(records, key) -> dict[str, set[str]]:
