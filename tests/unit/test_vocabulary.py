@@ -160,6 +160,19 @@ def test_every_iccc_group_has_codes_and_every_code_is_well_formed():
     assert set(groups) == set(ICCC_GROUPS)
 
 
+# ICCC-3 main groups and their last subgroup letter (V has no subgroups).
+ICCC_SUBGROUPS = {"I": "e", "II": "e", "III": "f", "IV": "b", "V": "", "VI": "c", "VII": "c"}
+ICCC_SUBGROUPS |= {"VIII": "e", "IX": "e", "X": "e", "XI": "f", "XII": "b"}
+
+
+def test_every_iccc_subgroup_has_codes():
+    present = {re.match(r"^[IVX]+[a-f]?", s).group(0) for t in tumour_records() for s in t.iccc}
+    for group, last in ICCC_SUBGROUPS.items():
+        letters = "abcdef"[: "abcdef".index(last) + 1] if last else ""
+        wanted = {group + c for c in letters} or {group}
+        assert wanted <= present, group
+
+
 @pytest.mark.parametrize(
     "code",
     ["9470/3", "9500/3", "9510/3", "8960/3", "8970/3", "9687/3", "9650/3", "9663/3", "9659/3",
