@@ -7,7 +7,7 @@ import re
 from difflib import SequenceMatcher
 from functools import cache
 
-from knowledge.vocabulary import Term, find_terms, morphologies
+from knowledge.vocabulary import Term, find_terms, morphologies, tumour_records, unaccented
 from service.requests.common import FILLERS, RequestError
 
 CLOSE = 0.75  # difflib ratio above which a name is suggested
@@ -64,6 +64,20 @@ def _by_name() -> dict[str, Term]:
 
 
 @cache
+def _suggestable() -> dict[str, Term]:
+    """The names a suggestion may show: English and Spanish ones, as the hint asks for (a
+    German "osteosarkom" is understood but not offered for "osteosarkoma")."""
+
+    def forms(names: list[str]) -> set[str]:
+        return {f for n in names if n for v in _variants(n) for f in (v, unaccented(v))}
+
+    records = tumour_records()
+    other = forms([n for t in records for lang, n in t.languages if lang != "es"])
+    own = forms([n for t in records for n in (t.term, dict(t.languages).get("es", ""))])
+    return {name: term for name, term in _by_name().items() if name not in other - own}
+
+
+@cache
 def _searchable() -> tuple[Term, ...]:
     """The morphologies with every name's variants, to match "nodular-sclerosis Hodgkin
     lymphoma" or "B-lymphoblastic leukaemia" in free text."""
@@ -98,7 +112,7 @@ def unknown_tumour(what: str, text: str, around: tuple[int, int] | None = None) 
             if around is None or (start <= around[0] and end >= around[1] and j - i < 4):
                 phrases.add(phrase)
     scored: dict[str, tuple[float, str, str]] = {}
-    for name, term in _by_name().items():
+    for name, term in _suggestable().items():
         matcher = SequenceMatcher(None, b=name)
         for phrase in phrases:
             contained = len(phrase) >= 5 and f" {phrase} " in f" {name} "

@@ -52,7 +52,8 @@ def test_drugs_are_found_by_whole_name_or_alias(name, generic):
         ("nodular sclerosis Hodgkin lymphoma", "9650/3", True),  # less specific, not wrong
         ("Ewing sarcoma", "9180/3", False),
         ("T-ALL", "9811/3", False),
-        ("CIC-rearranged sarcoma", "9364/3", None),  # names no code: cannot be judged
+        ("CIC-rearranged sarcoma", "9364/3", False),  # its own code, 9367/3
+        ("pilomatrixoma", "9364/3", None),  # names no code: cannot be judged
     ],
 )
 def test_tumour_names_and_morphology_codes(tumour, code, consistent):

@@ -231,9 +231,7 @@ BREAKS: dict[str, Case] = {
         mentions="9180/3 is osteosarcoma, NOS, not Ewing sarcoma",
         also=("grounding.code_supported",),
     ),
-    "codes.tumour_recognised": case(
-        put(f"{DX}.tumour", "CIC-rearranged sarcoma"), mentions="CIC-rearranged sarcoma"
-    ),
+    "codes.tumour_recognised": case(put(f"{DX}.tumour", "pilomatrixoma"), mentions="pilomatrixoma"),
     "codes.topography_known": case(
         put(f"{DX}.icdo3_topography", "C99.9"),
         mentions="C99.9",
