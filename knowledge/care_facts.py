@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from knowledge.chunks import RetrievedChunk
 from knowledge.evidence import Fact, sentence_of, sentences_matching, vocabulary_rows
-from knowledge.vocabulary import Term, drugs, find_terms, morphologies
+from knowledge.vocabulary import Term, Tumour, drugs, find_terms, morphologies, tumour_by_name
 
 TransplantType = Literal["autologous", "allogeneic"]
 DonorType = Literal["matched_sibling", "matched_unrelated", "haploidentical"]
@@ -24,15 +24,7 @@ GvhdForm = Literal["acute", "chronic"]
 CareKind = Literal["catheter", "catheter_complication", "fertility", "transfusion"]
 # Grades offered: acute GvHD I-IV (MAGIC); chronic mild, moderate, severe (NIH 2014) as 1-3.
 GVHD_GRADES: dict[str, int] = {"acute": 4, "chronic": 3}
-# ICD-O-3.2 morphology groups (WHO Classification of Tumours, 5th edition) that count as one
-# tumour when a passage names it: "acute lymphoblastic leukaemia" covers B- and T-ALL codes.
-MORPHOLOGY_FAMILIES: tuple[tuple[int, int], ...] = (
-    (9180, 9195),  # osteosarcomas
-    (9260, 9260),  # Ewing sarcoma (older code) ...
-    (9364, 9364),  # ... and ICD-O-3.2 Ewing sarcoma
-    (9650, 9667),  # Hodgkin lymphomas
-    (9811, 9837),  # precursor lymphoid neoplasms (ALL)
-)
+# Ewing sarcoma's ICD-O-3 code and its ICD-O-3.2 successor: one tumour under two codes.
 _EWING = {9260, 9364}
 
 _TYPE = re.compile(r"\b(allogeneic|autologous)\b", re.IGNORECASE)
@@ -189,11 +181,21 @@ def code_in_range(code: str, spec: str) -> bool:
 
 
 def same_tumour(code: str, named: str) -> bool:
-    """Whether a passage naming ``named`` speaks of the tumour coded ``code``."""
+    """Whether a passage naming ``named`` speaks of the tumour coded ``code``: the same
+    code, or one of them the "NOS" code of the other's finest ICCC-3 group (a passage on
+    "acute lymphoblastic leukaemia", 9835/3, speaks of B- and T-ALL; one on NLPHL does not
+    speak of nodular sclerosis). The groups come from the vocabulary, not a list kept here."""
     a, b = int(code[:4]), int(named[:4])
     if a == b or {a, b} <= _EWING:
         return True
-    return any(low <= a <= high and low <= b <= high for low, high in MORPHOLOGY_FAMILIES)
+    first, second = tumour_by_name(code), tumour_by_name(named)
+    if first is None or second is None or not first.iccc or not second.iccc:
+        return False
+    return first.iccc[0] == second.iccc[0] and (_is_nos(first) or _is_nos(second))
+
+
+def _is_nos(tumour: Tumour) -> bool:
+    return tumour.unspecified or tumour.term.lower().endswith(", nos")
 
 
 def _flag(value: str) -> bool:

@@ -32,3 +32,15 @@ def test_each_fact_quotes_the_sentence_that_states_it():
     )
     for fact in found.transplant_types:
         assert fact.quote in HSCT and fact.quote.endswith(".")
+
+
+def test_a_nos_code_speaks_of_its_iccc_group_and_a_subtype_not_of_a_sibling():
+    assert same_tumour("9811/3", "9835/3")  # a passage on ALL, NOS: B-ALL
+    assert same_tumour("9837/3", "9835/3")  # ... and T-ALL
+    assert same_tumour("9835/3", "9811/3")  # a patient with ALL, NOS: B-ALL guidance fits
+    assert not same_tumour("9663/3", "9659/3")  # NLPHL guidance is not classic HL guidance
+    assert same_tumour("9663/3", "9650/3")  # classic HL, NOS covers nodular sclerosis
+    assert same_tumour("9181/3", "9180/3")  # osteosarcoma, NOS covers chondroblastic
+    assert same_tumour("9260/3", "9364/3")  # Ewing sarcoma under its old and new code
+    assert not same_tumour("9180/3", "9364/3")
+    assert not same_tumour("9470/3", "9999/9")  # a code the vocabulary does not know
