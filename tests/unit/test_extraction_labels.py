@@ -145,14 +145,17 @@ def test_quotes_are_on_their_page():
         pytest.skip(f"real corpus not present at {REAL_CORPUS} (shared/ lives beside the repo)")
     from pypdf import PdfReader
 
-    texts: dict[str, list[str]] = {}
+    readers: dict[str, PdfReader] = {}
+    texts: dict[tuple[str, int], str] = {}
     missing = []
     for label in _labels():
-        document = label["document"]
-        if document not in texts:
-            reader = PdfReader(REAL_CORPUS / document)
-            texts[document] = [" ".join((p.extract_text() or "").split()) for p in reader.pages]
-        page_text = texts[document][label["page"] - 1]
+        document, page = label["document"], label["page"]
+        if (document, page) not in texts:
+            if document not in readers:
+                readers[document] = PdfReader(REAL_CORPUS / document)
+            reader = readers[document]
+            texts[document, page] = " ".join((reader.pages[page - 1].extract_text() or "").split())
+        page_text = texts[document, page]
         if page_text and " ".join(label["quote"].split()) not in page_text:
             missing.append((document, label["page"], label["quote"]))
     assert missing == []
