@@ -110,10 +110,9 @@ def parse_days(text: str) -> str | None:
 
 
 def _route(text: str) -> str | None:
-    for pattern, route in _ROUTES:
-        if pattern.search(text):
-            return route
-    return None
+    """The route written first in ``text``."""
+    found = [(m.start(), route) for pattern, route in _ROUTES if (m := pattern.search(text))]
+    return min(found)[1] if found else None
 
 
 def dose_fields(
@@ -133,7 +132,7 @@ def dose_fields(
         "unit": normalise_unit(match.group("unit")),
         "per": _PER_WORDS.get((per or "").lower()) if per else None,
         "days": parse_days(before) or parse_days(context),
-        "route": _route(before + " " + context),
+        "route": _route(context) or _route(before),
         "max_dose": None,
         "max_unit": None,
         "cumulative": bool(_CUMULATIVE.search(before + " " + context)),

@@ -64,10 +64,11 @@ class FactIndex:
                 fields=fact.fields,
             )
             rows[row.fact_id] = row
+        counts = dict(Counter(row.kind for row in rows.values()))
         with Session(self.engine) as session, session.begin():
             session.execute(delete(FactRow).where(FactRow.document_id == document_id))
             session.add_all(rows.values())
-        return dict(Counter(row.kind for row in rows.values()))
+        return counts
 
     def counts(self, document_id: str) -> dict[str, int]:
         query = (
