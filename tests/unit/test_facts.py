@@ -136,7 +136,9 @@ def test_english_course_with_fractions_derived_and_centigray():
 
 
 def test_two_totals_in_one_sentence_are_two_facts():
-    found = facts_of("Radioterapia: 54 Gy para 3-5 anos e 59,4 Gy a partir de 6 anos.", "radiotherapy")
+    found = facts_of(
+        "Radioterapia: 54 Gy para 3-5 anos e 59,4 Gy a partir de 6 anos.", "radiotherapy"
+    )
     assert [f.fields["total_gy"] for f in found] == [54, 59.4]
 
 
@@ -169,7 +171,11 @@ def cell(text, page_text, header=None):
 def test_table_row_with_the_drug_and_its_dose_in_separate_cells():
     page = "Droga Dose Via\nTemozolomida 150 mg/m2/dia VO\nEtoposido 50 mg/m2 EV"
     rows = [
-        (cell("Temozolomida", page, "Droga"), cell("150 mg/m2/dia", page, "Dose"), cell("VO", page)),
+        (
+            cell("Temozolomida", page, "Droga"),
+            cell("150 mg/m2/dia", page, "Dose"),
+            cell("VO", page),
+        ),
         (cell("Etoposido", page, "Droga"), cell("50 mg/m2", page, "Dose"), cell("EV", page)),
     ]
     found = facts_of(page, "drug_dose", rows=rows)
