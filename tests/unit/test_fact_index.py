@@ -125,3 +125,17 @@ def test_fact_routes(tmp_path):
         assert coverage.status_code == 200
         assert {e["code"] for e in coverage.json()} == {"9364/3", "9180/3"}
     engine.dispose()
+
+
+def test_ingest_reports_facts_by_kind_and_warns_without_treatment(capsys):
+    from pathlib import Path
+
+    from ingest.pipeline import IngestResult
+    from service.cli.ingest import _report_facts
+
+    _report_facts(IngestResult(Path("a.pdf"), "ingested", facts={"drug_dose": 3, "regimen": 1}))
+    _report_facts(IngestResult(Path("b.pdf"), "ingested", facts={"tumour_mention": 2}))
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert "facts: 1 regimen, 3 drug_dose" in text
+    assert "b.pdf: no treatment facts" in text and "a.pdf: no treatment" not in text
