@@ -12,7 +12,7 @@ from typing import Any
 
 from knowledge.facts.model import Fact
 from knowledge.facts.numbers import NUMBER, RANGE_SEPARATOR, clean, parse_number
-from knowledge.facts.text import Mention, mentions, sentences
+from knowledge.facts.text import Mention, mentions, sentences, within
 from knowledge.vocabulary import Term, drugs
 
 MAX_GAP = 60  # characters between a drug's name and its dose
@@ -170,9 +170,10 @@ def _drug_for(
 def text_doses(page: int, text: str, *, decimal_comma: bool = True) -> list[Fact]:
     """``drug_dose`` facts of one page's exact text."""
     facts = []
+    named = mentions(text, drugs())
     for begin, stop in sentences(text):
         sentence = text[begin:stop]
-        found = mentions(sentence, drugs())
+        found = within(named, begin, stop)
         if not found:
             continue
         floor = 0

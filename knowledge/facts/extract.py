@@ -44,10 +44,11 @@ def row_doses(
     """Doses in one table row whose drug stands in another cell before them (or, in a row
     naming a single drug, anywhere in the row)."""
     located = [c for c in cells if c.page == page and text[c.start : c.end] == c.text]
-    named = [(cell, m) for cell in located for m in mentions(cell.text, drugs())]
+    by_cell = [mentions(cell.text, drugs()) for cell in located]
+    named = [(cell, m) for cell, found in zip(located, by_cell, strict=True) for m in found]
     facts = []
     for position, cell in enumerate(located):
-        if mentions(cell.text, drugs()):
+        if by_cell[position]:
             continue  # drug and dose in one cell: the page text pass reads it
         for match in DOSE.finditer(cell.text):
             earlier = [(c, m) for c, m in named if located.index(c) < position]

@@ -11,7 +11,7 @@ from functools import cache
 
 from knowledge import vocabulary
 from knowledge.facts.model import Fact, FactKind
-from knowledge.facts.text import mentions, sentences
+from knowledge.facts.text import mentions, sentences, within
 from knowledge.vocabulary import Term, drugs, morphologies
 
 # Treatment words in English, Spanish, Portuguese (and close enough for Italian, French):
@@ -106,15 +106,16 @@ def regimens(page: int, text: str) -> list[Fact]:
     """Named schemes ("esquema ICE", "PCV (...)") and combinations of two or more drugs
     joined by "and", "e", "/", "+" ("carboplatina e vincristina")."""
     facts, seen = [], set()
+    named = mentions(text, drugs())
     for begin, stop in sentences(text):
         sentence = text[begin:stop]
+        found = within(named, begin, stop)
         phase = _phase(sentence)
         for pattern in (_SCHEME, _ACRONYM_WITH_DRUGS):
             for match in pattern.finditer(sentence):
                 name = match.group("name")
-                if pattern is _ACRONYM_WITH_DRUGS and not mentions(
-                    sentence[match.end() :], drugs()
-                ):
+                drug_after = any(m.start >= match.end() for m in found)
+                if pattern is _ACRONYM_WITH_DRUGS and not drug_after:
                     continue
                 if name in seen or name.isdigit():
                     continue
@@ -122,7 +123,6 @@ def regimens(page: int, text: str) -> list[Fact]:
                 start, end = begin + match.start("name"), begin + match.end("name")
                 fields = {"name": name, "phase": phase}
                 facts.append(Fact("regimen", page, start, end, text[start:end], fields))
-        found = mentions(sentence, drugs())
         run: list = []
         for mention in [*found, None]:
             if (

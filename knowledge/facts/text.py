@@ -42,3 +42,13 @@ def mentions(text: str, terms: tuple[Term, ...]) -> list[Mention]:
             continue
         kept.append(mention)
     return kept
+
+
+def within(found: list[Mention], begin: int, stop: int) -> list[Mention]:
+    """The mentions of a page that fall in ``[begin, stop)``, offsets made relative to it
+    (the vocabulary is searched once per page, not once per sentence)."""
+    return [
+        Mention(m.term, m.start - begin, m.end - begin)
+        for m in found
+        if begin <= m.start and m.end <= stop
+    ]
