@@ -22,6 +22,8 @@ from ingest.options import IngestOptions
 from ingest.pdf import IngestError, iter_pages, open_pdf
 from ingest.reading import PageContent, Timings, read_document
 from knowledge.chunks import GuidelineChunk
+from knowledge.facts import Fact, extract_page, for_document
+from knowledge.facts.store import FactIndex
 from knowledge.registry import DocumentPage, document_id_for
 from knowledge.store import KnowledgeStore
 
@@ -45,6 +47,7 @@ class IngestResult:
     chunks: int = 0
     superseded: list[str] = field(default_factory=list)
     error: str | None = None
+    facts: dict[str, int] = field(default_factory=dict)  # facts indexed, by kind
 
 
 class Progress(Protocol):
@@ -100,6 +103,7 @@ class _Open:
     chunks: int = 0  # chunked so far
     chunked: bool = False  # every page read
     pages_reported: int = 0  # pages read, as told to the progress
+    facts: dict[str, int] = field(default_factory=dict)
 
 
 class _Writer:
@@ -208,6 +212,7 @@ class _Writer:
                     head.pages,
                     head.chunks,
                     superseded=superseded,
+                    facts=head.facts,
                 )
             self.queue.pop(0)
             self.emit(head)
@@ -227,8 +232,11 @@ def _ingest_one(
         if known is not None and known.status == "active":
             if known.file_name != path.name:  # the same content under a new name: an alias
                 registry.add_alias(known.document_id, path.name)
+            facts = FactIndex(registry.engine).counts(known.document_id)
             writer.finished(
-                IngestResult(path, "unchanged", known.document_id, known.pages, known.chunks)
+                IngestResult(
+                    path, "unchanged", known.document_id, known.pages, known.chunks, facts=facts
+                )
             )
             return
         entry = registry.begin(
@@ -258,6 +266,9 @@ def _ingest_one(
         )
         started = time.perf_counter()
         registry.put_pages(entry.document_id, [_stored(entry.document_id, p) for p in pages])
+        document.facts = FactIndex(registry.engine).put(
+            entry.document_id, for_document(entry.document_id, _facts(pages))
+        )
         timings.writing += time.perf_counter() - started
         splitter = make_splitter(options.chunk_size, options.chunk_overlap)
         started = time.perf_counter()
@@ -284,6 +295,15 @@ def _stored(document_id: str, page: PageContent) -> DocumentPage:
         ocr_confidence=page.ocr_confidence,
         source_map=page.normalised.source,
     )
+
+
+def _facts(pages: Sequence[PageContent]) -> list[Fact]:
+    """The fact index of a document's pages: their exact text and their table rows."""
+    facts: list[Fact] = []
+    for page in pages:
+        rows = [row.cells for row in page.rows]
+        facts.extend(extract_page(page.number, page.text, language=page.language, rows=rows))
+    return facts
 
 
 def _failed(writer: _Writer, path: Path, document: _Open | None, error: str) -> None:

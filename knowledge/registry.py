@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import JSON, DateTime, Float, Integer, String, Text, delete, select
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, delete, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -61,6 +61,24 @@ class PageRow(RegistryBase):
     ocr_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
     normalised_length: Mapped[int] = mapped_column(Integer)
     source_map: Mapped[list[list[int]]] = mapped_column(JSON)
+
+
+class FactRow(RegistryBase):
+    """One fact of the fact index (knowledge.facts): it lives and dies with its document
+    version (deleted with it, and when a new version supersedes it)."""
+
+    __tablename__ = "document_facts"
+
+    fact_id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    document_id: Mapped[str] = mapped_column(
+        String(16), ForeignKey("documents.document_id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    page: Mapped[int] = mapped_column(Integer)
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    quote: Mapped[str] = mapped_column(Text)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 @dataclass(frozen=True)
@@ -228,11 +246,15 @@ class DocumentRegistry:
             ).all()
             for old in older:
                 old.status, old.superseded_by = "superseded", document_id
+            if older:  # facts live and die with their version
+                gone = [old.document_id for old in older]
+                session.execute(delete(FactRow).where(FactRow.document_id.in_(gone)))
             row.status, row.chunks = "active", chunks
             return [old.document_id for old in older]
 
     def remove(self, document_id: str) -> None:
         with Session(self.engine) as session, session.begin():
+            session.execute(delete(FactRow).where(FactRow.document_id == document_id))
             row = session.get(DocumentRow, document_id)
             if row is not None:
                 session.delete(row)

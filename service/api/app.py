@@ -23,6 +23,7 @@ from service.api.deps import Services, ServicesDep
 from service.api.documents import documents_router
 from service.api.errors import install_request_hygiene, trusted_hosts
 from service.api.exports import exports_router
+from service.api.facts import facts_router
 from service.api.inputs import NulGuard
 from service.api.patients import patients_router
 from service.api.reports import reports_router
@@ -81,6 +82,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     install_request_hygiene(app, max_bytes=settings.api.max_request_bytes, hosts=hosts)
     install_offline_docs(app)
     app.include_router(documents_router)
+    app.include_router(facts_router)
     app.include_router(validation_router)
     app.include_router(batches_router)
     app.include_router(reports_router)

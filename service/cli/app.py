@@ -19,6 +19,7 @@ from service.cli.compare import compare
 from service.cli.documents import documents_app, search
 from service.cli.eval import evaluate
 from service.cli.export import export
+from service.cli.facts import coverage, facts_app
 from service.cli.generate import generate
 from service.cli.ingest import ingest
 from service.cli.passport import passport
@@ -34,6 +35,8 @@ COMMAND_ORDER = (
     "ingest",
     "documents",
     "search",
+    "facts",
+    "coverage",
     "generate",
     "validate",
     "batches",
@@ -66,6 +69,8 @@ app = typer.Typer(
 app.command()(ingest)
 app.add_typer(documents_app, name="documents")
 app.command()(search)
+app.add_typer(facts_app, name="facts")
+app.command()(coverage)
 app.command()(generate)
 app.command()(validate)
 app.add_typer(batches_app, name="batches")

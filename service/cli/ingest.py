@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from service.cli.common import configuration_errors, err, error, say, settings_of
+
+if TYPE_CHECKING:
+    from ingest.pipeline import IngestResult
 
 
 def ingest(
@@ -23,7 +26,7 @@ def ingest(
     ] = False,
 ) -> None:
     """Ingest guideline PDFs (unchanged files are skipped, new versions replace old ones)."""
-    from ingest.pipeline import IngestResult, StoreWriteError, find_pdfs, ingest_paths
+    from ingest.pipeline import StoreWriteError, find_pdfs, ingest_paths
     from service.components import build_services
 
     settings = settings_of(ctx)
@@ -51,6 +54,8 @@ def ingest(
                 f"{result.status:<9} {result.path}: {result.pages} pages, {result.chunks} chunks "
                 f"(document {result.document_id}{replaced})"
             )
+        if result.status != "failed":
+            _report_facts(result)
         bars.file_done()
 
     with _ProgressBars(len(pdfs)) as bars:
@@ -63,6 +68,19 @@ def ingest(
     say(f"{len(pdfs) - failed} of {len(pdfs)} files ok; {store.count()} chunks in the store")
     if failed:
         raise typer.Exit(1)
+
+
+def _report_facts(result: IngestResult) -> None:
+    """The facts indexed, by kind; a warning when none is a treatment fact."""
+    from knowledge.facts import FACT_KINDS, TREATMENT_KINDS
+
+    found = ", ".join(f"{result.facts[k]} {k}" for k in FACT_KINDS if result.facts.get(k))
+    say(f"          facts: {found or 'none'}")
+    if not any(result.facts.get(kind) for kind in TREATMENT_KINDS):
+        err.print(
+            f"[yellow]warning[/yellow]   {escape(str(result.path))}: no treatment facts "
+            "(doses, regimens, radiotherapy, surgery, transplant, supportive care) found"
+        )
 
 
 class _ProgressBars:

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import DateTime, Integer, String, Text, func, select, update
+from sqlalchemy import JSON, DateTime, Integer, String, Text, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -100,6 +100,7 @@ class IngestJobRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # last sign of life of the process holding the job (None: written before heartbeats)
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    facts: Mapped[dict[str, int] | None] = mapped_column(JSON, nullable=True)  # by kind
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,7 @@ class IngestJob:
     result: str | None
     document_id: str | None
     error: str | None
+    facts: dict[str, int] | None = None  # facts indexed, by kind (done jobs)
 
 
 def _job(row: IngestJobRow) -> IngestJob:
@@ -126,6 +128,7 @@ def _job(row: IngestJobRow) -> IngestJob:
         row.result,
         row.document_id,
         row.error,
+        dict(row.facts) if row.facts is not None else None,
     )
 
 
@@ -293,6 +296,7 @@ class IngestJobs:
                     document_id=result.document_id,
                     pages_done=result.pages,
                     chunks_done=result.chunks,
+                    facts=result.facts,
                 )
         except StoreWriteError as exc:
             self.fail(job, str(exc).replace(path.name, job.file_name))

@@ -59,6 +59,7 @@ def test_upload_job_list_search_delete(client, tmp_path):
     status = client.get(f"/v1/documents/jobs/{job['job_id']}").json()
     assert status["status"] == "done" and status["result"] == "ingested"
     assert status["pages_done"] == status["pages_total"] == 3 and status["chunks_done"] > 0
+    assert status["facts"]["drug_dose"] > 0  # the fact index, counted by kind
     [document] = client.get("/v1/documents").json()
     assert document["file_name"] == "hodgkin.pdf" and document["tags"] == ["lymphoma"]
     hits = client.post(
@@ -75,8 +76,11 @@ def test_upload_job_list_search_delete(client, tmp_path):
     assert (job["result"], job["document_id"]) == ("unchanged", document["document_id"])
     [listed] = client.get("/v1/documents").json()
     assert (listed["file_name"], listed["aliases"]) == ("hodgkin.pdf", ["hodgkin-v2.pdf"])
+    facts = client.get(f"/v1/documents/{document['document_id']}/facts").json()
+    assert facts and all(f["document_id"] == document["document_id"] for f in facts)
     assert client.delete(f"/v1/documents/{document['document_id']}").status_code == 200
     assert client.get("/v1/documents").json() == []
+    assert client.get(f"/v1/documents/{document['document_id']}/facts").status_code == 404
     assert client.post("/v1/search", json={"query": "OEPA"}).json()["results"] == []
     assert client.delete(f"/v1/documents/{document['document_id']}").status_code == 404
     assert list((tmp_path / "uploads" / ".spool").iterdir()) == []  # nothing left spooled

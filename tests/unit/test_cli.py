@@ -47,7 +47,7 @@ def test_help_lists_the_commands_in_the_order_a_user_meets_them():
         if line.startswith("│ ") and len(line.split()) > 2 and line.split()[1] in COMMAND_ORDER
     ]
     assert listed == list(COMMAND_ORDER)
-    assert COMMAND_ORDER[:4] == ("ingest", "documents", "search", "generate")
+    assert COMMAND_ORDER[:6] == ("ingest", "documents", "search", "facts", "coverage", "generate")
 
 
 def test_every_command_summary_is_one_whole_sentence():

@@ -1,0 +1,115 @@
+"""Radiotherapy doses: totals, fractions, dose per fraction and boosts, in any of the
+languages guidelines use ("54 Gy em 30 frações de 1,8 Gy", "dose total de 23,4 Gy",
+"1.8 Gy/fraction", "5400 cGy")."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from knowledge.facts.model import Fact
+from knowledge.facts.numbers import NUMBER, RANGE_SEPARATOR, clean, parse_number
+from knowledge.facts.text import mentions, sentences
+from knowledge.vocabulary import radiotherapy_sites
+
+GRAY = re.compile(
+    rf"(?<![\w.,])(?P<dose>{NUMBER})(?:{RANGE_SEPARATOR}(?P<high>{NUMBER}))?\s?(?P<unit>c?Gy)\b"
+)
+_PER_FRACTION_AFTER = re.compile(
+    r"^\s*(?:/\s*(?:fr|fx|fraction|fração|fracção|fracción|dia|day|d)\b|"
+    r"(?:per|por|each|cada|a)\s+(?:fr|fx|fraction|fração|fracção|fracción|sess|dia|day|día)|"
+    r"daily|diári|diari)",
+    re.IGNORECASE,
+)
+_PER_FRACTION_BEFORE = re.compile(
+    r"(?:fra[cç](?:õ|o|ci)?(?:es|ões|ones|tions?)?|fractions?|fx|sess(?:ões|ions|iones))\s+"
+    r"(?:de|of|with|com|con)\s*(?:\w+\s+){0,2}$|(?:dose por fração|dose per fraction|dosis por "
+    r"fracción)\s*(?:de|of)?\s*$",
+    re.IGNORECASE,
+)
+FRACTIONS = re.compile(
+    r"(?<![\w.,])(?P<count>\d{1,2})\s?(?:fra[cç][õo]es|fracções|fracciones|fractions|fx|frs?\b"
+    r"|sessões|sessions|sesiones|aplicações)",
+    re.IGNORECASE,
+)
+_BOOST = re.compile(r"boost|reforço|sobreimpress|sobredosis|sobre-?dose|complemento", re.I)
+WINDOW = 120  # characters of the same sentence searched for fractions after a total
+
+
+def _gray(match: re.Match[str], *, decimal_comma: bool) -> float | None:
+    value = parse_number(match.group("dose"), decimal_comma=decimal_comma)
+    if value is None or value <= 0:
+        return None
+    return value / 100 if match.group("unit").lower() == "cgy" else value
+
+
+def radiotherapy_facts(page: int, text: str, *, decimal_comma: bool = True) -> list[Fact]:
+    """``radiotherapy`` facts of one page's exact text: one per total dose, with the
+    fractions and dose per fraction of the same sentence."""
+    facts: list[Fact] = []
+    for begin, stop in sentences(text):
+        sentence = text[begin:stop]
+        doses = list(GRAY.finditer(sentence))
+        if not doses:
+            continue
+        per_fraction = [
+            m
+            for m in doses
+            if _PER_FRACTION_AFTER.match(sentence[m.end() :])
+            or _PER_FRACTION_BEFORE.search(sentence[max(0, m.start() - 40) : m.start()])
+        ]
+        totals = [m for m in doses if m not in per_fraction]
+        sites = mentions(sentence, radiotherapy_sites())
+        used: set[int] = set()
+        for total in totals:
+            value = _gray(total, decimal_comma=decimal_comma)
+            if value is None or value > 80:  # not a therapeutic course (a typo, a TBI cGy mix-up)
+                continue
+            end = total.end()
+            fields: dict[str, Any] = {
+                "site": None,
+                "total_gy": clean(value),
+                "fractions": None,
+                "per_fraction_gy": None,
+                "boost": bool(_BOOST.search(sentence[max(0, total.start() - 40) : end + 20])),
+            }
+            window = sentence[end : end + WINDOW]
+            nearest_total = next((m.start() for m in totals if m.start() > end), len(sentence))
+            count = FRACTIONS.search(window)
+            if count and end + count.start() < nearest_total:
+                fields["fractions"] = int(count.group("count"))
+                end = max(end, end + count.end())
+            for fraction in per_fraction:
+                if total.end() <= fraction.start() < nearest_total and id(fraction) not in used:
+                    gray = _gray(fraction, decimal_comma=decimal_comma)
+                    if gray is not None and gray < value:
+                        fields["per_fraction_gy"] = clean(gray)
+                        used.add(id(fraction))
+                        end = max(end, fraction.end())
+                        break
+            if fields["fractions"] is None and fields["per_fraction_gy"]:
+                count_guess = value / float(fields["per_fraction_gy"])
+                if abs(count_guess - round(count_guess)) < 0.01:
+                    fields["fractions"] = round(count_guess)
+            near = [s for s in sites if abs(s.start - total.start()) <= WINDOW]
+            if near:
+                fields["site"] = min(near, key=lambda s: abs(s.start - total.start())).term.term
+            start = begin + total.start()
+            stop_at = begin + end
+            facts.append(Fact("radiotherapy", page, start, stop_at, text[start:stop_at], fields))
+        for fraction in per_fraction:  # "1.8 Gy/fraction" alone: its course is elsewhere
+            if id(fraction) in used:
+                continue
+            gray = _gray(fraction, decimal_comma=decimal_comma)
+            if gray is None or gray > 20:
+                continue
+            fields = {
+                "site": None,
+                "total_gy": None,
+                "fractions": None,
+                "per_fraction_gy": clean(gray),
+                "boost": False,
+            }
+            start, stop_at = begin + fraction.start(), begin + fraction.end()
+            facts.append(Fact("radiotherapy", page, start, stop_at, text[start:stop_at], fields))
+    return facts

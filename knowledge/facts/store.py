@@ -1,0 +1,168 @@
+"""The fact index as stored with the document registry: write a version's facts, read
+them by document, kind and tumour, and the coverage of the corpus per tumour."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from knowledge.facts.mentions import tumour_terms
+from knowledge.facts.model import Fact
+from knowledge.registry import DocumentRow, FactRow
+from knowledge.vocabulary import Term, find_terms
+
+BLOCKS = {  # record block -> the fact kinds that can support it
+    "chemotherapy": ("drug_dose", "regimen"),
+    "radiotherapy": ("radiotherapy",),
+    "surgery": ("surgery",),
+    "hsct": ("transplant",),
+    "others": ("supportive",),
+}
+
+
+def fold(text: str) -> str:
+    """Case and accents aside: "Glioma de baixo grau" == "glioma de baixo grau"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def resolve_tumour(name: str) -> list[Term]:
+    """The tumours a name or code means, in any language the vocabulary knows."""
+    wanted = fold(name.strip())
+    exact = [
+        t
+        for t in tumour_terms()
+        if t.code.lower() == wanted or any(fold(n) == wanted for n in t.names)
+    ]
+    if exact:
+        return exact
+    return list(dict.fromkeys(term for term, _ in find_terms(name, tumour_terms())))
+
+
+class FactIndex:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def put(self, document_id: str, facts: Sequence[Fact]) -> dict[str, int]:
+        """Replace a version's facts; returns how many of each kind."""
+        rows = {}
+        for fact in facts:
+            row = FactRow(
+                fact_id=fact.key(),
+                document_id=document_id,
+                kind=fact.kind,
+                page=fact.page,
+                start=fact.start,
+                end=fact.end,
+                quote=fact.quote,
+                fields=fact.fields,
+            )
+            rows[row.fact_id] = row
+        counts = dict(Counter(row.kind for row in rows.values()))
+        with Session(self.engine) as session, session.begin():
+            session.execute(delete(FactRow).where(FactRow.document_id == document_id))
+            session.add_all(rows.values())
+        return counts
+
+    def counts(self, document_id: str) -> dict[str, int]:
+        query = (
+            select(FactRow.kind, func.count())
+            .where(FactRow.document_id == document_id)
+            .group_by(FactRow.kind)
+        )
+        with Session(self.engine) as session:
+            return {kind: count for kind, count in session.execute(query).all()}
+
+    def facts(
+        self,
+        *,
+        document_id: str | None = None,
+        kinds: Sequence[str] = (),
+        tumour: str | None = None,
+    ) -> list[Fact]:
+        """Facts of active documents (or of ``document_id``, whatever its status); with
+        ``tumour``, its mentions and the facts on the pages that mention it."""
+        query = select(FactRow).order_by(FactRow.document_id, FactRow.page, FactRow.start)
+        if document_id is not None:
+            query = query.where(FactRow.document_id == document_id)
+        else:
+            active = select(DocumentRow.document_id).where(DocumentRow.status == "active")
+            query = query.where(FactRow.document_id.in_(active))
+        with Session(self.engine) as session:
+            facts = [_fact(row) for row in session.scalars(query)]
+        if tumour is not None:
+            codes = {t.code for t in resolve_tumour(tumour)}
+            pages = {
+                (f.document_id, f.page)
+                for f in facts
+                if f.kind == "tumour_mention" and f.fields.get("code") in codes
+            }
+            facts = [
+                f
+                for f in facts
+                if (f.document_id, f.page) in pages
+                and (f.kind != "tumour_mention" or f.fields.get("code") in codes)
+            ]
+        if kinds:
+            facts = [f for f in facts if f.kind in kinds]
+        return facts
+
+    def coverage(self) -> list[dict[str, Any]]:
+        """Per tumour mentioned in the active documents: for each record block, the facts on
+        pages that mention it, counted per document."""
+        facts = self.facts()
+        by_page: dict[tuple[str, int], list[Fact]] = defaultdict(list)
+        for fact in facts:
+            by_page[(fact.document_id, fact.page)].append(fact)
+        tumours: dict[str, dict[str, Any]] = {}
+        for fact in facts:
+            if fact.kind != "tumour_mention":
+                continue
+            code = str(fact.fields.get("code"))
+            entry = tumours.setdefault(
+                code,
+                {"code": code, "term": fact.fields.get("term"), "pages": set(), "names": set()},
+            )
+            entry["pages"].add((fact.document_id, fact.page))
+            entry["names"].add(fact.quote)
+        report = []
+        for code, entry in sorted(tumours.items(), key=lambda item: str(item[1]["term"])):
+            blocks: dict[str, dict[str, int]] = {block: {} for block in BLOCKS}
+            for key in sorted(entry["pages"]):
+                for fact in by_page[key]:
+                    for block, kinds in BLOCKS.items():
+                        if fact.kind in kinds:
+                            counts = blocks[block]
+                            counts[fact.document_id] = counts.get(fact.document_id, 0) + 1
+            report.append(
+                {
+                    "code": code,
+                    "term": entry["term"],
+                    "names": sorted(entry["names"]),
+                    "documents": sorted({d for d, _ in entry["pages"]}),
+                    "blocks": {
+                        block: {"facts": sum(docs.values()), "documents": docs}
+                        for block, docs in blocks.items()
+                    },
+                    "supported": [block for block, docs in blocks.items() if docs],
+                }
+            )
+        return report
+
+
+def _fact(row: FactRow) -> Fact:
+    return Fact(
+        kind=row.kind,  # type: ignore[arg-type]
+        page=row.page,
+        start=row.start,
+        end=row.end,
+        quote=row.quote,
+        fields=dict(row.fields or {}),
+        document_id=row.document_id,
+    )
