@@ -37,6 +37,7 @@ from service.offline import enforce_offline  # noqa: E402
 
 enforce_offline()
 
+from ingest.ocr import make_ocr  # noqa: E402
 from ingest.pdf import iter_pages, open_pdf  # noqa: E402
 from ingest.reading import read_document  # noqa: E402
 from knowledge.facts import FACT_KINDS, Fact, extract_page  # noqa: E402
@@ -88,7 +89,8 @@ def locate(document: str, corpus: Path) -> Path | None:
 def predict(path: Path, numbers: set[int]) -> list[Fact]:
     """The extractor over the labelled pages, read as the ingest reads them."""
     _, reader = open_pdf(path)
-    pages = read_document(path, iter_pages(path, reader), ocr=None, tables=True)
+    # Scanned pages are OCRed as the ingest does (the passports are labelled from images).
+    pages = read_document(path, iter_pages(path, reader), ocr=make_ocr, tables=True)
     facts: list[Fact] = []
     for page in pages:
         if page.number in numbers:
@@ -112,12 +114,35 @@ def _number(value: Any) -> float | None:
         return None
 
 
+def _base_unit(unit: Any) -> str:
+    """The unit without a trailing per-day or per-dose (labels keep what the page says)."""
+    text = normalise_unit(str(unit or ""))
+    for suffix in ("/day", "/dia", "/día", "/d", "/dose", "/dosis"):
+        if text.lower().endswith(suffix) and text.count("/") > 1:
+            return text[: -len(suffix)]
+    return text
+
+
+def identity(kind: str, fields: dict[str, Any]) -> tuple[Any, ...]:
+    """What makes two facts one under the labelling rules (README: a drug, dose and unit
+    once per page; a course once; a name once), so repeated calendar rows count once."""
+    if kind == "drug_dose":
+        return (
+            _drug(fields.get("drug")),
+            _number(fields.get("dose")),
+            _base_unit(fields.get("unit")),
+        )
+    if kind == "radiotherapy":
+        return (_number(fields.get("total_gy")), _number(fields.get("per_fraction_gy")))
+    return tuple(fold(str(fields.get(f) or "")) for f in ("code", "name", "item", "term"))
+
+
 def matches(kind: str, label: dict[str, Any], fact: dict[str, Any]) -> bool:
     if kind == "drug_dose":
         return (
             _drug(label.get("drug")) == _drug(fact.get("drug"))
             and _number(label.get("dose")) == _number(fact.get("dose"))
-            and normalise_unit(str(label.get("unit", ""))) == fact.get("unit")
+            and _base_unit(label.get("unit")) == _base_unit(fact.get("unit"))
         )
     if kind == "radiotherapy":
         if _number(label.get("total_gy")) != _number(fact.get("total_gy")):
@@ -140,9 +165,13 @@ def score(
     for label in labels:
         wanted[(_document_of(label), int(label["page"]), label["kind"])].append(_fields(label))
     found: dict[Key, list[dict[str, Any]]] = defaultdict(list)
+    seen: set[tuple[Any, ...]] = set()
     for document, facts in predictions.items():
         for fact in facts:
-            found[(document, fact.page, fact.kind)].append(fact.fields)
+            key = (document, fact.page, fact.kind, identity(fact.kind, fact.fields))
+            if key not in seen:  # the same fact again on its page (a calendar's rows)
+                seen.add(key)
+                found[(document, fact.page, fact.kind)].append(fact.fields)
     result = {}
     for key in set(wanted) | set(found):
         open_labels = list(wanted.get(key, []))

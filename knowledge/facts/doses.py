@@ -11,15 +11,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from knowledge.facts.model import Fact
-from knowledge.facts.numbers import NUMBER, RANGE_SEPARATOR, clean, parse_number
+from knowledge.facts.numbers import NUMBER, RANGE_SEPARATOR, THRESHOLD, clean, parse_number
 from knowledge.facts.text import Mention, mentions, sentences, within
 from knowledge.vocabulary import Term, drugs
 
 MAX_GAP = 60  # characters between a drug's name and its dose
+PAGE_GAP = 160  # ... when the dose's own sentence names no drug
+TIGHT = re.compile(r"^\s*[:=]?\s*$")  # a drug's name, then straight its dose
 AFTER_GAP = re.compile(r"^\s*(?:\(|de|of|do|da|del|of the)?\s*$", re.IGNORECASE)
 
-_MASS = r"(?:mg|mcg|µg|μg|ug|g|UI|IU|U|units?|unidades|mL|ml)"
-_BASIS = r"(?:m\s?2|m²|m\^2|kg)"
+_MASS = r"(?:mg|mcg|µg|μg|ug|g|gram(?:o|a)?s?|UI|IU|U|units?|unidades|mL|ml)"
+_BASIS = r"(?:m\s?2|m²|m\^2|kg|m[lL])"
 _UNIT = rf"(?:{_MASS}\s?/\s?{_BASIS}|{_MASS})"
 _PER = (
     r"(?:\s?/\s?(?P<per_slash>dia|día|day|d|dose|semana|week|wk|ciclo|cycle)\b"
@@ -32,6 +34,7 @@ _EVERY = (
 )
 DOSE = re.compile(
     rf"(?<![\w.,])(?P<dose>{NUMBER})(?:{RANGE_SEPARATOR}(?P<high>{NUMBER}))?"
+    rf"(?:\s*\((?=[^()]*[Dd]os)[^()]{{0,30}}\))?"  # "5438.77 (Dose given) mg/m2": a passport
     rf"\s?(?P<unit>{_UNIT})(?![A-Za-z²])(?:{_PER})?(?:{_EVERY})?",
 )
 _PER_WORDS = {
@@ -73,6 +76,19 @@ _MAX = re.compile(
     re.IGNORECASE,
 )
 _CUMULATIVE = re.compile(r"cumulat|acumulad|acumulativ", re.IGNORECASE)
+# A strength, not a dose: "Capsule: 20 mg; 30 mg", "cápsulas de 100mg", "Injection: 1 mg/mL".
+_FORMULATION = re.compile(
+    r"c[aá]?psulas?|capsules?|comprimidos?|tablets?|injection|inje[cç][aã]o|inyectable|"
+    r"suspension|suspens[aã]o|suspensi[oó]n|dosage form|powder|vials?|frascos?|ampolas?|"
+    r"ampollas?|contains|cont[eé]m|contiene|strengths?|apresenta[cç][aã]o|presentaci[oó]n",
+    re.IGNORECASE,
+)
+_FREQUENCY = re.compile(
+    r"\s*(?:\w+ times (?:a |per )?day|twice|once|three times|BID|TID|QID|q\d+h|"
+    r"\d+\s*(?:x|vezes|veces)\b)",
+    re.IGNORECASE,
+)
+FORMULATION_REACH = 40  # characters before a figure where a formulation word makes it one
 
 
 def normalise_unit(unit: str) -> str:
@@ -84,6 +100,9 @@ def normalise_unit(unit: str) -> str:
     )
     if mass.lower() in ("unit", "units", "unidades"):
         mass = "IU"
+    if mass.lower().startswith("gram"):
+        mass = "g"
+    basis = basis.lower() if basis.lower().startswith("ml") else basis
     return f"{mass}/{basis}" if basis else mass
 
 
@@ -154,17 +173,51 @@ def dose_fields(
 
 
 def _drug_for(
-    found: Sequence[Mention], text: str, floor: int, match: re.Match[str]
+    found: Sequence[Mention], text: str, floor: int, match: re.Match[str], claimed: set[int]
 ) -> Mention | None:
-    """The nearest drug named before the dose (after ``floor``: the previous dose), or
-    right after it ("1.5 mg/m2 of vincristine")."""
-    before = [m for m in found if floor <= m.start and m.end <= match.start()]
+    """The drug named right after the dose on its line ("500 mg clarithromycin, and 30 mg
+    lansoprazole"), else the nearest one before it (after ``floor``: the previous dose) that
+    no earlier dose took as its following name."""
+    before = [
+        m for m in found if floor <= m.start and m.end <= match.start() and m.start not in claimed
+    ]
+    if before and TIGHT.match(text[before[-1].end : match.start()]):
+        return before[-1]  # "Vincristina: 0,05 mg/kg", "vincristine 1.5 mg/m2"
+    after = [m for m in found if m.start >= match.end()]
+    if after:
+        gap = text[match.end() : after[0].start]
+        if "\n" not in gap and AFTER_GAP.match(gap):
+            return after[0]
     if before and match.start() - before[-1].end <= MAX_GAP:
         return before[-1]
-    after = [m for m in found if m.start >= match.end()]
-    if after and AFTER_GAP.match(text[match.end() : after[0].start]) and not before:
-        return after[0]
     return None
+
+
+def _page_drug(named: Sequence[Mention], text: str, match_start: int) -> Mention | None:
+    """For a dose whose sentence names no drug ("reduzir dose para 5mg/m2"): the drug named
+    last before it on the page, if close and no other dose stands between them."""
+    before = [m for m in named if m.end <= match_start]
+    if not before or match_start - before[-1].end > PAGE_GAP:
+        return None
+    if DOSE.search(text, before[-1].end, match_start):
+        return None
+    return before[-1]
+
+
+def is_formulation(sentence: str, match: re.Match[str]) -> bool:
+    """Whether the figure is a strength or a concentration rather than a dose."""
+    unit = normalise_unit(match.group("unit")).lower()
+    if unit == "ml":
+        return True  # a volume
+    if THRESHOLD.search(sentence[max(0, match.start() - 16) : match.start()]):
+        return True  # ">= 250 mg/m2" in follow-up advice: a risk threshold, not a dose
+    per_body = unit.endswith(("/kg", "/m2"))
+    timed = match.group("per_slash") or match.group("per_word") or match.group("per_daily")
+    following = sentence[match.end() : match.end() + 30]
+    if per_body or timed or match.group("every") or _FREQUENCY.match(following):
+        return False  # per kg or m², per day, every n hours: given, not a strength
+    reach = sentence[max(0, match.start() - FORMULATION_REACH) : match.start()]
+    return bool(_FORMULATION.search(reach))
 
 
 def text_doses(page: int, text: str, *, decimal_comma: bool = True) -> list[Fact]:
@@ -174,13 +227,20 @@ def text_doses(page: int, text: str, *, decimal_comma: bool = True) -> list[Fact
     for begin, stop in sentences(text):
         sentence = text[begin:stop]
         found = within(named, begin, stop)
-        if not found:
-            continue
         floor = 0
+        claimed: set[int] = set()
         for match in DOSE.finditer(sentence):
-            mention = _drug_for(found, sentence, floor, match)
+            mention = _drug_for(found, sentence, floor, match, claimed)
             floor = match.end()
+            if mention is None and not found:
+                mention = _page_drug(named, text, begin + match.start())
+                if mention is not None:  # re-based on the sentence like the others
+                    mention = Mention(mention.term, mention.start - begin, mention.end - begin)
             if mention is None:
+                continue
+            if mention.start >= match.end():
+                claimed.add(mention.start)
+            if is_formulation(sentence, match):
                 continue
             line_start = sentence.rfind("\n", 0, min(mention.start, match.start())) + 1
             first = min(mention.start, match.start())

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from knowledge.chunks import TableCell
-from knowledge.facts.doses import DOSE, dose_fields, text_doses
+from knowledge.facts.doses import DOSE, dose_fields, is_formulation, text_doses
 from knowledge.facts.mentions import item_mentions, regimens, tumour_mentions
 from knowledge.facts.model import Fact
 from knowledge.facts.radiotherapy import radiotherapy_facts
@@ -51,6 +51,8 @@ def row_doses(
         if by_cell[position]:
             continue  # drug and dose in one cell: the page text pass reads it
         for match in DOSE.finditer(cell.text):
+            if is_formulation(cell.text, match):
+                continue  # "Injection: 10 mg/10 mL", "Capsule: 20 mg": strengths
             earlier = [(c, m) for c, m in named if located.index(c) < position]
             if earlier:
                 drug_cell, mention = earlier[-1]

@@ -10,7 +10,13 @@ import re
 
 # 1 | 1.5 | 1,5 | 1, 5 (LaTeX artefact) | 1,500 | 1.500 | 1 500 is not joined
 NUMBER = r"\d+(?:[.,]\s?\d+)?"
-RANGE_SEPARATOR = r"\s*(?:-|–|—|−|a|to|até|hasta)\s*"
+RANGE_SEPARATOR = r"\s*(?:-|–|—|−|a|to|até|hasta|e|y|and)\s*"
+# "RT >= 15 Gy", "< 30 Gy", ">= 250 mg/m2": risk thresholds in follow-up advice, not doses.
+THRESHOLD = re.compile(
+    r"(?:[<>≤≥]=?|at least|more than|less than|above|below|over|under|mais de|menos de|"
+    r"más de|acima de|abaixo de|superior a|inferior a)\s*$",
+    re.IGNORECASE,
+)
 _THOUSANDS = re.compile(r"^(\d{1,3})[.,](\d{3})$")
 
 

@@ -8,12 +8,12 @@ import re
 from typing import Any
 
 from knowledge.facts.model import Fact
-from knowledge.facts.numbers import NUMBER, RANGE_SEPARATOR, clean, parse_number
+from knowledge.facts.numbers import NUMBER, RANGE_SEPARATOR, THRESHOLD, clean, parse_number
 from knowledge.facts.text import mentions, sentences
 from knowledge.vocabulary import radiotherapy_sites
 
 GRAY = re.compile(
-    rf"(?<![\w.,])(?P<dose>{NUMBER})(?:{RANGE_SEPARATOR}(?P<high>{NUMBER}))?\s?(?P<unit>c?Gy)\b"
+    rf"(?<![\w.,])(?P<dose>{NUMBER})(?:{RANGE_SEPARATOR}(?P<high>{NUMBER}))?\s?(?P<unit>c?Gy|[Gg]rays?)\b"
 )
 _PER_FRACTION_AFTER = re.compile(
     r"^\s*(?:/\s*(?:fr|fx|fraction|fração|fracção|fracción|dia|day|d)\b|"
@@ -22,13 +22,14 @@ _PER_FRACTION_AFTER = re.compile(
     re.IGNORECASE,
 )
 _PER_FRACTION_BEFORE = re.compile(
-    r"(?:fra[cç](?:õ|o|ci)?(?:es|ões|ones|tions?)?|fractions?|fx|sess(?:ões|ions|iones))\s+"
-    r"(?:de|of|with|com|con)\s*(?:\w+\s+){0,2}$|(?:dose por fração|dose per fraction|dosis por "
+    r"(?:fra[cç](?:õ|o|ci)?(?:es|ões|ones|tions?)?|fractions?|fracties|[Ff]raktionen|frazioni|"
+    r"fx|sess(?:ões|ions|iones))\s+(?:de|of|with|com|con|van|von|zu|à|da|di)\s*(?:\w+\s+){0,2}$|(?:dose por fração|dose per fraction|dosis por "
     r"fracción)\s*(?:de|of)?\s*$",
     re.IGNORECASE,
 )
 FRACTIONS = re.compile(
-    r"(?<![\w.,])(?P<count>\d{1,2})\s?(?:fra[cç][õo]es|fracções|fracciones|fractions|fx|frs?\b"
+    r"(?<![\w.,])(?P<count>\d{1,2})\s?(?:fra[cç][õo]es|fracções|fracciones|fractions|fracties"
+    r"|[Ff]raktionen|frazioni|fx|frs?\b"
     r"|sessões|sessions|sesiones|aplicações)",
     re.IGNORECASE,
 )
@@ -64,6 +65,8 @@ def radiotherapy_facts(page: int, text: str, *, decimal_comma: bool = True) -> l
         for total in totals:
             value = _gray(total, decimal_comma=decimal_comma)
             if value is None or value > 80:  # not a therapeutic course (a typo, a TBI cGy mix-up)
+                continue
+            if THRESHOLD.search(sentence[max(0, total.start() - 16) : total.start()]):
                 continue
             end = total.end()
             fields: dict[str, Any] = {

@@ -106,7 +106,7 @@ def test_a_dose_right_after_names_its_drug():
 
 
 def test_a_dose_without_a_drug_is_no_fact():
-    assert facts_of("Amoxicilina 25 mg/kg e paracetamol 15 mg/kg.", "drug_dose") == []
+    assert facts_of("Xilomina 25 mg/kg e foborol 15 mg/kg.", "drug_dose") == []
     assert facts_of("Neut (> 7, 5 × 102): Plaq (> 7, 5 × 104)", "drug_dose") == []
 
 
@@ -189,3 +189,48 @@ def test_table_row_read_from_cells_when_the_page_text_splits_them():
     [fact] = facts_of(page, "drug_dose", rows=[row])
     assert fact.fields["dose"] == 200 and fact.fields["days"] == "1,2,3,4,5"
     assert fact.quote == page
+
+
+def test_a_dose_goes_to_the_drug_written_right_after_it():
+    text = "Triple therapy: 1 gram amoxicillin, 500 mg clarithromycin, and 30 mg lansoprazole."
+    found = [
+        (f.fields["drug"], f.fields["dose"], f.fields["unit"]) for f in facts_of(text, "drug_dose")
+    ]
+    assert found == [
+        ("amoxicillin", 1, "g"),
+        ("clarithromycin", 500, "mg"),
+        ("lansoprazole", 30, "mg"),
+    ]
+
+
+def test_strengths_and_volumes_are_not_doses():
+    assert facts_of("vinorelbine Capsule: 20 mg; 30 mg; 80 mg", "drug_dose") == []
+    assert facts_of("TEMOZOLOMIDA NO HIAS: cápsulas de 100mg e 250mg", "drug_dose") == []
+    assert facts_of("vincristine Injection: 1 mg/mL (sulfate); 2 mg/2 mL", "drug_dose") == []
+
+
+def test_ranges_in_words_and_units_per_millilitre():
+    [vpa] = facts_of("VPA e a dose ser modificada, entre 10 e 20 mg/kg/dia", "drug_dose")
+    assert (vpa.fields["dose"], vpa.fields["dose_high"], vpa.fields["unit"]) == (10, 20, "mg/kg")
+    [gcsf] = facts_of("G-CSF 5µg/ml", "drug_dose")
+    assert (gcsf.fields["drug"], gcsf.fields["unit"]) == ("filgrastim", "mcg/ml")
+
+
+def test_risk_thresholds_are_not_doses_or_courses():
+    assert facts_of("(doxorubicin isotoxic equivalents) >= 250 mg/m2 ECG", "drug_dose") == []
+    assert (
+        facts_of("Cardiomyopathy -RT >= 15 Gy to a volume exposing the heart", "radiotherapy") == []
+    )
+
+
+def test_passport_lines_and_gray_spelled_out():
+    [dose] = facts_of("Cyclophosphamide 5438.77 (Dose given) mg/m2", "drug_dose")
+    assert (dose.fields["drug"], dose.fields["dose"], dose.fields["unit"]) == (
+        "cyclophosphamide",
+        5438.77,
+        "mg/m2",
+    )
+    [course] = facts_of("Site (1) Illiac area/nodes (left) Dose 41.4 Gray", "radiotherapy")
+    assert course.fields["total_gy"] == 41.4
+    [dutch] = facts_of("tot een totale dosis van 41,4 Gy in 23 fracties van 1,8 Gy", "radiotherapy")
+    assert (dutch.fields["fractions"], dutch.fields["per_fraction_gy"]) == (23, 1.8)
