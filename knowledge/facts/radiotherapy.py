@@ -23,8 +23,8 @@ _PER_FRACTION_AFTER = re.compile(
 )
 _PER_FRACTION_BEFORE = re.compile(
     r"(?:fra[cç](?:õ|o|ci)?(?:es|ões|ones|tions?)?|fractions?|fracties|[Ff]raktionen|frazioni|"
-    r"fx|sess(?:ões|ions|iones))\s+(?:de|of|with|com|con|van|von|zu|à|da|di)\s*(?:\w+\s+){0,2}$|(?:dose por fração|dose per fraction|dosis por "
-    r"fracción)\s*(?:de|of)?\s*$",
+    r"fx|sess(?:ões|ions|iones))\s+(?:de|of|with|com|con|van|von|zu|à|da|di)\s*(?:\w+\s+){0,2}$"
+    r"|(?:dose por fração|dose per fraction|dosis por fracción)\s*(?:de|of)?\s*$",
     re.IGNORECASE,
 )
 FRACTIONS = re.compile(

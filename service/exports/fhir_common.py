@@ -67,6 +67,17 @@ _DEFAULTS: dict[str, Json] = {
 # --- small JSON helpers ---------------------------------------------------------------------
 
 
+def intrathecal_dosage(injections: int) -> list[Json]:
+    """A MedicationStatement's dosage for ``injections`` intrathecal injections."""
+    return [
+        {
+            "text": f"{injections} intrathecal injections",
+            "route": cc(EDQM, "20042000", "Intrathecal use"),
+            "timing": {"repeat": {"count": injections}},
+        }
+    ]
+
+
 def cc(system: str, code: str | None, display: str | None, text: str | None = None) -> Json:
     """A CodeableConcept with one coding (none without a code) and its text."""
     coding = [{"system": system, "code": code, "display": display}] if code else []

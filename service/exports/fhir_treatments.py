@@ -13,7 +13,6 @@ from service.exports.fhir_common import (
     CLINICAL,
     CODES,
     CONFIRMED,
-    EDQM,
     EXT,
     LOINC,
     PCSP,
@@ -26,6 +25,7 @@ from service.exports.fhir_common import (
     cc,
     citation_notes,
     ext,
+    intrathecal_dosage,
     local,
     quantity,
     sct,
@@ -106,13 +106,7 @@ def add_intrathecal(b: ResourceBuilder, reason: Json) -> None:
                 medicationCodeableConcept=as_text(drug),
                 effectivePeriod={"start": it.start_date.isoformat()},
                 reasonReference=[reason],
-                dosage=[
-                    {
-                        "text": f"{it.injections} intrathecal injections",
-                        "route": cc(EDQM, "20042000", "Intrathecal use"),
-                        "timing": {"repeat": {"count": it.injections}},
-                    }
-                ],
+                dosage=intrathecal_dosage(it.injections),
                 note=citation_notes(it.citations),
             )
     if b.record.corticosteroids_over_4_weeks is not None:

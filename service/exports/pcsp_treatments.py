@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from service.exports.fhir_common import (
     ATC,
-    EDQM,
     OBS_CATEGORY,
     SCT,
     UCUM,
@@ -28,6 +27,7 @@ from service.exports.fhir_common import (
     cc,
     citation_notes,
     ext,
+    intrathecal_dosage,
     sct,
 )
 from service.exports.pcsp_builder import PassportBuilder
@@ -163,13 +163,7 @@ def add_statements(b: PassportBuilder, section: str, reason: Json) -> None:
                 medicationCodeableConcept=as_text(drug),
                 effectivePeriod={"start": it.start_date.isoformat()},
                 reasonReference=[reason],
-                dosage=[
-                    {
-                        "text": f"{it.injections} intrathecal injections",
-                        "route": cc(EDQM, "20042000", "Intrathecal use"),
-                        "timing": {"repeat": {"count": it.injections}},
-                    }
-                ],
+                dosage=intrathecal_dosage(it.injections),
                 note=citation_notes(it.citations),
             )
     steroids = b.record.corticosteroids_over_4_weeks
