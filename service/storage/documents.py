@@ -20,7 +20,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO
 
 from sqlalchemy import JSON, DateTime, Integer, String, Text, func, select, update
 from sqlalchemy.engine import Engine
@@ -67,21 +66,6 @@ def check_upload_name(name: str | None) -> str:
     if len(name) > 255:
         raise UploadRejected(f"{name[:40]}...: file name longer than 255 characters")
     return name
-
-
-def save_upload(stream: BinaryIO, target: Path, *, max_bytes: int) -> int:
-    """Copy an upload to ``target`` in blocks, stopping (and removing it) past the limit."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    written = 0
-    with open(target, "wb") as out:
-        while block := stream.read(1 << 20):
-            written += len(block)
-            if written > max_bytes:
-                out.close()
-                shutil.rmtree(target.parent, ignore_errors=True)
-                raise UploadRejected(f"{target.name}: larger than the limit of {max_bytes} bytes")
-            out.write(block)
-    return written
 
 
 class IngestJobRow(Base):
