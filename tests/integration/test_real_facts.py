@@ -5,9 +5,6 @@ these tests skip when it is missing."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from ingest.pdf import iter_pages, open_pdf
@@ -15,20 +12,9 @@ from ingest.pipeline import IngestOptions, ingest_paths
 from ingest.reading import read_document
 from knowledge.facts import extract_page
 from knowledge.facts.store import FactIndex
-from tests.integration.test_real_pdfs import store  # noqa: F401  (the fixture)
+from tests.integration.test_real_pdfs import real, store  # noqa: F401  (store: the fixture)
 
 pytestmark = pytest.mark.integration
-REAL = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "real"
-
-
-def real(relative: str) -> Path:
-    path = REAL / relative
-    if not path.exists():
-        message = f"{path} is missing (the real test PDFs of ../shared/corpus/real)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 def test_ingesting_a_real_pdf_indexes_doses_quoted_exactly(store):  # noqa: F811
