@@ -311,3 +311,12 @@ def test_the_worker_healthcheck_needs_database_and_model_server(
     with_socket_closed = {**reachable, "CLINSYNTH_OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
     failed = run_healthcheck("worker", with_socket_closed)
     assert failed.returncode == 1 and "model server" in failed.stdout
+
+
+def test_the_wheelhouse_is_made_by_the_images_python() -> None:
+    """deploy/wheelhouse.sh downloads inside the build stage's own image, so the wheels
+    match the Python that installs them."""
+    script = (DEPLOY / "wheelhouse.sh").read_text()
+    build_base = instructions(DEPLOY / "Dockerfile")[0][1].split()[0]
+    assert f"cpu)  image={build_base};" in script
+    assert "deploy/wheelhouse/cpu" in (DEPLOY / "Dockerfile").read_text()
