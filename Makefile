@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-stamp
 TORCH_SPEC ?= torch==2.13.0
 DEMO_PROMPT ?= 8-year-old boy with Ewing sarcoma, chemotherapy and radiotherapy
 
-.PHONY: install demo test test-slow check corpus clean
+.PHONY: install demo test test-slow check corpus clean bench-throughput
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ check: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# Records per minute with 1, 2 and 4 concurrent generations, against one model server and
+# in-process (a few minutes; never part of `make test`). LLAMA_SERVER=path/to/llama-server
+# measures llama.cpp's batching server instead of llama-cpp-python's (deploy/README.md).
+bench-throughput: $(STAMP)
+	$(BIN)/python bench/throughput.py $(if $(LLAMA_SERVER),--llama-server $(LLAMA_SERVER))
 
 corpus: $(STAMP)
 	$(BIN)/python knowledge/corpus/render.py
