@@ -84,7 +84,7 @@ def test_a_batch_of_three_and_its_fhir_export(page: Any, server: Server, tmp_pat
     page.fill("#count", "3")
     page.click("#request-form button[type=submit]")
     page.wait_for_url(re.compile(r".*/ui/batches/[0-9a-f-]+$"))
-    page.locator("#progress[data-status=running], #progress[data-status=done]").wait_for()
+    assert page.locator("#progress progress").is_visible()
     page.locator("#progress[data-status=done]").wait_for(timeout=3 * GENERATION_MS)
     page.locator(".records li").nth(2).wait_for()
     assert page.locator(".records li").count() == 3

@@ -7,8 +7,10 @@ before it returns."""
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -300,3 +302,75 @@ def test_quotes_are_found_across_line_breaks_and_compatibility_forms() -> None:
 def test_the_ui_is_not_in_the_api_schema(ui: Ui) -> None:
     paths = ui.client.get("/openapi.json").json()["paths"]
     assert not [p for p in paths if p.startswith("/ui")]
+
+
+def _wait_for(ui: Ui, url: str, seconds: float = 30.0) -> str:
+    """Poll a progress fragment as the page does; the URL its HX-Redirect opens, or ''."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        answer = ui.client.get(url, headers={"HX-Request": "true"})
+        if "HX-Redirect" in answer.headers:
+            return answer.headers["HX-Redirect"]
+        if 'data-status="done"' in answer.text:
+            return ""
+        time.sleep(0.2)
+    raise AssertionError(f"{url} did not finish in {seconds} s")
+
+
+def test_generate_then_batches_exports_and_cancel(ui: Ui) -> None:
+    _, token = ui.keys.create(["admin"])
+    ui.login(token)
+    for _ in range(3):
+        ui.model.enqueue(diagnosis_answer(), TREATMENT)
+    csrf = ui.csrf("/ui/generate")
+    form = {"csrf": csrf, "prompt": "niño de 8 años con sarcoma de Ewing", "seed": "3"}
+    started = ui.client.post("/ui/generate", data=form, follow_redirects=False)
+    assert started.status_code == 303, started.text
+    batch_url = started.headers["location"].split("?")[0]
+    record_url = _wait_for(ui, f"{batch_url}/progress?generate=true")
+    assert record_url.startswith("/ui/patients/")
+    record = ui.client.get(record_url)
+    assert record.status_code == 200 and 'id="block-chemotherapy"' in record.text
+    assert "Not validated yet." in record.text  # no validator configured here
+
+    bad = ui.client.post("/ui/batches", data={"csrf": csrf, "prompt": "x", "age": "sixty"})
+    assert bad.status_code == 422 and "age: a whole number" in bad.text
+    form = {"csrf": csrf, "diagnosis": "Ewing sarcoma", "count": "2", "seed": "9"}
+    form |= {"blocks": "chemotherapy"}
+    created = ui.client.post("/ui/batches", data=form, follow_redirects=False)
+    batch_url = created.headers["location"]
+    assert _wait_for(ui, f"{batch_url}/progress") == ""
+    page = ui.client.get(batch_url).text
+    assert page.count('<li><a href="/ui/patients/') == 2
+    fhir = ui.client.get(f"{batch_url}/export", params={"format": "fhir"})
+    lines = [json.loads(line) for line in fhir.text.splitlines() if line.strip()]
+    assert fhir.status_code == 200 and [b["resourceType"] for b in lines] == ["Bundle"] * 2
+    assert ui.client.get(f"{batch_url}/export", params={"format": "csv"}).content[:2] == b"PK"
+    report = ui.client.get(f"{batch_url}/report")
+    assert report.status_code == 200
+    ended = ui.client.post(f"{batch_url}/cancel", data={"csrf": csrf})
+    assert ended.status_code == 409 and "already ended" in ended.text
+    listed = ui.client.get("/ui/batches").text
+    assert batch_url.rsplit("/", 1)[1][:8] in listed
+
+
+def test_replace_and_delete_a_document(ui: Ui) -> None:
+    _, token = ui.keys.create(["admin"])
+    ui.login(token)
+    ui.upload("guideline.pdf")
+    registry = ui.services.knowledge_store().registry
+    [old] = registry.documents()
+    csrf = ui.csrf("/ui/knowledge")
+    replaced = ui.client.post(
+        f"/ui/knowledge/replace/{old.document_id}",
+        files=[("files", ("other-name.pdf", (CORPUS_PDF_DIR / "osteosarcoma.pdf").read_bytes()))],
+        headers={"X-CSRF-Token": csrf, "HX-Request": "true"},
+    )
+    assert replaced.status_code == 200 and "guideline.pdf" in replaced.text
+    [new] = registry.documents()
+    assert new.file_name == "guideline.pdf" and new.document_id != old.document_id
+    deleted = ui.client.post(f"/ui/knowledge/{new.document_id}/delete", data={"csrf": csrf})
+    assert deleted.status_code == 200 and deleted.url.path == "/ui/knowledge"
+    assert registry.documents() == [] and "No documents yet" in deleted.text
+    gone = ui.client.post(f"/ui/knowledge/{new.document_id}/delete", data={"csrf": csrf})
+    assert gone.status_code == 404
