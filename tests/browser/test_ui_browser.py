@@ -62,7 +62,7 @@ def test_generate_a_patient_and_open_a_citation_on_its_page(
     page.wait_for_url(re.compile(r".*/ui/patients/[^/]+$"), timeout=GENERATION_MS)
     assert page.locator("#block-diagnosis").is_visible()
     assert page.locator("#block-chemotherapy .item").count() >= 1
-    page.screenshot(path=str(screenshot_target("ui-record.png", tmp_path)), full_page=True)
+    page.screenshot(path=str(screenshot_target("ui-record.png", tmp_path)))
 
     page.locator("#block-diagnosis a.citation").first.click()
     page.wait_for_url(re.compile(r".*/citations/\d+$"))
@@ -73,7 +73,7 @@ def test_generate_a_patient_and_open_a_citation_on_its_page(
     image = page.locator("#page-image")
     page.wait_for_function("document.getElementById('page-image').complete")
     assert image.evaluate("img => img.naturalWidth") > 300
-    page.screenshot(path=str(screenshot_target("ui-citation.png", tmp_path)), full_page=True)
+    page.screenshot(path=str(screenshot_target("ui-citation.png", tmp_path)))
 
 
 def test_a_batch_of_three_and_its_fhir_export(page: Any, server: Server, tmp_path: Path):
