@@ -52,6 +52,13 @@ def documents_fragment(request: Request, user: Annotated[UiUser, ui_require("rea
     return render(request, "documents_table.html", {"documents": _documents(request)}, user=user)
 
 
+@knowledge_pages.get("/ui/knowledge/coverage")
+def coverage_fragment(request: Request, user: Annotated[UiUser, ui_require("read")]) -> Response:
+    coverage = api_call(knowledge_coverage, services_of(request))
+    context = {"coverage": [c.model_dump() for c in coverage]}
+    return render(request, "coverage_table.html", context, user=user)
+
+
 @knowledge_pages.post(UPLOAD_PATH)
 async def upload(
     request: Request, background: BackgroundTasks, user: Annotated[UiUser, ui_require("ingest")]

@@ -332,6 +332,10 @@ def test_generate_then_batches_exports_and_cancel(ui: Ui) -> None:
     record = ui.client.get(record_url)
     assert record.status_code == 200 and 'id="block-chemotherapy"' in record.text
     assert "Not validated yet." in record.text  # no validator configured here
+    spanish = ui.client.get(record_url, headers={"Accept-Language": "es"}).text
+    assert "Quimioterapia" in spanish and "<dt>fármaco</dt>" in spanish
+    coverage = ui.client.get("/ui/knowledge/coverage", headers={"HX-Request": "true"})
+    assert coverage.status_code == 200
 
     bad = ui.client.post("/ui/batches", data={"csrf": csrf, "prompt": "x", "age": "sixty"})
     assert bad.status_code == 422 and "age: a whole number" in bad.text
