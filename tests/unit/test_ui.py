@@ -378,3 +378,21 @@ def test_replace_and_delete_a_document(ui: Ui) -> None:
     assert registry.documents() == [] and "No documents yet" in deleted.text
     gone = ui.client.post(f"/ui/knowledge/{new.document_id}/delete", data={"csrf": csrf})
     assert gone.status_code == 404
+
+
+def test_html_forms_are_accepted_under_ui_only(ui: Ui) -> None:
+    _, token = ui.keys.create(["admin"])
+    ui.login(token)
+    as_form = ui.client.post(
+        "/v1/patients",
+        content=b"prompt=Ewing",
+        headers={"content-type": "application/x-www-form-urlencoded", "X-API-Key": token},
+    )
+    assert as_form.status_code == 415  # the API still reads JSON only
+    csrf = ui.csrf("/ui/knowledge")
+    multipart = ui.client.post(
+        "/ui/generate", data={"csrf": csrf}, files=[("files", ("a.pdf", b"%PDF-1.4"))]
+    )
+    assert multipart.status_code == 415  # multipart only on the UI's upload paths
+    huge = ui.client.post("/ui/generate", data={"csrf": csrf, "prompt": "x" * (2 * 1024 * 1024)})
+    assert huge.status_code == 413 and ui.model.calls == []
