@@ -396,3 +396,21 @@ def test_html_forms_are_accepted_under_ui_only(ui: Ui) -> None:
     assert multipart.status_code == 415  # multipart only on the UI's upload paths
     huge = ui.client.post("/ui/generate", data={"csrf": csrf, "prompt": "x" * (2 * 1024 * 1024)})
     assert huge.status_code == 413 and ui.model.calls == []
+
+
+def test_serve_prints_where_the_ui_is(clinsynth_env: Path, monkeypatch: pytest.MonkeyPatch):
+    import logging
+
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from service.cli import app as cli
+    from service.cli.serve import ui_address_line
+
+    monkeypatch.setattr(logging.getLogger("service"), "handlers", [])  # serve adds one
+    monkeypatch.setattr(uvicorn, "run", lambda app, **bind: None)
+    result = CliRunner().invoke(cli, ["serve", "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    assert "web UI: http://127.0.0.1:8123/ui" in result.stderr
+    assert ui_address_line("0.0.0.0", 80).startswith("web UI: http://127.0.0.1:80/ui")
+    assert ui_address_line("::1", 8000).startswith("web UI: http://[::1]:8000/ui")
