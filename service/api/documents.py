@@ -125,14 +125,12 @@ async def receive_upload(
     request: Request,
     services: Services,
     *,
-    extra_fields: frozenset[str] = frozenset(),
     tag_separator: str | None = None,
     file_name: str | None = None,
 ) -> ReceivedUpload:
     """Read a multipart upload (``files``, ``tags``, ``ocr``) into ingestion jobs: what
     ``POST /v1/documents`` and the web UI's upload and replace forms share.
 
-    ``extra_fields``: other form fields the caller allows (and ignores here);
     ``tag_separator``: split each ``tags`` value on it (the UI's one text box);
     ``file_name``: ingest the one uploaded file under this name (a replacement, which
     supersedes the document of that name)."""
@@ -141,7 +139,7 @@ async def receive_upload(
     async with spooled_upload(request, jobs.uploads / ".spool", max_file_bytes=limit) as form:
         if not form.files:
             raise HTTPException(status_code=400, detail="no 'files' part: send at least one PDF")
-        if unknown := sorted(set(form.fields) - {"tags", "ocr"} - extra_fields):
+        if unknown := sorted(set(form.fields) - {"tags", "ocr"}):
             shown = ", ".join(repr(name) for name in unknown)
             raise HTTPException(
                 status_code=422, detail=f"unknown form field {shown}: send files, tags and ocr"
