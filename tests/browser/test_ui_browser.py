@@ -137,3 +137,21 @@ def test_no_page_makes_a_request_outside_the_apps_origin(browser: Any, server: S
 
 def test_serve_prints_the_ui_address(server: Server):
     assert f"web UI: {server.url}/ui" in server.output()
+
+
+def test_the_keyboard_reaches_every_field_and_spanish_is_one_click_away(page: Any, server: Server):
+    page.goto(f"{server.url}/ui/generate")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    reached: list[str] = []
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        reached.append(page.evaluate("document.activeElement.id || document.activeElement.name"))
+    for field in ("prompt", "age", "sex", "diagnosis", "seed", "count", "blocks"):
+        assert field in reached, f"{field} is not reachable with Tab: {reached}"
+    page.click("a[lang=es]")
+    page.wait_for_url("**/ui/generate")
+    assert page.locator("h1").inner_text() == "Generar pacientes"
+    assert page.locator("html").get_attribute("lang") == "es"
+    page.click("a[lang=en]")
+    assert page.locator("h1").inner_text() == "Generate patients"
