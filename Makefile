@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-stamp
 TORCH_SPEC ?= torch==2.13.0
 DEMO_PROMPT ?= 8-year-old boy with Ewing sarcoma, chemotherapy and radiotherapy
 
-.PHONY: install demo test test-slow check corpus clean bench-throughput
+.PHONY: install demo test test-slow test-browser check corpus clean bench-throughput
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,8 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/clinsynth ingest knowledge/
 	$(BIN)/clinsynth generate --prompt "$(DEMO_PROMPT)" --count 3 --seed 7
+	@echo
+	@echo "To see them in the web UI: $(BIN)/clinsynth serve, then open http://127.0.0.1:8000/ui"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -30,6 +32,12 @@ test: $(STAMP)
 # The tests marked slow (all of ../shared/corpus/real ingested, every scan OCRed: minutes).
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow
+
+# The web UI in a real browser: Debian's Chromium (apt-get install chromium) driven by
+# Playwright against a real server with the embedded model (minutes). Under CI=true a
+# missing Chromium fails these tests; elsewhere they skip saying why.
+test-browser: $(STAMP)
+	$(BIN)/python -m pytest -m browser tests/browser
 
 check: $(STAMP)
 	$(BIN)/ruff check .

@@ -32,6 +32,7 @@ from service.api.validation import validation_router
 from service.auth import key_policy
 from service.offline import enforce_offline
 from service.settings import Settings
+from service.ui import UI_MULTIPART_PREFIXES, install_ui
 
 log = logging.getLogger(__name__)
 # Swagger UI and ReDoc as the fastapi-offline package ships them: the docs pages load
@@ -78,8 +79,15 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     )
     install_contract(app)
     app.add_middleware(NulGuard)  # inside the hygiene's size cap: it reads capped bodies
+    install_ui(app)  # inside the hygiene: UI forms are size-capped and host-checked too
     hosts = trusted_hosts(settings.api.host, settings.api.trusted_host_names())
-    install_request_hygiene(app, max_bytes=settings.api.max_request_bytes, hosts=hosts)
+    install_request_hygiene(
+        app,
+        max_bytes=settings.api.max_request_bytes,
+        hosts=hosts,
+        multipart_prefixes=UI_MULTIPART_PREFIXES,
+        form_prefix="/ui/",
+    )
     install_offline_docs(app)
     app.include_router(documents_router)
     app.include_router(facts_router)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
+from ingest.pipeline import IngestOptions
 from knowledge.chunks import RetrievedChunk
-from service.api.deps import ServicesDep, require
+from service.api.deps import Services, ServicesDep, require
 from service.api.uploads import MAX_FILES_PER_UPLOAD, SpooledFile, spooled_upload
 from service.storage.documents import (
     DocumentNotFound,
@@ -99,6 +100,40 @@ async def upload_documents(
     """Accept PDFs for ingestion; each accepted file gets a job to poll, each refused one
     an error naming it. All refused: 400 (413 when too large). The key is checked before
     the body is read; the body is capped and spooled under the uploads folder."""
+    upload = await receive_upload(request, services)
+    upload.schedule(background, services.ingest_jobs())
+    if not upload.accepted:
+        raise HTTPException(status_code=413 if upload.too_large else 400, detail=upload.refused)
+    return {"jobs": [asdict(job) for job in upload.accepted], "refused": upload.refused}
+
+
+@dataclass
+class ReceivedUpload:
+    """An upload's files: jobs for the accepted ones, the refused with why."""
+
+    accepted: list[IngestJob]
+    refused: list[dict[str, str]]
+    options: IngestOptions
+    too_large: bool
+
+    def schedule(self, background: BackgroundTasks, jobs: IngestJobs) -> None:
+        for job in self.accepted:
+            background.add_task(jobs.run, job, self.options)
+
+
+async def receive_upload(
+    request: Request,
+    services: Services,
+    *,
+    tag_separator: str | None = None,
+    file_name: str | None = None,
+) -> ReceivedUpload:
+    """Read a multipart upload (``files``, ``tags``, ``ocr``) into ingestion jobs: what
+    ``POST /v1/documents`` and the web UI's upload and replace forms share.
+
+    ``tag_separator``: split each ``tags`` value on it (the UI's one text box);
+    ``file_name``: ingest the one uploaded file under this name (a replacement, which
+    supersedes the document of that name)."""
     jobs = services.ingest_jobs()
     limit = services.max_upload_bytes
     async with spooled_upload(request, jobs.uploads / ".spool", max_file_bytes=limit) as form:
@@ -109,16 +144,19 @@ async def upload_documents(
             raise HTTPException(
                 status_code=422, detail=f"unknown form field {shown}: send files, tags and ocr"
             )
+        if file_name is not None:
+            if len(form.files) != 1:
+                raise HTTPException(status_code=400, detail="a replacement is one PDF")
+            form.files[0].file_name = file_name
         ocr = _form_flag(form.fields.get("ocr", ["true"])[-1])
-        tags = tuple(tag for tag in form.fields.get("tags", []) if tag)
+        values = form.fields.get("tags", [])
+        if tag_separator is not None:
+            values = [part.strip() for value in values for part in value.split(tag_separator)]
+        tags = tuple(tag for tag in values if tag)
         options = replace(services.ingest, tags=tags, ocr=ocr and services.ingest.ocr)
         accepted, refused = await run_in_threadpool(_start_jobs, jobs, form.files, limit)
-    for job in accepted:
-        background.add_task(jobs.run, job, options)
-    if not accepted:
-        too_large = any(f.too_large for f in form.files)
-        raise HTTPException(status_code=413 if too_large else 400, detail=refused)
-    return {"jobs": [asdict(job) for job in accepted], "refused": refused}
+    too_large = any(f.too_large for f in form.files)
+    return ReceivedUpload(accepted, refused, options, too_large)
 
 
 def _form_flag(value: str) -> bool:

@@ -7,6 +7,8 @@
 - A body larger than ``max_request_bytes`` (declared or streamed): 413, before the route
   runs, so nothing is stored. Multipart uploads (``POST /v1/documents``) are read by
   their route after the key check, against their own cap (``service.api.uploads``).
+- Under ``form_prefix`` (the web UI, ``/ui/``) HTML forms are welcome too: URL-encoded
+  bodies under the same size cap, multipart only on the UI's upload paths.
 - Validation errors keep FastAPI's 422 with its field list, plus a one-line ``message``.
 """
 
@@ -73,23 +75,37 @@ class TrustedHosts:
 class RequestHygiene:
     """Pure ASGI middleware: content type and size checks before any route sees the body."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int, multipart_paths: tuple[str, ...]):
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        multipart_paths: tuple[str, ...],
+        multipart_prefixes: tuple[str, ...] = (),
+        form_prefix: str | None = None,
+    ):
         self.app = app
         self.max_bytes = max_bytes
         self.multipart_paths = multipart_paths
+        self.multipart_prefixes = multipart_prefixes
+        self.form_prefix = form_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        if scope["path"] in self.multipart_paths:
+        path = scope["path"]
+        if path in self.multipart_paths or any(path.startswith(p) for p in self.multipart_prefixes):
             await self.app(scope, receive, send)
             return
         length = headers.get("content-length")
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
         has_body = length is None and "transfer-encoding" in headers or (length or "0") != "0"
-        if has_body and content_type != "application/json":
+        accepted = {"application/json"}
+        if self.form_prefix is not None and path.startswith(self.form_prefix):
+            accepted.add("application/x-www-form-urlencoded")
+        if has_body and content_type not in accepted:
             shown = content_type or "none"
             await _reply(
                 send,
@@ -167,7 +183,15 @@ def install_request_hygiene(
     max_bytes: int,
     hosts: frozenset[str],
     multipart_paths: tuple[str, ...] = ("/v1/documents",),
+    multipart_prefixes: tuple[str, ...] = (),
+    form_prefix: str | None = None,
 ) -> None:
-    app.add_middleware(RequestHygiene, max_bytes=max_bytes, multipart_paths=multipart_paths)
+    app.add_middleware(
+        RequestHygiene,
+        max_bytes=max_bytes,
+        multipart_paths=multipart_paths,
+        multipart_prefixes=multipart_prefixes,
+        form_prefix=form_prefix,
+    )
     app.add_middleware(TrustedHosts, hosts=hosts)  # added last: runs first
     app.add_exception_handler(RequestValidationError, _validation_error)

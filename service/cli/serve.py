@@ -22,7 +22,7 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8000)")] = None,
 ) -> None:
-    """Serve the HTTP API (OpenAPI docs at /docs)."""
+    """Serve the HTTP API (OpenAPI docs at /docs) and the web UI (/ui)."""
     import uvicorn
 
     from service.api.app import create_app
@@ -34,8 +34,17 @@ def serve(
         api = create_app(settings)  # refuses auth disabled on a non-loopback address
     policy = key_policy(settings.api.api_auth, settings.api.host)
     typer.echo(KEY_POLICY_LINES[policy], err=True)
+    typer.echo(ui_address_line(settings.api.host, settings.api.port), err=True)
     _show_service_warnings()
     uvicorn.run(api, host=settings.api.host, port=settings.api.port)
+
+
+def ui_address_line(host: str, port: int) -> str:
+    """Where to open the web UI (and the API docs) in a browser."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else "[::1]" if host == "::" else host
+    shown = f"[{shown}]" if ":" in shown and not shown.startswith("[") else shown
+    base = f"http://{shown}:{port}"
+    return f"web UI: {base}/ui  (API docs: {base}/docs)"
 
 
 def _show_service_warnings() -> None:
