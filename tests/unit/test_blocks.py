@@ -84,10 +84,13 @@ CorpusIndex = StaticIndex  # also the chunk lookup the grounding rules read
 def corpus() -> CorpusIndex:
     splitter = make_splitter(700, 80)
     chunks: list[GuidelineChunk] = []
+    pages: dict[tuple[str, int], str] = {}  # the real page texts the verifier reads
     for pdf in sorted(CORPUS_PDF_DIR.glob("*.pdf")):
         document, reader = open_pdf(pdf)
-        chunks += chunk_pages(document, iter_pages(pdf, reader), splitter)
-    return CorpusIndex(chunks)
+        texts = list(iter_pages(pdf, reader))
+        chunks += chunk_pages(document, texts, splitter)
+        pages.update({(document.sha256[:16], p.number): p.text for p in texts})
+    return CorpusIndex(chunks, pages)
 
 
 def generator(corpus: CorpusIndex, model: FakeModel | None = None) -> PatientGenerator:
