@@ -123,19 +123,22 @@ def verify_grounding(
     report = GroundingReport(items=len(items))
     for label, item, citations in items:
         problems: list[tuple[str, Offending]] = []
+        resolved: list[Citation] = []  # an unresolved citation's quote is no evidence
         texts: list[str] = []  # the cited pages' texts
         for citation in citations:
             chunk = stored.get(citation.chunk_id)
             if chunk is None:
                 problems.append(("citation_exists", {"chunk_id": citation.chunk_id}))
                 continue
+            resolved.append(citation)
             problems += location_problems(citation, chunk)
             text = pages.text(chunk.document_id, citation.page)
             if text is not None:
                 texts.append(text)
             if not quote_stands_on_page(citation, chunk, pages):
                 problems.append(("quote_on_page", _quoted(citation, stored=text is not None)))
-        problems += _supported(item, citations, texts)
+        if resolved:
+            problems += _supported(item, resolved, texts)
         for kind, values in problems:
             report.problems.setdefault(kind, []).append({"item": label, **values})
         report.verified += not problems
