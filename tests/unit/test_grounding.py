@@ -377,3 +377,21 @@ def test_others_block_counts_only_when_it_cites():
     base = verify(data).items
     data["others"]["citations"] = [cite("Wide surgical resection is preferred")]
     assert verify(data).items == base + 1
+
+
+def test_a_table_quote_stands_on_its_page_cell_by_cell():
+    """A table chunk reads a row as "header: cell; header: cell"; the page has the cells in
+    its own layout, the header row perhaps on the page before."""
+    row = "Drug: Vincristine; Dose: 1,5 mg/m²; Days: 1, 8, 15"
+    table = stored("ewing-p4-t1", DOC, 4, row).model_copy(update={"kind": "table"})
+    document = table.document_id
+    pages = {
+        (document, 3): "Table 2. Induction\nDrug Dose Days",
+        (document, 4): "Vincristine 1,5 mg/m²\n1, 8, 15\nDexamethasone 6 mg/m²",
+    }
+    data = grounded_record_data()
+    data["chemotherapy"][0]["citations"] = [cite(row, chunk_id="ewing-p4-t1", page=4)]
+    assert verify(data, FakeChunks([*CHUNKS, table], pages)).problems == {}
+    data["chemotherapy"][0]["citations"][0]["quote"] = row.replace("1,5", "2")
+    problems = verify(data, FakeChunks([*CHUNKS, table], pages)).problems
+    assert set(problems) == {"quote_on_page", "dose_in_quote"}
