@@ -58,9 +58,14 @@ class GroundingReport:
     items: int = 0
     verified: int = 0
     problems: dict[str, list[Offending]] = field(default_factory=dict)
+    passed: list[object] = field(default_factory=list, repr=False)  # the verified items
 
     def of(self, kind: str) -> list[Offending]:
         return self.problems.get(kind, [])
+
+    def verifies(self, item: object) -> bool:
+        """Whether this very item (of the record verified) passed every grounding check."""
+        return any(i is item for i in self.passed)
 
 
 def cited_items(record: PatientRecord) -> Iterator[tuple[str, object, list[Citation]]]:
@@ -142,6 +147,8 @@ def verify_grounding(
         for kind, values in problems:
             report.problems.setdefault(kind, []).append({"item": label, **values})
         report.verified += not problems
+        if not problems:
+            report.passed.append(item)
     return report
 
 
