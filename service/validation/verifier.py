@@ -82,25 +82,32 @@ def _name_pattern(name: str) -> str:
     return r"(?<![\w])" + r"[\s-]*".join(map(re.escape, words)) + r"(?![\w])"
 
 
+def _compact(name: str) -> str:
+    """A name's key: folded, without spaces or dashes ("Whole-lung" is "whole lung")."""
+    return "".join(re.split(r"[\s-]+", fold(name)))
+
+
 @dataclass(frozen=True)
 class _Names:
     """Names of a vocabulary, each mapped to its entry, found longest first."""
 
-    entry: dict[str, str]  # folded name -> entry
+    spelled: dict[str, str]  # folded name -> entry
+    entry: dict[str, str]  # compact name -> entry
     long: re.Pattern[str] | None  # names matched without case
     short: re.Pattern[str] | None  # short names, matched in capitals on the unfolded text
 
     @classmethod
     def of(cls, names: Iterable[tuple[str, str]]) -> _Names:
-        entry: dict[str, str] = {}
+        spelled: dict[str, str] = {}
         for name, of in names:
             key = fold(name)
             if key and not key.isdigit():
-                entry.setdefault(key, of)
-        long = sorted((n for n in entry if len(n) > _SHORT), key=len, reverse=True)
-        short = sorted((n for n in entry if len(n) <= _SHORT), key=len, reverse=True)
+                spelled.setdefault(key, of)
+        long = sorted((n for n in spelled if len(n) > _SHORT), key=len, reverse=True)
+        short = sorted((n for n in spelled if len(n) <= _SHORT), key=len, reverse=True)
         return cls(
-            entry,
+            spelled,
+            {_compact(n): of for n, of in reversed(spelled.items())},
             re.compile("|".join(map(_name_pattern, long))) if long else None,
             re.compile("|".join(_name_pattern(s.upper()) for s in short)) if short else None,
         )
@@ -111,10 +118,10 @@ class _Names:
         found: dict[int, tuple[int, str]] = {}
         if self.long:
             for m in self.long.finditer(folded):
-                found[m.start()] = (m.end(), self.entry[fold(m.group())])
+                found[m.start()] = (m.end(), self.entry[_compact(m.group())])
         if self.short:
             for m in self.short.finditer(_plain(text)):
-                key = fold(m.group())
+                key = _compact(m.group())
                 if key in self.entry and not any(s <= m.start() < e for s, (e, _) in found.items()):
                     found[m.start()] = (m.end(), self.entry[key])
         return [(at, of) for at, (_, of) in sorted(found.items())]
@@ -131,7 +138,7 @@ def _drugs() -> _Names:
 
 def drug_entry(name: str) -> str | None:
     """The generic name of the drug ``name`` (generic, alias, brand or abbreviation) denotes."""
-    return _drugs().entry.get(fold(name))
+    return _drugs().entry.get(_compact(name))
 
 
 def names_drug(quote: str, drug: str) -> bool:
@@ -247,8 +254,8 @@ def _rt_sites() -> _Names:
 
 def _site_pattern(site: str) -> re.Pattern[str]:
     """The site by any vocabulary name of it, or by its own words in order."""
-    entry = _rt_sites().entry.get(fold(site))
-    names = [n for n, of in _rt_sites().entry.items() if of == entry] if entry else []
+    entry = _rt_sites().entry.get(_compact(site))
+    names = [n for n, of in _rt_sites().spelled.items() if of == entry] if entry else []
     ordered = sorted({fold(site), *names}, key=len, reverse=True)  # longest first
     return re.compile("|".join(map(_name_pattern, ordered)))
 

@@ -11,6 +11,7 @@ import pytest
 
 from knowledge.chunks import GuidelineChunk
 from service.records import PatientRecord
+from service.validation import verifier
 from service.validation.codes import Vocabulary
 from service.validation.grounding import ChunkLookup, verify_grounding
 from tests.fakes import page_texts
@@ -395,3 +396,21 @@ def test_a_table_quote_stands_on_its_page_cell_by_cell():
     data["chemotherapy"][0]["citations"][0]["quote"] = row.replace("1,5", "2")
     problems = verify(data, FakeChunks([*CHUNKS, table], pages)).problems
     assert set(problems) == {"quote_on_page", "dose_in_quote"}
+
+
+def test_names_match_across_dashes_spaces_and_short_forms_in_capitals():
+    assert verifier.names_drug("cytarabine (Ara C) 100 mg/m2", "ARA-C")
+    assert verifier.names_drug("VP-16 100 mg/m2", "etoposide")
+    assert not verifier.names_drug("vcr is not an abbreviation in lower case", "vincristine")
+    assert verifier.site_with_dose(
+        "Whole lung irradiation: 15 Gy in 10 fractions", "Whole-lung", 15
+    )
+    assert verifier.site_with_dose("Irradiación pulmonar 15 Gy", "whole lung", 15)
+    assert (
+        verifier.names_procedure("limb salvage surgery with an endoprosthesis", "rotationplasty")
+        is False
+    )
+    assert verifier.names_procedure(
+        "Limb-salvage surgery with an endoprosthesis is preferred",
+        "limb-salvage surgery with endoprosthesis",
+    )
