@@ -197,6 +197,12 @@ class KnowledgeStore:
         }
         return [found[i] for i in chunk_ids if i in found]
 
+    def page_text(self, document_id: str, page: int) -> str | None:
+        """The stored text of a page of a document version (superseded ones included), as
+        ingested: what the grounding verifier finds citations' quotes in."""
+        stored = self.registry.page(document_id, page)
+        return stored.text if stored else None
+
 
 def _and(scope: dict[str, Any], where: dict[str, Any] | None) -> dict[str, Any]:
     return {"$and": [scope, where]} if where else scope

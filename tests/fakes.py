@@ -12,11 +12,30 @@ from service.validation import ValidationResult
 from service.validation.rules import RuleFailure
 
 
-class StaticIndex:
-    """Ranks fixed chunks by shared words with the query; honours ``where`` equality."""
+def page_texts(chunks: Sequence[GuidelineChunk]) -> dict[tuple[str, int], str]:
+    """Page texts made of their chunks (in order, one per line): where a fake store has no
+    real page text, each chunk's text stands on its page as it does on a real one."""
+    pages: dict[tuple[str, int], list[GuidelineChunk]] = {}
+    for c in chunks:
+        pages.setdefault((c.document_id, c.page), []).append(c)
+    return {
+        key: "\n".join(c.text for c in sorted(group, key=lambda c: (c.kind, c.start)))
+        for key, group in pages.items()
+    }
 
-    def __init__(self, chunks: list[GuidelineChunk]):
+
+class StaticIndex:
+    """Ranks fixed chunks by shared words with the query; honours ``where`` equality.
+
+    Its page texts (the grounding verifier's) are ``pages``, or made of the chunks."""
+
+    def __init__(
+        self,
+        chunks: list[GuidelineChunk],
+        pages: dict[tuple[str, int], str] | None = None,
+    ):
         self.chunks = chunks
+        self.pages = page_texts(chunks) if pages is None else pages
         self.queries: list[tuple[str, dict[str, Any] | None]] = []
 
     def count(self) -> int:
@@ -26,6 +45,9 @@ class StaticIndex:
         """The chunks with these ids (the validator's grounding lookup)."""
         wanted = set(chunk_ids)
         return [c for c in self.chunks if c.chunk_id in wanted]
+
+    def page_text(self, document_id: str, page: int) -> str | None:
+        return self.pages.get((document_id, page))
 
     def query(
         self, text: str, *, k: int, where: dict[str, Any] | None = None

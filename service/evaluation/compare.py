@@ -19,7 +19,7 @@ from service.generation.generator import GenerationError, PatientGenerator
 from service.generation.repair import RecordValidator
 from service.records import PatientRecord
 from service.requests import parse_request, seed_at
-from service.validation.grounding import location_problems
+from service.validation.grounding import PageTexts, location_problems, quote_stands_on_page
 
 if TYPE_CHECKING:
     from knowledge.store import KnowledgeStore
@@ -30,9 +30,12 @@ BACKEND_ALIASES = {"local": "llamacpp", "llamacpp": "llamacpp", "openai": "opena
 
 
 class ChunkLookup(Protocol):
-    """Stored chunks by id: what the grounding check needs from the knowledge store."""
+    """Stored chunks by id and page texts: what the grounding check needs from the
+    knowledge store."""
 
     def get(self, chunk_ids: Sequence[str]) -> list[GuidelineChunk]: ...
+
+    def page_text(self, document_id: str, page: int) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,8 @@ class BackendRun:
     seconds: list[float] = field(default_factory=list)
     citations: int = 0
     grounded: int = 0
+    items: int = 0  # cited items the independent verifier checked
+    verified: int = 0  # of which it found every quote on its page and supporting the item
     checks: int = 0
     checks_passed: int = 0
     check_problems: list[str] = field(default_factory=list)
@@ -102,6 +107,9 @@ class BackendRun:
                 "grounded": self.grounded,
                 "citations": self.citations,
                 "rate": _rate(self.grounded, self.citations),
+                "items": self.items,
+                "items_verified": self.verified,
+                "items_rate": _rate(self.verified, self.items),
             },
             "basic_checks": {
                 "passed": self.checks_passed,
@@ -122,13 +130,17 @@ def _rate(part: int, whole: int) -> float | None:
 
 
 def grounded_citations(record: PatientRecord, chunks: ChunkLookup) -> tuple[int, int]:
-    """(citations whose quote is in the cited chunk, on its page and document; all citations)."""
+    """(citations of a stored chunk, on its page and document, whose quote stands in the
+    stored text of that page; all citations)."""
     citations = record.citations()
     stored = {c.chunk_id: c for c in chunks.get(sorted({c.chunk_id for c in citations}))}
+    pages = PageTexts(chunks)
     found = sum(
         1
         for c in citations
-        if (chunk := stored.get(c.chunk_id)) is not None and not location_problems(c, chunk)
+        if (chunk := stored.get(c.chunk_id)) is not None
+        and not location_problems(c, chunk)
+        and quote_stands_on_page(c, chunk, pages)
     )
     return found, len(citations)
 
@@ -168,6 +180,8 @@ def run_backend(
         run.citations += citations
         result = validator.validate(record)
         failed = {f.rule_id for f in result.failures}
+        run.items += result.grounding.items
+        run.verified += result.grounding.verified
         run.checks += result.rules_checked
         run.checks_passed += result.rules_checked - len(failed)
         run.check_problems.extend(
@@ -199,7 +213,8 @@ def format_report(runs: list[BackendRun], *, prompt: str, seed: int) -> str:
         ("backend", [r.backend for r in runs]),
         ("model", [r.model for r in runs]),
         ("schema validity", [_percent(len(r.records), r.requested) for r in runs]),
-        ("grounding (quote in chunk)", [_percent(r.grounded, r.citations) for r in runs]),
+        ("grounding (quote on page)", [_percent(r.grounded, r.citations) for r in runs]),
+        ("items verified (verifier)", [_percent(r.verified, r.items) for r in runs]),
         ("validation rules passed", [_percent(r.checks_passed, r.checks) for r in runs]),
         ("seconds per record", [_number(r.seconds_per_record, 2) for r in runs]),
         ("prompt tokens per record", [_number(r.prompt_tokens_per_record, 0) for r in runs]),

@@ -8,8 +8,10 @@ bounded repair loop, and measured:
   ``RequestError`` counts as invalid and keeps its message);
 - rule pass rate before and after repair: records with no error-severity failure;
 - citations: every drug/dose item (chemotherapy, intrathecal, relapse and second-tumour
-  chemotherapy) and radiotherapy item must have a citation whose quote is in the text of
-  the cited stored chunk, on the cited page of the cited document;
+  chemotherapy), radiotherapy, surgery and transplant item must pass the independent
+  grounding verifier (``service.validation.grounding``): its quotes stand on the stored
+  text of the cited pages and name the drug with its dose, the site with its Gy, the
+  procedure or the transplant type;
 - distinct records: clinical content compared with identity, narrative, demographics,
   provenance and citations left out (the batch report's exact-duplicate test);
 - seconds and tokens per record.
@@ -32,13 +34,18 @@ from service.generation.repair import RepairLoop
 from service.quality.overlap import clinical_content
 from service.records import ClinicalItem, PatientRecord
 from service.requests import RequestError, RequestFields, build_request, validation_message
-from service.validation.grounding import location_problems
+from service.validation.codes import Vocabulary
+from service.validation.grounding import verify_grounding
 
 DEFAULT_REQUESTS = Path(__file__).with_name("requests.toml")
 
 
 class ChunkSource(Protocol):
+    """Stored chunks and page texts (``service.validation.grounding.ChunkLookup``)."""
+
     def get(self, chunk_ids: Sequence[str]) -> list[GuidelineChunk]: ...
+
+    def page_text(self, document_id: str, page: int) -> str | None: ...
 
 
 class EvalRequest(BaseModel):
@@ -110,25 +117,24 @@ def load_requests(path: Path = DEFAULT_REQUESTS) -> list[EvalRequest]:
 
 
 def cited_items(record: PatientRecord) -> list[ClinicalItem]:
-    """The items whose citation eval verifies: every drug and dose, every radiotherapy dose."""
+    """The items whose grounding eval counts: every drug and dose, every radiotherapy
+    course, every surgery and transplant."""
     items: list[ClinicalItem] = [*record.chemotherapy, *record.radiotherapy]
     if record.intrathecal:
         items.append(record.intrathecal)
+    items += [*record.surgery, *record.hsct]
     if record.relapse:
         items += [*record.relapse.second_line, *record.relapse.second_line_radiotherapy]
     if record.second_tumour:
-        items += [*record.second_tumour.chemotherapy, *record.second_tumour.radiotherapy]
+        second = record.second_tumour
+        items += [*second.chemotherapy, *second.radiotherapy, *second.surgery]
     return items
 
 
-def verified(item: ClinicalItem, chunks: dict[str, GuidelineChunk]) -> bool:
-    """A citation whose quote is in the cited chunk, which is on the cited page and document
-    (the grounding rule's location test)."""
-    return any(
-        (chunk := chunks.get(citation.chunk_id)) is not None
-        and not location_problems(citation, chunk)
-        for citation in item.citations
-    )
+def verified_items(record: PatientRecord, chunks: ChunkSource, vocabulary: Vocabulary) -> int:
+    """How many of ``cited_items`` the independent grounding verifier verifies."""
+    report = verify_grounding(record, chunks, vocabulary)
+    return sum(report.verifies(item) for item in cited_items(record))
 
 
 def content_key(record: PatientRecord) -> str:
@@ -147,6 +153,7 @@ def run_eval(
 ) -> EvalReport:
     items: list[EvalItem] = []
     contents: set[str] = set()
+    vocabulary = Vocabulary.bundled()
     for request in requests:
         item = EvalItem(id=request.id, schema_valid=False)
         try:
@@ -157,8 +164,6 @@ def run_eval(
         else:
             record = repaired.made.record
             checked = cited_items(record)
-            ids = sorted({c.chunk_id for i in checked for c in i.citations})
-            found = {c.chunk_id: c for c in chunks.get(ids)}
             contents.add(content_key(record))
             item = EvalItem(
                 id=request.id,
@@ -169,7 +174,7 @@ def run_eval(
                 failed_rules=[f.rule_id for f in repaired.final.failures],
                 repair_rounds=repaired.rounds,
                 cited_items=len(checked),
-                verified_items=sum(verified(i, found) for i in checked),
+                verified_items=verified_items(record, chunks, vocabulary),
                 seconds=round(repaired.seconds, 3),
                 prompt_tokens=record.provenance.prompt_tokens,
                 completion_tokens=record.provenance.completion_tokens,
@@ -221,8 +226,8 @@ def render_summary(report: EvalReport) -> str:
         f"schema-valid records      {report.schema_valid}/{n} ({report.schema_valid / n:.0%})",
         f"pass every rule, before   {report.rule_pass_before:.0%}",
         f"pass every rule, after    {report.rule_pass_after:.0%} (bounded repair)",
-        f"drug/dose/RT items cited  {report.verified_items}/{report.cited_items} with the quote "
-        f"on the cited page ({report.verified_share:.0%})",
+        f"items verified            {report.verified_items}/{report.cited_items} drug, dose, RT, "
+        f"surgery and transplant items by the independent verifier ({report.verified_share:.0%})",
         f"distinct records          {report.distinct_records}/{report.schema_valid}",
     ]
     if report.seconds_per_record is not None:

@@ -1,10 +1,13 @@
-"""The grounding verifier: every citation resolves to a stored chunk that supports its item.
+"""The grounding check: every citation resolves to a stored chunk and to the stored text of
+the page it cites, and its quotes support the item, as the independent verifier
+(``verifier.py``) reads them.
 
 A citation must name a chunk the knowledge store holds, with that chunk's document and
-page, and quote text found in it. The cited chunks must then support the item: a drug is
-named in them and its dose lies within the doses they state for it (when they state any),
-a radiotherapy dose lies within the Gy doses they state, a diagnosis's ICD-O-3 codes appear
-in them. Facts are read with the same extractors generation uses (knowledge.evidence).
+page, and quote text of that page (the page, not the chunk: a chunk is ingestion's cut of
+it). The quotes must then support the item: one names the drug and gives it the item's
+dose and unit; one sentence or table row names the radiotherapy site and states its dose
+in Gy; one names the surgery, the transplant type or the relapse; a diagnosis's ICD-O-3
+codes stand on a cited page. Nothing here reads facts with the generator's extractors.
 """
 
 from __future__ import annotations
@@ -13,10 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from knowledge.chunks import GuidelineChunk, RetrievedChunk
-from knowledge.evidence import drug_doses_in, radiotherapy_in
-from knowledge.text import normalize_whitespace
-from knowledge.vocabulary import Term, find_terms
+from knowledge.chunks import GuidelineChunk
 from service.records import (
     ChemotherapyAdministration,
     Citation,
@@ -24,7 +24,11 @@ from service.records import (
     IntrathecalTherapy,
     PatientRecord,
     RadiotherapyCourse,
+    Relapse,
+    StemCellTransplant,
+    Surgery,
 )
+from service.validation import verifier
 from service.validation.codes import Vocabulary
 from service.validation.context import (
     CheckContext,
@@ -34,25 +38,19 @@ from service.validation.context import (
     radiotherapy_label,
 )
 
-TOLERANCE = 0.005  # relative: rounding of a stated dose is not a grounding failure
-# Units a dose can be compared in, with the factor to the base unit.
-_BASE_UNIT = {
-    "mg/m2": ("mg/m2", 1.0),
-    "g/m2": ("mg/m2", 1000.0),
-    "mg/kg": ("mg/kg", 1.0),
-    "microgram/kg": ("mg/kg", 0.001),
-    "IU/m2": ("IU/m2", 1.0),
-    "mg": ("mg", 1.0),
-}
+HEADER_PAGES = 2  # a table's header may stand this many pages before a row of it
 
 
 class ChunkLookup(Protocol):
-    """Stored chunks by id, in the order asked; unknown ids are left out.
+    """Stored chunks by id, in the order asked (unknown ids left out), and the stored text
+    of one page of a document version (None: not stored).
 
     ``knowledge.store.KnowledgeStore`` implements it (superseded versions included, so a
     record stays verifiable after its guideline is replaced)."""
 
     def get(self, chunk_ids: Sequence[str]) -> list[GuidelineChunk]: ...
+
+    def page_text(self, document_id: str, page: int) -> str | None: ...
 
 
 @dataclass
@@ -60,9 +58,14 @@ class GroundingReport:
     items: int = 0
     verified: int = 0
     problems: dict[str, list[Offending]] = field(default_factory=dict)
+    passed: list[object] = field(default_factory=list, repr=False)  # the verified items
 
     def of(self, kind: str) -> list[Offending]:
         return self.problems.get(kind, [])
+
+    def verifies(self, item: object) -> bool:
+        """Whether this very item (of the record verified) passed every grounding check."""
+        return any(i is item for i in self.passed)
 
 
 def cited_items(record: PatientRecord) -> Iterator[tuple[str, object, list[Citation]]]:
@@ -82,8 +85,13 @@ def _label(item: object) -> str:
         return f"radiotherapy {radiotherapy_label(item)}"
     if isinstance(item, IntrathecalTherapy):
         return f"intrathecal {', '.join(item.drugs)}"
-    day = getattr(item, "date", None)
-    return f"{type(item).__name__.lower()} on {day}" if day else type(item).__name__.lower()
+    if isinstance(item, Surgery):
+        return f"surgery {item.description} on {item.date}"
+    if isinstance(item, StemCellTransplant):
+        return f"{item.type} HSCT on {item.date}"
+    if isinstance(item, Relapse):
+        return f"relapse on {item.date} ({item.site})"
+    return type(item).__name__.lower()
 
 
 def grounding_of(ctx: CheckContext) -> GroundingReport:
@@ -95,130 +103,161 @@ def grounding_of(ctx: CheckContext) -> GroundingReport:
     return ctx.grounding
 
 
+class PageTexts:
+    """Page texts by (document version, page), each read once."""
+
+    def __init__(self, lookup: ChunkLookup):
+        self.lookup = lookup
+        self.read: dict[tuple[str, int], str | None] = {}
+
+    def text(self, document_id: str, page: int) -> str | None:
+        key = (document_id, page)
+        if key not in self.read:
+            self.read[key] = self.lookup.page_text(document_id, page)
+        return self.read[key]
+
+
 def verify_grounding(
     record: PatientRecord, lookup: ChunkLookup, vocabulary: Vocabulary
 ) -> GroundingReport:
+    """``vocabulary`` is the validator's; the verifier reads the bundled vocabularies."""
     items = list(cited_items(record))
     wanted = list(dict.fromkeys(c.chunk_id for _, _, cites in items for c in cites))
     stored = {c.chunk_id: c for c in lookup.get(wanted)}
+    pages = PageTexts(lookup)
     report = GroundingReport(items=len(items))
     for label, item, citations in items:
         problems: list[tuple[str, Offending]] = []
-        chunks: list[GuidelineChunk] = []
+        resolved: list[Citation] = []  # an unresolved citation's quote is no evidence
+        texts: list[str] = []  # the cited pages' texts
         for citation in citations:
             chunk = stored.get(citation.chunk_id)
             if chunk is None:
                 problems.append(("citation_exists", {"chunk_id": citation.chunk_id}))
                 continue
-            chunks.append(chunk)
+            resolved.append(citation)
             problems += location_problems(citation, chunk)
-        if chunks:
-            problems += _supported(item, chunks, vocabulary)
+            text = pages.text(chunk.document_id, citation.page)
+            if text is not None:
+                texts.append(text)
+            if not quote_stands_on_page(citation, chunk, pages):
+                problems.append(("quote_on_page", _quoted(citation, stored=text is not None)))
+        if resolved:
+            problems += _supported(item, resolved, texts)
         for kind, values in problems:
             report.problems.setdefault(kind, []).append({"item": label, **values})
         report.verified += not problems
+        if not problems:
+            report.passed.append(item)
     return report
 
 
 def location_problems(citation: Citation, chunk: GuidelineChunk) -> list[tuple[str, Offending]]:
-    """What is wrong with where a citation points: the chunk on another page or document than
-    the cited one, or the quote not in the chunk's text verbatim (whitespace aside)."""
-    problems: list[tuple[str, Offending]] = []
-    if (citation.document, citation.page) != (chunk.document, chunk.page):
-        problems.append(
-            (
-                "citation_location",
-                {
-                    "chunk_id": chunk.chunk_id,
-                    "cited": f"{citation.document} p. {citation.page}",
-                    "stored": f"{chunk.document} p. {chunk.page}",
-                },
-            )
+    """The chunk on another page or document than the cited one."""
+    if (citation.document, citation.page) == (chunk.document, chunk.page):
+        return []
+    return [
+        (
+            "citation_location",
+            {
+                "chunk_id": chunk.chunk_id,
+                "cited": _where(citation),
+                "stored": f"{chunk.document} p. {chunk.page}",
+            },
         )
-    if normalize_whitespace(citation.quote) not in normalize_whitespace(chunk.text):
-        shown = citation.quote if len(citation.quote) <= 80 else citation.quote[:77] + "..."
-        problems.append(("quote_in_chunk", {"chunk_id": chunk.chunk_id, "quote": shown}))
-    return problems
+    ]
+
+
+def quote_stands_on_page(citation: Citation, chunk: GuidelineChunk, pages: PageTexts) -> bool:
+    """The quote is on the cited page of the chunk's document version (a table chunk's
+    quote cell by cell, its headers on that page or the pages before it)."""
+    text = pages.text(chunk.document_id, citation.page)
+    if text is None:
+        return False
+    if verifier.quote_on_page(citation.quote, text):
+        return True
+    if chunk.kind != "table":
+        return False
+    earlier = range(max(1, citation.page - HEADER_PAGES), citation.page)
+    headers = [t for p in earlier if (t := pages.text(chunk.document_id, p)) is not None]
+    return verifier.table_quote_on_page(citation.quote, text, headers)
+
+
+def _quoted(citation: Citation, *, stored: bool) -> Offending:
+    quote = citation.quote if len(citation.quote) <= 80 else citation.quote[:77] + "..."
+    where = _where(citation) + ("" if stored else " (page text not stored)")
+    return {"quote": quote, "cited": where}
+
+
+def _where(citation: Citation) -> str:
+    return f"{citation.document} p. {citation.page}"
+
+
+def _cited(citations: list[Citation]) -> str:
+    return ", ".join(dict.fromkeys(map(_where, citations)))
 
 
 def _supported(
-    item: object, chunks: list[GuidelineChunk], vocabulary: Vocabulary
+    item: object, citations: list[Citation], pages: list[str]
 ) -> list[tuple[str, Offending]]:
-    ids = ", ".join(c.chunk_id for c in chunks)
+    quotes = [c.quote for c in citations]
+    cited = _cited(citations)
     if isinstance(item, ChemotherapyAdministration):
-        return _drug_supported(item, chunks, vocabulary, ids)
+        return _dose_supported(item, quotes, cited)
     if isinstance(item, IntrathecalTherapy):
         return [
-            ("drug_named", {"drug": drug, "chunk_ids": ids})
+            ("drug_in_quote", {"drug": drug, "citations": cited})
             for drug in item.drugs
-            if not _naming(_drug_term(drug, vocabulary), chunks)
+            if not any(verifier.names_drug(q, drug) for q in quotes)
         ]
     if isinstance(item, RadiotherapyCourse):
-        stated = [f.dose for c in chunks for f in radiotherapy_in(_retrieved(c))]
-        if stated and not _within(item.dose, stated):
-            return [("radiotherapy_dose_supported", {"dose": item.dose, "stated": _span(stated)})]
-        return []
+        if any(verifier.site_with_dose(q, item.site, item.dose) for q in quotes):
+            return []
+        return [
+            ("radiotherapy_site_dose", {"site": item.site, "dose": item.dose, "citations": cited})
+        ]
+    if isinstance(item, Surgery | StemCellTransplant | Relapse):
+        named, what = _named(item, quotes)
+        return [] if named else [("item_named", {"named": what, "citations": cited})]
     if isinstance(item, Diagnosis):
         codes = [item.icdo3_morphology] + ([item.icdo3_topography] if item.icdo3_topography else [])
         return [
-            ("code_supported", {"code": code, "chunk_ids": ids})
+            ("code_supported", {"code": code, "citations": cited})
             for code in codes
-            if not any(code in c.text for c in chunks)
+            if not any(code in page for page in pages)
         ]
     return []
 
 
-def _drug_supported(
-    item: ChemotherapyAdministration,
-    chunks: list[GuidelineChunk],
-    vocabulary: Vocabulary,
-    ids: str,
+def _named(item: Surgery | StemCellTransplant | Relapse, quotes: list[str]) -> tuple[bool, str]:
+    if isinstance(item, Surgery):
+        named = any(verifier.names_procedure(q, item.description) for q in quotes)
+        return named, f"the procedure '{item.description}'"
+    if isinstance(item, StemCellTransplant):
+        return any(verifier.names_transplant(q, item.type) for q in quotes), f"{item.type} HSCT"
+    return any(verifier.names_relapse(q) for q in quotes), "a relapse"
+
+
+def _dose_supported(
+    item: ChemotherapyAdministration, quotes: list[str], cited: str
 ) -> list[tuple[str, Offending]]:
-    term = _drug_term(item.drug, vocabulary)
-    naming = _naming(term, chunks)
+    naming = [q for q in quotes if verifier.names_drug(q, item.drug)]
     if not naming:
-        return [("drug_named", {"drug": item.drug, "chunk_ids": ids})]
-    base, factor = _BASE_UNIT[item.unit]
-    stated = [
-        fact.dose * _BASE_UNIT[fact.unit][1]
-        for chunk in naming
-        for fact in drug_doses_in(_retrieved(chunk), (term,))
-        if not fact.cumulative and _BASE_UNIT[fact.unit][0] == base
+        return [("drug_in_quote", {"drug": item.drug, "citations": cited})]
+    if any(verifier.states_dose(q, item.drug, item.dose, item.unit) for q in naming):
+        return []
+    stated = [d.text for q in naming for d in verifier.doses_of(q, item.drug)]
+    return [
+        (
+            "dose_in_quote",
+            {
+                "drug": item.drug,
+                "dose": f"{item.dose:g} {item.unit}",
+                "stated": ", ".join(dict.fromkeys(stated)) or "no dose",
+                "citations": cited,
+            },
+        )
     ]
-    if stated and not _within(item.dose * factor, stated):
-        return [
-            (
-                "dose_supported",
-                {
-                    "drug": item.drug,
-                    "dose": f"{item.dose:g} {item.unit}",
-                    "stated": f"{_span(stated)} {base}",
-                },
-            )
-        ]
-    return []
-
-
-def _drug_term(name: str, vocabulary: Vocabulary) -> Term:
-    """The vocabulary entry (so aliases count as naming it), or the name itself."""
-    return vocabulary.drug(name) or Term(code="", term=name.strip().lower(), aliases=())
-
-
-def _naming(term: Term, chunks: list[GuidelineChunk]) -> list[GuidelineChunk]:
-    return [c for c in chunks if find_terms(c.text, (term,))]
-
-
-def _retrieved(chunk: GuidelineChunk) -> RetrievedChunk:
-    return RetrievedChunk(**chunk.model_dump(), score=1.0)
-
-
-def _within(value: float, stated: list[float]) -> bool:
-    return min(stated) * (1 - TOLERANCE) <= value <= max(stated) * (1 + TOLERANCE)
-
-
-def _span(values: list[float]) -> str:
-    low, high = min(values), max(values)
-    return f"{low:g}" if low == high else f"{low:g}-{high:g}"
 
 
 # -- the grounding rules (rules.toml, group "grounding") --------------------------------
@@ -235,23 +274,28 @@ def citation_location(ctx: CheckContext) -> list[Offending]:
 
 
 @check(needs_chunks=True)
-def quote_in_chunk(ctx: CheckContext) -> list[Offending]:
-    return grounding_of(ctx).of("quote_in_chunk")
+def quote_on_page(ctx: CheckContext) -> list[Offending]:
+    return grounding_of(ctx).of("quote_on_page")
 
 
 @check(needs_chunks=True)
-def drug_named(ctx: CheckContext) -> list[Offending]:
-    return grounding_of(ctx).of("drug_named")
+def drug_in_quote(ctx: CheckContext) -> list[Offending]:
+    return grounding_of(ctx).of("drug_in_quote")
 
 
 @check(needs_chunks=True)
-def dose_supported(ctx: CheckContext) -> list[Offending]:
-    return grounding_of(ctx).of("dose_supported")
+def dose_in_quote(ctx: CheckContext) -> list[Offending]:
+    return grounding_of(ctx).of("dose_in_quote")
 
 
 @check(needs_chunks=True)
-def radiotherapy_dose_supported(ctx: CheckContext) -> list[Offending]:
-    return grounding_of(ctx).of("radiotherapy_dose_supported")
+def radiotherapy_site_dose(ctx: CheckContext) -> list[Offending]:
+    return grounding_of(ctx).of("radiotherapy_site_dose")
+
+
+@check(needs_chunks=True)
+def item_named(ctx: CheckContext) -> list[Offending]:
+    return grounding_of(ctx).of("item_named")
 
 
 @check(needs_chunks=True)

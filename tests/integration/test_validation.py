@@ -14,7 +14,7 @@ from service.records import PatientRecord
 from service.settings import Settings
 from service.validation import build_validator
 from tests.conftest import CORPUS_PDF_DIR
-from tests.records import full_record_data
+from tests.unit.test_grounding import grounded_record_data
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +42,7 @@ def test_citations_resolve_and_support_items_in_the_ingested_guideline(tmp_path)
     store = build_knowledge_store(settings)
     result = ingest_file(CORPUS_PDF_DIR / "ewing_sarcoma.pdf", store, ingest_options(settings))
     assert result.status == "ingested", result.error
-    data = full_record_data()
+    data = grounded_record_data()
     for item in cited_items(data):
         for citation in item["citations"]:
             citation.update(stored_citation(store, citation["quote"]))
@@ -56,11 +56,11 @@ def test_citations_resolve_and_support_items_in_the_ingested_guideline(tmp_path)
     assert clean.failures == [], [f.message for f in clean.failures]
     assert clean.grounding.items == clean.grounding.verified == 10
 
-    data["chemotherapy"][0]["dose"] = 3  # vincristine: the guideline states 1.5-2 mg/m2
+    data["chemotherapy"][0]["dose"] = 3  # vincristine: its quote states 1.5 mg/m2 (max 2 mg)
     data["surgery"][0]["citations"][0]["chunk_id"] = "0" * 16 + "-p0002-c999"
     planted = validator.validate(PatientRecord.model_validate(data))
     assert {f.rule_id for f in planted.failures} == {
-        "grounding.dose_supported",
+        "grounding.dose_in_quote",
         "grounding.citation_exists",
     }
     assert planted.grounding.verified == 8 and not planted.passed

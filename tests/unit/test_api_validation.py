@@ -15,6 +15,7 @@ from service.storage.database import open_database
 from service.storage.patients import RecordStore
 from service.validation import Validator
 from service.validation.codes import Vocabulary
+from tests.fakes import page_texts
 from tests.records import full_record
 from tests.unit.test_generation import EWING, HODGKIN, TREATMENT, diagnosis_answer, make
 
@@ -27,6 +28,9 @@ class IndexChunks:
 
     def get(self, chunk_ids: Sequence[str]) -> list[GuidelineChunk]:
         return [self.by_id[i] for i in chunk_ids if i in self.by_id]
+
+    def page_text(self, document_id, page):
+        return page_texts(list(self.by_id.values())).get((document_id, page))
 
 
 def client(tmp_path, model, *, validator: bool = True) -> tuple[TestClient, RecordStore]:

@@ -135,3 +135,43 @@ def test_no_module_in_service_is_over_400_lines():
 @pytest.mark.parametrize("name", sorted(source_modules()))
 def test_every_module_imports(name):
     importlib.import_module(name)
+
+
+# The fact extractors generation reads values with; the grounding verifier must not reuse
+# them, or it repeats their mistakes (issue 15: "cyclophosphamide and vincristine 1.5 mg/m2"
+# read as a cyclophosphamide dose, then verified by the same reading).
+EXTRACTORS = ("knowledge.evidence", "knowledge.care_facts", "knowledge.facts", "service.generation")
+VERIFIER = ("service.validation.verifier", "service.validation.grounding")
+RECORD_MODEL = "service.records"  # data only: followed no further, its imports checked below
+
+
+def _is_extractor(name: str) -> bool:
+    return any(name == e or name.startswith(e + ".") for e in EXTRACTORS)
+
+
+def test_the_grounding_verifier_imports_no_extractor():
+    graph = import_graph()
+    reached: set[str] = set()
+    todo = list(VERIFIER)
+    while todo:
+        name = todo.pop()
+        if name in reached:
+            continue
+        reached.add(name)
+        if name != RECORD_MODEL:
+            todo += graph[name]
+    assert not sorted(filter(_is_extractor, reached)), "the verifier reaches an extractor"
+    validation = [n for n in graph if n.startswith("service.validation")]
+    direct = {(n, t) for n in validation for t in graph[n] if _is_extractor(t)}
+    assert direct <= {("service.validation.clinical", "service.generation.identity")}
+
+
+def test_the_record_model_takes_only_the_dose_unit_type_from_an_extractor():
+    tree = ast.parse((ROOT / "service" / "records.py").read_text(encoding="utf-8"))
+    taken = {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and _is_extractor(node.module)
+        for alias in node.names
+    }
+    assert taken <= {"DoseUnit"}

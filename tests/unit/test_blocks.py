@@ -84,10 +84,13 @@ CorpusIndex = StaticIndex  # also the chunk lookup the grounding rules read
 def corpus() -> CorpusIndex:
     splitter = make_splitter(700, 80)
     chunks: list[GuidelineChunk] = []
+    pages: dict[tuple[str, int], str] = {}  # the real page texts the verifier reads
     for pdf in sorted(CORPUS_PDF_DIR.glob("*.pdf")):
         document, reader = open_pdf(pdf)
-        chunks += chunk_pages(document, iter_pages(pdf, reader), splitter)
-    return CorpusIndex(chunks)
+        texts = list(iter_pages(pdf, reader))
+        chunks += chunk_pages(document, texts, splitter)
+        pages.update({(document.sha256[:16], p.number): p.text for p in texts})
+    return CorpusIndex(chunks, pages)
 
 
 def generator(corpus: CorpusIndex, model: FakeModel | None = None) -> PatientGenerator:
@@ -100,14 +103,25 @@ def errors(corpus: CorpusIndex, record: PatientRecord) -> list[str]:
     return [f.message for f in validator.validate(record).failures if f.severity == "error"]
 
 
-FULL: list[dict[str, Any]] = [
+FULL: list[Any] = [
     dict(diagnosis="Ewing sarcoma", blocks=ALL_BLOCKS, relapse=True, second_tumour="osteosarcoma"),
-    dict(
-        diagnosis="acute lymphoblastic leukaemia",
-        blocks=["chemotherapy", "radiotherapy", "hsct", "others"],
-        relapse=True,
-        second_tumour="Hodgkin lymphoma",
-        language="es",
+    pytest.param(
+        dict(
+            diagnosis="acute lymphoblastic leukaemia",
+            blocks=["chemotherapy", "radiotherapy", "hsct", "others"],
+            relapse=True,
+            second_tumour="Hodgkin lymphoma",
+            language="es",
+        ),
+        # A generator bug the independent verifier finds (grounding.item_named): the relapse
+        # cites only "Typical extramedullary sites are the CNS (meninges), testes, ... liver,
+        # spleen ..." (ALL guideline p. 3), a sentence that names no relapse; its site is
+        # read from a sentence of disease sites (knowledge.care_facts _SITE_CUE
+        # "extramedullary"), and no second-line passage is cited with it (issue 15).
+        marks=pytest.mark.xfail(
+            strict=True, reason="relapse cites a quote that names no relapse (issue 15)"
+        ),
+        id="acute lymphoblastic leukaemia",
     ),
     dict(diagnosis="Hodgkin lymphoma", blocks=ALL_BLOCKS, relapse=True),
     dict(
@@ -119,7 +133,7 @@ FULL: list[dict[str, Any]] = [
 ]
 
 
-@pytest.mark.parametrize("fields", FULL, ids=[f["diagnosis"] for f in FULL])
+@pytest.mark.parametrize("fields", FULL, ids=lambda f: f["diagnosis"])
 def test_full_records_pass_every_error_rule(corpus, fields):
     request = request_from(**fields)
     for seed in range(2):

@@ -12,6 +12,7 @@ from service.evaluation.compare import (
 )
 from service.validation import Validator
 from service.validation.codes import Vocabulary
+from tests.fakes import page_texts
 from tests.unit.test_generation import EWING, HODGKIN, TREATMENT, diagnosis_answer, make
 
 PROMPT = "8-year-old boy with Ewing sarcoma"
@@ -25,6 +26,9 @@ class Chunks:
 
     def get(self, chunk_ids):
         return [self.by_id[i] for i in chunk_ids if i in self.by_id]
+
+    def page_text(self, document_id, page):
+        return page_texts(list(self.by_id.values())).get((document_id, page))
 
 
 CHUNKS = Chunks(EWING + HODGKIN)
@@ -62,7 +66,7 @@ def test_run_backend_counts_validity_grounding_checks_and_tokens():
     assert run.cost_per_record == (1000 * 0.01 + 200 * 0.03) / 1000
 
 
-def test_a_quote_missing_from_its_chunk_is_not_grounded():
+def test_a_quote_missing_from_its_page_is_not_grounded():
     model = FakeModel().enqueue(*answers())
     record = make(model).generate(PROMPT, seed=1)[0].record
     first = record.citations()[0]

@@ -16,16 +16,17 @@ from service.evaluation.runner import (
     load_requests,
     render_summary,
     run_eval,
-    verified,
+    verified_items,
 )
 from service.generation.generator import GeneratedPatient, GenerationError
 from service.generation.repair import REPAIR_SEED_STEP, RepairLoop
 from service.records import PatientRecord
 from service.requests import MAX_SEED, RequestFields, parse_request
 from service.validation import ValidationResult
+from service.validation.codes import Vocabulary
 from service.validation.rules import RuleFailure
-from tests.fakes import validation_result
-from tests.records import full_record
+from tests.fakes import page_texts, validation_result
+from tests.records import full_record, full_record_data
 
 
 @dataclass
@@ -109,11 +110,16 @@ def test_repair_is_bounded_and_keeps_the_first_attempt_when_none_is_better():
 
 
 class Chunks:
+    """Chunks by id; a page's text is its chunks' texts."""
+
     def __init__(self, chunks: list[GuidelineChunk]):
         self.chunks = {c.chunk_id: c for c in chunks}
 
     def get(self, chunk_ids: Sequence[str]) -> list[GuidelineChunk]:
         return [self.chunks[i] for i in chunk_ids if i in self.chunks]
+
+    def page_text(self, document_id: str, page: int) -> str | None:
+        return page_texts(list(self.chunks.values())).get((document_id, page))
 
 
 def chunk(chunk_id: str, page: int, text: str) -> GuidelineChunk:
@@ -129,16 +135,21 @@ def chunk(chunk_id: str, page: int, text: str) -> GuidelineChunk:
     )
 
 
-def test_a_citation_verifies_only_with_its_quote_on_the_cited_page():
-    item = full_record().chemotherapy[0]
-    quote = item.citations[0].quote
-    right = chunk(item.citations[0].chunk_id, item.citations[0].page, f"Induction: {quote}.")
-    assert verified(item, {right.chunk_id: right})
+def test_an_item_counts_as_verified_only_when_the_independent_verifier_passes_it():
+    record = full_record(chemotherapy=full_record_data()["chemotherapy"][:1], radiotherapy=[])
+    record = record.model_copy(update={"surgery": [], "hsct": [], "relapse": None})
+    citation = record.chemotherapy[0].citations[0]
+    right = chunk(citation.chunk_id, citation.page, f"Induction: {citation.quote}.")
+    vocabulary = Vocabulary.bundled()
+    assert verified_items(record, Chunks([right]), vocabulary) == 1
     wrong_page = chunk(right.chunk_id, right.page + 1, right.text)
-    assert not verified(item, {right.chunk_id: wrong_page})
+    assert verified_items(record, Chunks([wrong_page]), vocabulary) == 0
     other_text = chunk(right.chunk_id, right.page, "Nothing about that drug here.")
-    assert not verified(item, {right.chunk_id: other_text})
-    assert not verified(item, {})
+    assert verified_items(record, Chunks([other_text]), vocabulary) == 0
+    assert verified_items(record, Chunks([]), vocabulary) == 0
+    wrong_dose = record.chemotherapy[0].model_copy(update={"dose": 3.0})
+    changed = record.model_copy(update={"chemotherapy": [wrong_dose]})
+    assert verified_items(changed, Chunks([right]), vocabulary) == 0
 
 
 def test_run_eval_counts_validity_repair_citations_and_distinct_records():

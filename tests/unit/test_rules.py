@@ -17,7 +17,14 @@ from service.validation import ValidationResult, Validator
 from service.validation.codes import Vocabulary
 from service.validation.rules import RULES_FILE, RuleBook, RuleFileError
 from tests.records import cite, full_record_data
-from tests.unit.test_grounding import FakeChunks, nodular_sclerosis, tbi, triple_it
+from tests.unit.test_grounding import (
+    FakeChunks,
+    allogeneic_hsct,
+    grounded_record_data,
+    nodular_sclerosis,
+    tbi,
+    triple_it,
+)
 
 TODAY = date(2025, 1, 1)
 Edit = Callable[[dict[str, Any]], None]
@@ -59,6 +66,10 @@ def intrathecal(drugs: list[str], start: str = "2020-05-11") -> dict[str, Any]:
 
 
 TRIPLE = ["methotrexate", "cytarabine", "hydrocortisone"]
+WHOLE_LUNG_18 = (
+    "Whole-lung irradiation for pulmonary metastases in patients aged 14 years or older: "
+    "18 Gy in 12 fractions of 1.5 Gy"
+)
 
 
 def allogeneic(**changes: Any) -> dict[str, Any]:
@@ -72,7 +83,7 @@ def allogeneic(**changes: Any) -> dict[str, Any]:
         "donor_blood_group": "O+",
         "gvhd": [{"form": "acute", "grade": 2, "organs": ["skin"]}],
         "immunosuppression": ["ciclosporin"],
-        "citations": [cite("autologous stem cell rescue (BuMel)")],
+        "citations": [allogeneic_hsct()],
     }
     return {**transplant, **changes}
 
@@ -144,9 +155,13 @@ BREAKS: dict[str, Case] = {
     "intrathecal.drugs_allowed": case(
         put("intrathecal", intrathecal(["methotrexate", "vincristine"])), mentions="vincristine"
     ),
-    "radiotherapy.after_diagnosis": case(put(f"{RT0}.start_date", "2020-04-01"), mentions="pelvis"),
+    "radiotherapy.after_diagnosis": case(
+        put(f"{RT0}.start_date", "2020-04-01"), mentions="tumour bed"
+    ),
     "radiotherapy.total_dose": case(
-        put(f"{RT0}.site", "whole lung"), mentions="total 50.4 Gy outside 12-21 Gy for whole lung"
+        put(f"{RT0}.site", "whole lung"),
+        mentions="total 50.4 Gy outside 12-21 Gy for whole lung",
+        also=("grounding.radiotherapy_site_dose",),  # its quote gives the tumour bed 50.4 Gy
     ),
     "radiotherapy.fraction_dose": case(put(f"{RT0}.fractions", 5), mentions="10.08 Gy"),
     "radiotherapy.boost": case(put(f"{RT0}.boost.dose", 30), mentions="boost 30 Gy"),
@@ -180,9 +195,9 @@ BREAKS: dict[str, Case] = {
         put(f"{OTHERS}.fertility_preservation.method", "oocyte cryopreservation"),
         mentions="oocyte cryopreservation",
     ),
-    "relapse.after_first_line": case(put("relapse.date", "2020-05-20"), mentions="pelvis"),
+    "relapse.after_first_line": case(put("relapse.date", "2020-05-20"), mentions="tumour bed"),
     "relapse.second_line_after_relapse": case(
-        put("relapse.second_line[0].date", "2022-06-01"), mentions="irinotecan"
+        put("relapse.second_line[0].date", "2022-06-01"), mentions="cyclophosphamide"
     ),
     "second_tumour.different": case(
         put(
@@ -244,28 +259,35 @@ BREAKS: dict[str, Case] = {
         put("relapse.second_line[0].drug", "unobtainium"),
         put("relapse.second_line[0].atc", None),
         mentions="unobtainium",
-        also=("grounding.drug_named",),
+        also=("grounding.drug_in_quote",),
     ),
     "codes.drug_atc": case(put(f"{CHEMO0}.atc", "L01CA01"), mentions="expected L01CA02"),
     "grounding.citation_exists": case(
         put("surgery[0].citations[0].chunk_id", "no-such-chunk"), mentions="no-such-chunk"
     ),
     "grounding.citation_location": case(
-        put("surgery[0].citations[0].page", 3), mentions="ewing_sarcoma.pdf p. 3"
+        put("surgery[0].citations[0].page", 3),
+        mentions="ewing_sarcoma.pdf p. 3",
+        also=("grounding.quote_on_page",),  # nor is the quote on page 3
     ),
-    "grounding.quote_in_chunk": case(
+    "grounding.quote_on_page": case(
         put("surgery[0].citations[0].quote", "Amputation is always preferred"),
         mentions="Amputation is always preferred",
+        also=("grounding.item_named",),
     ),
-    "grounding.drug_named": case(
+    "grounding.drug_in_quote": case(
         put("relapse.second_line[0].drug", "dactinomycin"),
         put("relapse.second_line[0].atc", "L01DA01"),
         mentions="dactinomycin",
     ),
-    "grounding.dose_supported": case(
-        put(f"{CHEMO0}.dose", 3), mentions="dose 3 mg/m2 outside the 1.5 mg/m2"
+    "grounding.dose_in_quote": case(
+        put(f"{CHEMO0}.dose", 3), mentions="no cited quote gives vincristine 3 mg/m2"
     ),
-    "grounding.radiotherapy_dose_supported": case(put(f"{RT0}.dose", 60), mentions="60 Gy"),
+    "grounding.radiotherapy_site_dose": case(put(f"{RT0}.dose", 60), mentions="tumour bed 60 Gy"),
+    "grounding.item_named": case(
+        put("hsct[0].citations[0].quote", "stem cell rescue (BuMel)"),
+        mentions="autologous HSCT",
+    ),
     "grounding.code_supported": case(
         put(f"{DX}.icdo3_topography", "C40.1"), put(f"{DX}.site", "hand bones"), mentions="C40.1"
     ),
@@ -289,11 +311,12 @@ PASSES: dict[str, list[Edit]] = {
     "intrathecal.after_diagnosis": [put("intrathecal", intrathecal(TRIPLE, start="2020-05-04"))],
     "intrathecal.drugs_allowed": [put("intrathecal", intrathecal(TRIPLE))],
     "radiotherapy.total_dose": [
-        put(f"{RT0}.site", "Whole-lung"),  # an alias: whole lung bounds, 21 Gy at the top
-        put(f"{RT0}.dose", 21),
-        put(f"{RT0}.fractions", 14),
+        put(f"{RT0}.site", "Whole-lung"),  # an alias: whole lung bounds, 12-21 Gy
+        put(f"{RT0}.dose", 18),  # the dose its quote states (a passage at 21 Gy: none)
+        put(f"{RT0}.fractions", 12),
+        put(f"{RT0}.citations", [cite(WHOLE_LUNG_18, chunk_id="ewing-p2-c3")]),
     ],
-    "radiotherapy.fraction_dose": [put(f"{RT0}.fractions", 7)],  # 7.2 Gy per fraction
+    "radiotherapy.fraction_dose": [put(f"{RT0}.fractions", 23)],  # 2.19 Gy: tumour bed 2.2
     "radiotherapy.boost": [put(f"{RT0}.boost.dose", 19.6)],  # 70 Gy in all
     "radiotherapy.tbi_with_hsct": [put("radiotherapy", [tbi_course("2021-01-25")])],
     "hsct.allogeneic_donor": [put(HSCT0, allogeneic())],
@@ -319,8 +342,8 @@ PASSES: dict[str, list[Edit]] = {
     "codes.topography_matches_site": [put(f"{DX}.site", "pelvis")],
     "codes.drug_known": [put(f"{CHEMO0}.drug", "Vincristina")],
     "codes.drug_atc": [put(f"{CHEMO0}.atc", None)],
-    "grounding.dose_supported": [put(f"{CHEMO0}.dose", 1.5)],
-    "grounding.radiotherapy_dose_supported": [put(f"{RT0}.dose", 54)],
+    "grounding.dose_in_quote": [put(f"{CHEMO0}.dose", 0.0015), put(f"{CHEMO0}.unit", "g/m2")],
+    "grounding.radiotherapy_site_dose": [put(f"{RT0}.dose", 50.4)],
 }
 
 RULE_IDS = [rule.id for rule in RuleBook.load()]
@@ -332,7 +355,7 @@ def validator() -> Validator:
 
 
 def record_with(edits: list[Edit]) -> PatientRecord:
-    data = full_record_data()
+    data = grounded_record_data()
     for edit in edits:
         edit(data)
     return PatientRecord.model_validate(data)
