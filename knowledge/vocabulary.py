@@ -141,6 +141,9 @@ def _languages(row: dict[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple((lang, row[lang].strip()) for lang in LANGUAGES if (row.get(lang) or "").strip())
 
 
+_NOS = re.compile(r",\s*(?:nos|sai|soe|nas|nsa)$", re.IGNORECASE)
+
+
 def _read(name: str, code_column: str, term_column: str) -> tuple[Term, ...]:
     """Plain terms; language columns, when the file has them, become aliases too."""
     terms = []
@@ -229,7 +232,18 @@ def morphologies() -> tuple[Term, ...]:
 
 @cache
 def topographies() -> tuple[Term, ...]:
-    return _read("icdo3_topography.csv", "code", "term")
+    """Sites; a name "rim, SOE" or "riñón, SAI" (not otherwise specified) is also written
+    plain ("rim") in a guideline, so the plain form is an alias too."""
+    read = _read("icdo3_topography.csv", "code", "term")
+    taken = {n for t in read for n in t.names}
+    return tuple(
+        Term(
+            t.code,
+            t.term,
+            _aliases(t.term, t.aliases, [p for a in t.names if (p := _NOS.sub("", a)) not in taken]),
+        )
+        for t in read
+    )
 
 
 @cache

@@ -236,6 +236,7 @@ class PatientGenerator:
                 BlockTiming(block=block, seconds=round(seconds, 3))
                 for block, seconds in agent.block_seconds.items()
             ],
+            parsed_request=request.understood(),
         )
         identity = json.dumps(
             [request.prompt, seed, self.model.sha256, today.isoformat(), GENERATOR],
@@ -261,6 +262,7 @@ class PatientGenerator:
             ),
             provenance=provenance,
         )
+        _refuse_if_short(request, record)
         return GeneratedPatient(record, agent.usage.seconds)
 
     def _treatments(
@@ -385,4 +387,26 @@ class PatientGenerator:
             chemotherapy=treated.chemotherapy,
             radiotherapy=treated.radiotherapy,
             surgery=treated.surgery,
+        )
+
+
+def _refuse_if_short(request: ParsedRequest, record: PatientRecord) -> None:
+    """No requested block is ever dropped: a record without one is refused, naming it."""
+    held = {
+        "chemotherapy": record.chemotherapy,
+        "radiotherapy": record.radiotherapy,
+        "surgery": record.surgery,
+        "hsct": record.hsct,
+        "others": record.others,
+    }
+    missing = [block for block in request.blocks if not held[block]]
+    if request.relapse and record.relapse is None:
+        missing.append("relapse")
+    if missing:
+        d = record.diagnosis
+        raise RequestError(
+            f"the ingested guidelines give no usable {' or '.join(missing)} for "
+            f"{d.tumour} (ICD-O-3 {d.icdo3_morphology}), so a record with every requested "
+            "block cannot be made; `clinsynth coverage` shows which blocks the guidelines "
+            "support for each tumour"
         )

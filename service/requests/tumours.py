@@ -1,5 +1,6 @@
 """Tumours as a request names them: an ICD-O-3 code, a vocabulary name or alias in English
-or Spanish, or a text naming one; unknown names get close matches suggested."""
+or Spanish, a tumour group ("low-grade glioma", "glioma de baixo grau": any of its
+morphologies), or a text naming one; unknown names get close matches suggested."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ import re
 from difflib import SequenceMatcher
 from functools import cache
 
-from knowledge.vocabulary import Term, find_terms, morphologies, tumour_records, unaccented
+from knowledge.vocabulary import (
+    Term,
+    TumourGroup,
+    find_terms,
+    morphologies,
+    tumour_groups,
+    tumour_records,
+    unaccented,
+)
 from service.requests.common import FILLERS, RequestError
 
 CLOSE = 0.75  # difflib ratio above which a name is suggested
@@ -53,10 +62,22 @@ def _variants(name: str) -> list[str]:
     return list(dict.fromkeys(forms))
 
 
+def _named() -> tuple[Term, ...]:
+    """Morphologies, then the tumour groups (a morphology's own name wins)."""
+    return (*morphologies(), *tumour_groups())
+
+
+def covers(wanted: Term, code: str) -> bool:
+    """Whether a morphology code is the tumour asked for, or one of the group asked for."""
+    if isinstance(wanted, TumourGroup):
+        return code in wanted.members
+    return code == wanted.code
+
+
 @cache
 def _by_name() -> dict[str, Term]:
     names: dict[str, Term] = {}
-    for term in morphologies():
+    for term in _named():
         for name in term.names:
             for form in _variants(name):
                 names.setdefault(form, term)
@@ -83,13 +104,13 @@ def _searchable() -> tuple[Term, ...]:
     lymphoma" or "B-lymphoblastic leukaemia" in free text."""
     return tuple(
         Term(t.code, t.term, tuple(dict.fromkeys(f for n in t.names for f in _variants(n))))
-        for t in morphologies()
+        for t in _named()
     )
 
 
 def find_tumours(text: str) -> list[tuple[Term, int, int]]:
     """Every tumour name in ``text``: (the vocabulary's term, start, end)."""
-    by_code = {t.code: t for t in morphologies()}
+    by_code = {t.code: t for t in _named()}
     return [
         (by_code[term.code], match.start(), match.end())
         for term, match in find_terms(_dehyphen(text), _searchable())

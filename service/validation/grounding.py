@@ -16,7 +16,7 @@ from typing import Protocol
 from knowledge.chunks import GuidelineChunk, RetrievedChunk
 from knowledge.evidence import drug_doses_in, radiotherapy_in
 from knowledge.text import normalize_whitespace
-from knowledge.vocabulary import Term, find_terms
+from knowledge.vocabulary import Term, TumourGroup, find_terms
 from service.records import (
     ChemotherapyAdministration,
     Citation,
@@ -163,9 +163,20 @@ def _supported(
         return [
             ("code_supported", {"code": code, "chunk_ids": ids})
             for code in codes
-            if not any(code in c.text for c in chunks)
+            if not any(code in c.text for c in chunks) and not _named(code, chunks, vocabulary)
         ]
     return []
+
+
+def _named(code: str, chunks: list[GuidelineChunk], vocabulary: Vocabulary) -> bool:
+    """Whether a cited passage names what ``code`` stands for, under any of the
+    vocabulary's names for it, or for a tumour group holding it ("low-grade glioma")."""
+    terms = [
+        t
+        for t in (*vocabulary.morphologies, *vocabulary.topographies, *vocabulary.groups)
+        if t.code == code or (isinstance(t, TumourGroup) and code in t.members)
+    ]
+    return any(find_terms(c.text, tuple(terms)) for c in chunks) if terms else False
 
 
 def _drug_supported(

@@ -1,6 +1,8 @@
-"""Block 1: the tumour, its ICD-O-3 codes and site from the guidelines; metastases.
+"""Block 1: the tumour and its site, as the guidelines name them; metastases.
 
-Retrieved from the whole store; the guideline that states the chosen tumour's code (its
+Retrieved from the whole store. The guidelines name tumours and sites in their own words and
+languages; the ICD-O-3 codes are the vocabulary's for those names (``knowledge/vocab``), so a
+guideline need not print a code. The guideline that names the chosen tumour most (its
 "anchor" document) is where the treatment blocks then look.
 """
 
@@ -9,11 +11,12 @@ from __future__ import annotations
 from datetime import date
 
 from knowledge.evidence import CodeFact, EvidenceSheet, Fact, build_evidence_sheet
-from knowledge.vocabulary import Term
+from knowledge.vocabulary import Term, TumourGroup
 from service.generation.blocks.base import Agent, GenerationError, Patient, unique_by
 from service.generation.constraints import METASTASIS_SITES, EvidenceLabels, diagnosis_schema
 from service.records import Diagnosis
 from service.requests import RequestError
+from service.requests.tumours import covers
 
 
 def diagnosis_block(
@@ -29,31 +32,42 @@ def diagnosis_block(
 
     ``exclude``: a morphology code not to offer (the second tumour asked for, so that the
     first tumour differs from it)."""
-    query = f"{agent.request.prompt}. Diagnosis, ICD-O-3 morphology and topography codes."
+    query = (
+        f"{agent.request.prompt}. Diagnosis, tumour type and primary site, "
+        "ICD-O-3 morphology and topography codes."
+    )
     chunks = agent.retrieve(query)
     if wanted is not None:
-        chunks += agent.retrieve(f"{wanted.term}: ICD-O-3 morphology {wanted.code}")
+        chunks += agent.retrieve(f"{' / '.join(_names(wanted)[:6])}: diagnosis and treatment")
     sheet = build_evidence_sheet(chunks)
     morphologies = sheet.morphologies
     if wanted is not None:
-        morphologies = [m for m in morphologies if m.code == wanted.code]
+        morphologies = [m for m in morphologies if covers(wanted, m.code)]
+    if not morphologies:
+        # A guideline naming only a group ("gliomas de baixo grau") treats its morphologies.
+        members = unique_by(sheet.group_members(), lambda m: m.code)
+        morphologies = [m for m in members if wanted is None or covers(wanted, m.code)]
+    if wanted is not None:
         if not morphologies:
             raise RequestError(
-                f"no ingested guideline states ICD-O-3 {wanted.code} ({wanted.term}); "
+                f"no ingested guideline names {_shown(wanted)} under any of its names "
+                f"({', '.join(_names(wanted)[1:4]) or wanted.term}); "
+                "`clinsynth coverage` lists the tumours the guidelines treat; "
                 "ingest a guideline for it first"
             )
     if exclude is not None and wanted is None:
         morphologies = [m for m in morphologies if m.code != exclude]
     if not morphologies:
         raise RequestError(
-            "the knowledge store has no passage with an ICD-O-3 morphology code; "
-            "run `clinsynth ingest` on guideline PDFs first"
+            "no retrieved passage names a tumour of the ICD-O-3 vocabulary; "
+            "run `clinsynth ingest` on guideline PDFs first (`clinsynth coverage` shows "
+            "which tumours the ingested guidelines treat)"
         )
     uncoded = [m for m in morphologies if not _same_document(sheet, m, sheet.topographies)]
     for m in unique_by(uncoded, lambda m: sheet.chunk(m.chunk_id).document_sha256):
         # The sites a guideline codes may sit in another passage than its tumour's code.
         where = {"document_sha256": sheet.chunk(m.chunk_id).document_sha256}
-        chunks += agent.retrieve(f"{m.term}: primary site, ICD-O-3 topography codes", where)
+        chunks += agent.retrieve(f"{m.term}: primary sites, localisation, ICD-O-3 topography", where)
     if uncoded:
         sheet = build_evidence_sheet(chunks)
     options = [
@@ -95,6 +109,17 @@ def diagnosis_block(
     except (KeyError, StopIteration, TypeError, AttributeError) as exc:
         raise GenerationError(f"diagnosis block does not fit its schema ({exc!r})") from exc
     return diagnosis, sheet.chunk(morphology.chunk_id).document_sha256
+
+
+def _shown(term: Term) -> str:
+    if isinstance(term, TumourGroup):
+        return f"{term.term} (a tumour group)"
+    return f"{term.term} (ICD-O-3 {term.code})"
+
+
+def _names(term: Term) -> list[str]:
+    """A tumour's preferred name first, then its other names (languages, synonyms)."""
+    return list(dict.fromkeys([term.term, *term.names]))
 
 
 def _same_document(sheet: EvidenceSheet, fact: Fact, candidates: list[CodeFact]) -> list[CodeFact]:
