@@ -141,6 +141,11 @@ def _languages(row: dict[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple((lang, row[lang].strip()) for lang in LANGUAGES if (row.get(lang) or "").strip())
 
 
+def _plain_forms(term: Term, taken: set[str]) -> list[str]:
+    """A term's names without ", NOS" (", SAI", ", SOE"), where no other term has them."""
+    return [p for a in term.names if (p := _NOS.sub("", a)) not in taken]
+
+
 _NOS = re.compile(r",\s*(?:nos|sai|soe|nas|nsa)$", re.IGNORECASE)
 
 
@@ -240,7 +245,7 @@ def topographies() -> tuple[Term, ...]:
         Term(
             t.code,
             t.term,
-            _aliases(t.term, t.aliases, [p for a in t.names if (p := _NOS.sub("", a)) not in taken]),
+            _aliases(t.term, t.aliases, _plain_forms(t, taken)),
         )
         for t in read
     )

@@ -48,6 +48,7 @@ from service.generation.blocks.timeline import (
     transplant_date,
 )
 from service.generation.blocks.treatment import TreatmentPlan, Treatments, treatment_block
+from service.generation.completeness import refuse_if_short
 from service.generation.identity import age_on, invent_demographics
 from service.generation.narrative import summarise
 from service.records import (
@@ -262,7 +263,7 @@ class PatientGenerator:
             ),
             provenance=provenance,
         )
-        _refuse_if_short(request, record)
+        refuse_if_short(request, record)
         return GeneratedPatient(record, agent.usage.seconds)
 
     def _treatments(
@@ -387,26 +388,4 @@ class PatientGenerator:
             chemotherapy=treated.chemotherapy,
             radiotherapy=treated.radiotherapy,
             surgery=treated.surgery,
-        )
-
-
-def _refuse_if_short(request: ParsedRequest, record: PatientRecord) -> None:
-    """No requested block is ever dropped: a record without one is refused, naming it."""
-    held = {
-        "chemotherapy": record.chemotherapy,
-        "radiotherapy": record.radiotherapy,
-        "surgery": record.surgery,
-        "hsct": record.hsct,
-        "others": record.others,
-    }
-    missing = [block for block in request.blocks if not held[block]]
-    if request.relapse and record.relapse is None:
-        missing.append("relapse")
-    if missing:
-        d = record.diagnosis
-        raise RequestError(
-            f"the ingested guidelines give no usable {' or '.join(missing)} for "
-            f"{d.tumour} (ICD-O-3 {d.icdo3_morphology}), so a record with every requested "
-            "block cannot be made; `clinsynth coverage` shows which blocks the guidelines "
-            "support for each tumour"
         )

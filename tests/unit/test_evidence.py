@@ -92,12 +92,13 @@ def test_a_tumour_group_stands_for_its_morphologies_only_when_named_alone():
     assert sheet.morphologies == []
     assert [g.code for g in sheet.groups] == ["low-grade glioma"]
     members = {m.code for m in sheet.group_members()}
-    assert "9421/1" in members and all(m.quote == sheet.groups[0].quote for m in sheet.group_members())
+    assert "9421/1" in members
+    assert all(m.quote == sheet.groups[0].quote for m in sheet.group_members())
 
 
 def test_a_site_in_a_sentence_on_blood_products_is_not_where_the_tumour_is():
     sheet = build_evidence_sheet(
-        [retrieved("All cellular blood products for patients with Hodgkin lymphoma are irradiated.")]
+        [retrieved("All cellular blood products for patients with Hodgkin lymphoma are irradiated")]
     )
     assert sheet.topographies == []
 

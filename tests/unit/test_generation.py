@@ -99,10 +99,51 @@ def test_treatment_is_retrieved_from_the_diagnosis_guideline_only():
     model = FakeModel().enqueue(diagnosis_answer(), TREATMENT)
     generator = make(model)
     generator.generate("Ewing sarcoma", seed=1)
-    treatment_filters = [where for _, where in generator.store.queries[2:]]
+    # 0-1: the diagnosis; 2: which documents name the tumour (the whole store); then treatment
+    treatment_filters = [where for _, where in generator.store.queries[3:]]
     assert treatment_filters and all(
         w == {"document_sha256": EWING[0].document_sha256} for w in treatment_filters
     )
+
+
+def test_regimens_kept_in_another_document_naming_the_tumour_are_found():
+    chapter = chunk("Gliomas de baixo grau: cirurgia e observação.", document="cap2.pdf")
+    appendix = chunk(
+        "Esquema para gliomas de baixo grau: carboplatina 550 mg/m² no D1 e "
+        "vincristina 1,5 mg/m² no D1, D8 e D15.",
+        document="ap4.pdf",
+    )
+    other = chunk("Ewing sarcoma: etoposide 100 mg/m2 on days 1-5.", document="ewing2.pdf")
+    model = FakeModel().enqueue(
+        {
+            "diagnosis": {
+                "tumour": "pilocytic astrocytoma",
+                "icdo3_morphology": "9421/1",
+                "source": "E1",
+                "site": {"site": "brain"},
+            },
+            "metastasis": {"metastatic": False},
+        },
+        {"chemotherapy": [{"regimen": "R1", "source": "E1", "cycles": 2}]},
+    )
+    generator = PatientGenerator(StaticIndex([chapter, appendix, other]), model, OPTIONS)
+    request = parse_request("5-year-old with a low-grade glioma, chemotherapy only")
+    record = generator.generate_one(request, seed=3).record
+    assert record.diagnosis.icdo3_morphology == "9421/1"
+    assert record.diagnosis.citations[0].document == "cap2.pdf"
+    assert {c.drug for c in record.chemotherapy} == {"carboplatin", "vincristine"}
+    assert {c.document for item in record.chemotherapy for c in item.citations} == {"ap4.pdf"}
+    assert record.provenance.parsed_request.diagnosis == "low-grade glioma"
+    assert record.provenance.parsed_request.blocks == ["chemotherapy"]
+
+
+def test_a_requested_block_the_guidelines_cannot_support_fails_naming_it():
+    chemotherapy = {"chemotherapy": [{"regimen": "R1", "source": "E1", "cycles": 2}]}
+    model = FakeModel().enqueue(diagnosis_answer(), chemotherapy)
+    with pytest.raises(RequestError, match="no usable radiotherapy for Ewing sarcoma"):
+        make(model, EWING[:2]).generate_one(
+            parse_request("Ewing sarcoma with chemotherapy and radiotherapy"), seed=1
+        )
 
 
 def test_schema_offers_only_evidence_values_and_labels():

@@ -71,6 +71,17 @@ class Agent:
     prompts: dict[str, PromptTemplate] = field(default_factory=dict)
     block_seconds: dict[str, float] = field(default_factory=dict)
     feedback: tuple[str, ...] = ()  # validation messages of a previous attempt
+    # A tumour's protocol may span documents (a chapter and its regimen appendices): the
+    # anchor document -> every document naming the tumour, the anchor first.
+    protocols: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def protocol(self, anchor: str, *, wide: bool = False) -> dict[str, Any]:
+        """The ``where`` filter for passages of the anchor document, or (``wide``) of every
+        document naming the anchor's tumour."""
+        documents = self.protocols.get(anchor, (anchor,)) if wide else (anchor,)
+        if len(documents) == 1:
+            return {"document_sha256": documents[0]}
+        return {"document_sha256": {"$in": list(documents)}}
 
     def retrieve(
         self, query: str, where: dict[str, Any] | None = None, *, widen: int = 1

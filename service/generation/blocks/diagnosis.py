@@ -8,11 +8,12 @@ guideline need not print a code. The guideline that names the chosen tumour most
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 
-from knowledge.evidence import CodeFact, EvidenceSheet, Fact, build_evidence_sheet
-from knowledge.vocabulary import Term, TumourGroup
-from service.generation.blocks.base import Agent, GenerationError, Patient, unique_by
+from knowledge.evidence import CodeFact, EvidenceSheet, Fact, build_evidence_sheet, tumours_in
+from knowledge.vocabulary import Term, TumourGroup, tumour_groups
+from service.generation.blocks.base import WIDEN, Agent, GenerationError, Patient, unique_by
 from service.generation.constraints import METASTASIS_SITES, EvidenceLabels, diagnosis_schema
 from service.records import Diagnosis
 from service.requests import RequestError
@@ -47,14 +48,13 @@ def diagnosis_block(
         # A guideline naming only a group ("gliomas de baixo grau") treats its morphologies.
         members = unique_by(sheet.group_members(), lambda m: m.code)
         morphologies = [m for m in members if wanted is None or covers(wanted, m.code)]
-    if wanted is not None:
-        if not morphologies:
-            raise RequestError(
-                f"no ingested guideline names {_shown(wanted)} under any of its names "
-                f"({', '.join(_names(wanted)[1:4]) or wanted.term}); "
-                "`clinsynth coverage` lists the tumours the guidelines treat; "
-                "ingest a guideline for it first"
-            )
+    if wanted is not None and not morphologies:
+        raise RequestError(
+            f"no ingested guideline names {_shown(wanted)} under any of its names "
+            f"({', '.join(_names(wanted)[1:4]) or wanted.term}); "
+            "`clinsynth coverage` lists the tumours the guidelines treat; "
+            "ingest a guideline for it first"
+        )
     if exclude is not None and wanted is None:
         morphologies = [m for m in morphologies if m.code != exclude]
     if not morphologies:
@@ -67,7 +67,8 @@ def diagnosis_block(
     for m in unique_by(uncoded, lambda m: sheet.chunk(m.chunk_id).document_sha256):
         # The sites a guideline codes may sit in another passage than its tumour's code.
         where = {"document_sha256": sheet.chunk(m.chunk_id).document_sha256}
-        chunks += agent.retrieve(f"{m.term}: primary sites, localisation, ICD-O-3 topography", where)
+        query = f"{m.term}: primary sites, localisation, ICD-O-3 topography"
+        chunks += agent.retrieve(query, where)
     if uncoded:
         sheet = build_evidence_sheet(chunks)
     options = [
@@ -108,7 +109,24 @@ def diagnosis_block(
         )
     except (KeyError, StopIteration, TypeError, AttributeError) as exc:
         raise GenerationError(f"diagnosis block does not fit its schema ({exc!r})") from exc
-    return diagnosis, sheet.chunk(morphology.chunk_id).document_sha256
+    anchor = sheet.chunk(morphology.chunk_id).document_sha256
+    agent.protocols[anchor] = _protocol(agent, morphology, anchor)
+    return diagnosis, anchor
+
+
+def _protocol(agent: Agent, morphology: CodeFact, anchor: str) -> tuple[str, ...]:
+    """The anchor, then the other documents whose passages on treating the tumour name it
+    (by any name, or by a tumour group holding it), most passages first."""
+    groups = {g.code for g in tumour_groups() if morphology.code in g.members}
+    chunks = agent.retrieve(
+        f"{morphology.term}: chemotherapy, radiotherapy, surgery, doses and regimens", widen=WIDEN
+    )
+    naming = Counter(
+        c.document_sha256
+        for c in chunks
+        if any(f.code == morphology.code or f.code in groups for f in tumours_in(c))
+    )
+    return (anchor, *(d for d, _ in naming.most_common() if d != anchor))
 
 
 def _shown(term: Term) -> str:

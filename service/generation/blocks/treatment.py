@@ -74,48 +74,23 @@ def treatment_block(
     radiotherapy: bool,
     anthracycline_budget: float,
 ) -> TreatmentPlan:
-    where = {"document_sha256": anchor}
-    tumour = diagnosis.tumour
-    chemo_chunks = (
-        agent.retrieve(f"{tumour} chemotherapy regimen drugs and doses mg/m2", where)
-        if chemotherapy
-        else []
-    )
-    rt_chunks = (
-        agent.retrieve(f"{tumour} radiotherapy dose in Gy and fractions", where)
-        if radiotherapy
-        else []
-    )
-    it_chunks = (
-        agent.retrieve(f"{tumour} intrathecal methotrexate, triple intrathecal therapy", where)
-        if chemotherapy
-        else []
-    )
-    technique_chunks = (
-        agent.retrieve(f"{tumour} radiotherapy technique: proton therapy, boost", where)
-        if radiotherapy
-        else []
-    )
-    chemo_sheet = build_evidence_sheet(chemo_chunks)
-    rt_sheet = build_evidence_sheet(rt_chunks + technique_chunks)
-    labels = EvidenceLabels(
-        build_evidence_sheet(chemo_chunks + rt_chunks + it_chunks + technique_chunks)
+    offer = _offer(agent, patient, diagnosis, agent.protocol(anchor), chemotherapy, radiotherapy)
+    if (chemotherapy and not offer.regimens) or (radiotherapy and not offer.courses):
+        # The tumour's chapter may keep its regimens in other documents (appendices).
+        wide = agent.protocol(anchor, wide=True)
+        if wide != agent.protocol(anchor):
+            offer = _offer(agent, patient, diagnosis, wide, chemotherapy, radiotherapy)
+    labels, rt_sheet, boosts, techniques, intrathecal = (
+        offer.labels,
+        offer.rt_sheet,
+        offer.boosts,
+        offer.techniques,
+        offer.intrathecal,
     )
     regimens = agent.shuffled(
-        [r for r in chemo_sheet.regimens() if anthracycline_dose(r.drugs) <= anthracycline_budget]
+        [r for r in offer.regimens if anthracycline_dose(r.drugs) <= anthracycline_budget]
     )
-    courses = agent.shuffled(
-        [
-            r
-            for r in build_evidence_sheet(rt_chunks).courses()
-            if r.fits(patient.age) and not is_total_body(r)  # TBI is transplant conditioning
-        ]
-    )
-    boosts = [b for b in rt_sheet.boosts() if b.fits(patient.age)]
-    techniques = offered_techniques(rt_sheet)
-    intrathecal = unique_by(
-        build_evidence_sheet(chemo_chunks + it_chunks).intrathecal, lambda f: tuple(f.drugs)
-    )
+    courses = agent.shuffled(offer.courses)
     schema = treatment_schema(
         regimens,
         courses,
@@ -152,6 +127,69 @@ def treatment_block(
         plan.intrathecal = _intrathecal(intrathecal, answer.get("intrathecal"))
         plan.intrathecal_facts = intrathecal
     return plan
+
+
+@dataclass
+class _Offer:
+    """What the passages of one scope offer a record's first-line treatment."""
+
+    labels: EvidenceLabels
+    rt_sheet: EvidenceSheet
+    regimens: list[Regimen]
+    courses: list[RadiotherapyFact]
+    boosts: list[RadiotherapyFact]
+    techniques: list[TechniqueFact]
+    intrathecal: list[IntrathecalFact]
+
+
+def _offer(
+    agent: Agent,
+    patient: Patient,
+    diagnosis: Diagnosis,
+    where: dict[str, Any],
+    chemotherapy: bool,
+    radiotherapy: bool,
+) -> _Offer:
+    names = diagnosis.tumour
+    chemo_chunks = (
+        agent.retrieve(f"{names} chemotherapy regimen drugs and doses mg/m2", where)
+        if chemotherapy
+        else []
+    )
+    rt_chunks = (
+        agent.retrieve(f"{names} radiotherapy dose in Gy and fractions", where)
+        if radiotherapy
+        else []
+    )
+    it_chunks = (
+        agent.retrieve(f"{names} intrathecal methotrexate, triple intrathecal therapy", where)
+        if chemotherapy
+        else []
+    )
+    technique_chunks = (
+        agent.retrieve(f"{names} radiotherapy technique: proton therapy, boost", where)
+        if radiotherapy
+        else []
+    )
+    chemo_sheet = build_evidence_sheet(chemo_chunks)
+    rt_sheet = build_evidence_sheet(rt_chunks + technique_chunks)
+    return _Offer(
+        labels=EvidenceLabels(
+            build_evidence_sheet(chemo_chunks + rt_chunks + it_chunks + technique_chunks)
+        ),
+        rt_sheet=rt_sheet,
+        regimens=chemo_sheet.regimens(),
+        courses=[
+            r
+            for r in build_evidence_sheet(rt_chunks).courses()
+            if r.fits(patient.age) and not is_total_body(r)  # TBI is transplant conditioning
+        ],
+        boosts=[b for b in rt_sheet.boosts() if b.fits(patient.age)],
+        techniques=offered_techniques(rt_sheet),
+        intrathecal=unique_by(
+            build_evidence_sheet(chemo_chunks + it_chunks).intrathecal, lambda f: tuple(f.drugs)
+        ),
+    )
 
 
 def _regimen_listing(regimens: list[Regimen], labels: EvidenceLabels) -> str:
