@@ -92,6 +92,17 @@ class Agent:
             self.retrieved.setdefault(chunk.chunk_id, chunk)
         return chunks
 
+    def fact_scopes(
+        self, codes: set[str], kinds: Sequence[str], limit: int
+    ) -> list[dict[str, Any]]:
+        """``where`` filters for the pages the fact index says name a tumour of ``codes`` and
+        state facts of ``kinds`` (most first); none where the store keeps no fact index."""
+        pages_about = getattr(self.store, "pages_about", None)
+        if pages_about is None:
+            return []
+        pages: list[tuple[str, int]] = pages_about(codes, kinds)
+        return [{"$and": [{"document_id": d}, {"page": p}]} for d, p in pages[:limit]]
+
     def retrieve_until(
         self,
         queries: Sequence[str],
