@@ -289,6 +289,7 @@ class RequestedRecord(BaseModel):
 
     blocks: list[str] = Field(description="Treatment blocks asked for, each required")
     age: int | None = Field(None, description="Age at diagnosis asked for")
+    age_now: int | None = Field(None, description='Age today asked for ("18, had it at 13")')
     sex: Sex | None = None
     diagnosis: str | None = Field(None, description="The tumour or tumour group asked for")
     diagnosis_codes: list[str] = Field(

@@ -45,6 +45,7 @@ class ParsedRequest:
     second_tumour: Term | None = None  # the second tumour's morphology, when one is asked
     overrides: tuple[str, ...] = ()  # where an explicit field replaced what the prompt said
     from_fields: tuple[str, ...] = ()  # the explicit fields given besides the prompt
+    age_now: int | None = None  # the patient's age today, where the prompt gives both
 
     @property
     def blocks(self) -> list[str]:
@@ -62,6 +63,7 @@ class ParsedRequest:
         return RequestedRecord(
             blocks=self.blocks,
             age=self.age,
+            age_now=self.age_now,
             sex=self.sex,
             diagnosis=self.morphology.term if self.morphology else None,
             diagnosis_codes=codes(self.morphology),
@@ -148,6 +150,7 @@ def build_request(fields: RequestFields) -> ParsedRequest:
         second_tumour=second_tumour,
         overrides=tuple(notes),
         from_fields=tuple(sorted(given)),
+        age_now=read.age_now if "age" not in given else None,
     )
 
 

@@ -10,8 +10,10 @@ from functools import cache
 
 from knowledge.vocabulary import (
     Term,
+    Tumour,
     TumourGroup,
     find_terms,
+    iccc_group,
     morphologies,
     tumour_groups,
     tumour_records,
@@ -62,9 +64,24 @@ def _variants(name: str) -> list[str]:
     return list(dict.fromkeys(forms))
 
 
+@cache
 def _named() -> tuple[Term, ...]:
-    """Morphologies, then the tumour groups (a morphology's own name wins)."""
-    return (*morphologies(), *tumour_groups())
+    """Morphologies, then the tumour groups (a morphology's own name wins), then the
+    catch-all terms ("carcinoma, NOS", "leukaemia, NOS") as groups: the morphologies of
+    the ICCC-3 main group of their first subgroup and of their other subgroups, so "a child
+    with a carcinoma" is any carcinoma. "Malignant neoplasm" (group XII) names no tumour."""
+    specific = [t for t in tumour_records() if not t.unspecified]
+
+    def members(t: Tumour) -> tuple[str, ...]:
+        main = iccc_group(t.iccc[0])
+        return tuple(s.code for s in specific if set(s.iccc) & set(t.iccc) or main in s.iccc_groups)
+
+    catch_alls = [
+        TumourGroup(code=t.code, term=t.term, aliases=t.aliases, members=members(t))
+        for t in tumour_records()
+        if t.unspecified and t.iccc and "XII" not in t.iccc_groups
+    ]
+    return (*morphologies(), *tumour_groups(), *catch_alls)
 
 
 def covers(wanted: Term, code: str) -> bool:

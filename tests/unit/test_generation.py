@@ -260,3 +260,48 @@ def test_feedback_is_shown_to_the_model_and_timings_are_kept_per_block():
         ("diagnosis", load_prompt("diagnosis").version),
         ("treatment", load_prompt("treatment").version),
     ]
+
+
+def test_a_refusal_says_what_coverage_holds_for_the_tumour_and_its_groups():
+    from service.generation.completeness import coverage_note
+    from tests.records import full_record
+
+    class Covered:
+        def tumour_coverage(self, codes):
+            assert {"9364/3", "bone sarcomas"} <= codes
+            return [
+                {"term": "Ewing sarcoma", "blocks": {"chemotherapy": {"facts": 7}}},
+                {"term": "bone sarcomas", "blocks": {"radiotherapy": {"facts": 0}}},
+            ]
+
+    note = coverage_note(Covered(), full_record().diagnosis)
+    assert note == (
+        "`clinsynth coverage` says Ewing sarcoma: chemotherapy 7 facts; "
+        "bone sarcomas: radiotherapy 0 facts"
+    )
+    assert "lists no ingested guideline" in coverage_note(
+        type("Empty", (), {"tumour_coverage": lambda self, codes: []})(), full_record().diagnosis
+    )
+
+
+def test_a_patient_who_had_the_tumour_at_13_is_18_today():
+    model = FakeModel().enqueue(diagnosis_answer(), TREATMENT)
+    request = parse_request("18-year-old who had the tumour at 13: Ewing sarcoma, chemotherapy")
+    record = make(model).generate_one(request, seed=4).record
+    assert record.diagnosis.age_at_diagnosis == 13
+    assert age_on(record.demographics.birth_date, OPTIONS.reference_date) == 18
+    assert record.provenance.parsed_request.age_now == 18
+
+
+def test_without_a_named_tumour_those_whose_coverage_supports_every_block_are_offered():
+    class Covered(StaticIndex):
+        def tumour_coverage(self, codes):
+            return [{"code": "9650/3", "supported": ["chemotherapy", "radiotherapy"]}]
+
+    model = FakeModel().enqueue(diagnosis_answer(), TREATMENT)
+    generator = PatientGenerator(Covered(EWING + HODGKIN), model, OPTIONS)
+    with pytest.raises(GenerationError):  # the scripted answer names Ewing, not offered
+        generator.generate("a child with chemotherapy and radiotherapy", seed=1)
+    offered = model.calls[0].schema["properties"]["diagnosis"]
+    codes = {b["properties"]["icdo3_morphology"]["const"] for b in offered.get("anyOf", [offered])}
+    assert codes == {"9650/3"}

@@ -9,6 +9,7 @@ guideline need not print a code. The guideline that names the chosen tumour most
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import date
 
 from knowledge.evidence import CodeFact, EvidenceSheet, Fact, build_evidence_sheet, tumours_in
@@ -28,11 +29,13 @@ def diagnosis_block(
     metastatic: bool | None,
     event: str = "diagnosis",
     exclude: str | None = None,
+    blocks: Sequence[str] = (),
 ) -> tuple[Diagnosis, str]:
     """The diagnosis and the sha256 of the guideline that states its morphology code.
 
     ``exclude``: a morphology code not to offer (the second tumour asked for, so that the
-    first tumour differs from it)."""
+    first tumour differs from it). ``blocks``: the treatment blocks asked for; tumours whose
+    evidence (the fact index's coverage) supports all of them are offered first."""
     query = (
         f"{agent.request.prompt}. Diagnosis, tumour type and primary site, "
         "ICD-O-3 morphology and topography codes."
@@ -57,6 +60,7 @@ def diagnosis_block(
         )
     if exclude is not None and wanted is None:
         morphologies = [m for m in morphologies if m.code != exclude]
+    morphologies = _supporting(agent, morphologies, blocks)
     if not morphologies:
         raise RequestError(
             "no retrieved passage names a tumour of the ICD-O-3 vocabulary; "
@@ -127,6 +131,26 @@ def _protocol(agent: Agent, morphology: CodeFact, anchor: str) -> tuple[str, ...
         if any(f.code == morphology.code or f.code in groups for f in tumours_in(c))
     )
     return (anchor, *(d for d, _ in naming.most_common() if d != anchor))
+
+
+def _supporting(agent: Agent, offered: list[CodeFact], blocks: Sequence[str]) -> list[CodeFact]:
+    """The tumours whose coverage supports every requested block (by their own code or a
+    group holding it); all of them where none does or the store keeps no fact index."""
+    coverage = getattr(agent.store, "tumour_coverage", None)
+    if coverage is None or not blocks or len(offered) < 2:
+        return offered
+    holding = {
+        m.code: {m.code, *(g.code for g in tumour_groups() if m.code in g.members)} for m in offered
+    }
+    supported: dict[str, set[str]] = {}
+    for entry in coverage({c for codes in holding.values() for c in codes}):
+        supported.setdefault(entry["code"], set()).update(entry["supported"])
+    kept = [
+        m
+        for m in offered
+        if set(blocks) <= set().union(*(supported.get(c, set()) for c in holding[m.code]))
+    ]
+    return kept or offered
 
 
 def _shown(term: Term) -> str:
