@@ -30,6 +30,7 @@ from knowledge.text import sentence_around
 from knowledge.vocabulary import (
     VOCAB_DIR,
     Term,
+    drug_by_name,
     drugs,
     find_terms,
     morphologies,
@@ -363,6 +364,18 @@ def techniques_in(chunk: RetrievedChunk) -> list[TechniqueFact]:
     ]
 
 
+def is_chemotherapy(drug: str) -> bool:
+    """Whether the vocabulary's first role for a drug makes it a chemotherapy cycle's drug:
+    antineoplastic, or a corticosteroid that is also antineoplastic (prednisone)."""
+    record = drug_by_name(drug)
+    if record is None or not record.roles:
+        return False
+    first = record.roles[0]
+    return first == "antineoplastic" or (
+        first == "corticosteroid" and "antineoplastic" in record.roles
+    )
+
+
 class EvidenceSheet(BaseModel):
     """Retrieved passages and the facts found in them."""
 
@@ -380,9 +393,13 @@ class EvidenceSheet(BaseModel):
         return [d for d in self.drug_doses if not d.cumulative]
 
     def regimens(self) -> list[Regimen]:
-        """Doses given, grouped by the sentence that states them; repeated regimens once."""
+        """Doses given, grouped by the sentence that states them; repeated regimens once.
+        Only chemotherapy drugs: a supportive drug (mesna, filgrastim), a conditioning agent
+        (busulfan, treosulfan) or a corticosteroid given otherwise is not a cycle's drug."""
         grouped: dict[tuple[str, str], list[DrugDoseFact]] = {}
         for dose in self.doses_given():
+            if not is_chemotherapy(dose.drug):
+                continue
             grouped.setdefault((dose.chunk_id, dose.quote), []).append(dose)
         regimens: dict[tuple[tuple[str, float, str], ...], Regimen] = {}
         for (chunk_id, quote), given in grouped.items():

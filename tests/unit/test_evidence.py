@@ -168,3 +168,17 @@ def test_a_site_before_a_colon_stays_in_the_quote():
     (fact,) = build_evidence_sheet([retrieved(text)]).radiotherapy
     assert fact.site == "total body" and fact.shielding == "lung"
     assert fact.quote.startswith("Total body irradiation (TBI) for myeloablative conditioning:")
+
+
+def test_supportive_and_conditioning_drugs_are_no_chemotherapy_cycle():
+    sheet = build_evidence_sheet(
+        [
+            retrieved(
+                "Ifosfamida 2,0 g/m2/d, etoposido 100 mg/m2/d e MESNA 1,5 g/m2/d. "
+                "Filgrastim 5 µg/kg. Busulfan 3.2 mg/kg daily and melphalan 140 mg/m2."
+            )
+        ]
+    )
+    drugs = [[d.drug for d in r.drugs] for r in sheet.regimens()]
+    assert drugs == [["ifosfamide", "etoposide"], ["melphalan"]]
+    assert {"mesna", "filgrastim", "busulfan"} <= {d.drug for d in sheet.drug_doses}
