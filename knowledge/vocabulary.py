@@ -405,3 +405,27 @@ def match_morphology(request: str) -> Term | None:
         if best is None or length > best[0]:
             best = (length, term)
     return best[1] if best else None
+
+
+# Where the tumours of an ICCC-3 main group arise, as ICD-O-3 topography terms (ICCC-3,
+# Steliarova-Foucher et al., Cancer 2005;103:1457-67, whose site-defined groups these are).
+# Germ cell tumours (X), carcinomas (XI) and group XII have no single site.
+USUAL_SITES = {
+    "I": "bone marrow",
+    "II": "lymph node, NOS",
+    "III": "brain, NOS",
+    "IV": "adrenal gland, NOS",
+    "V": "retina",
+    "VI": "kidney, NOS",
+    "VII": "liver",
+    "VIII": "bone, NOS",
+    "IX": "connective, subcutaneous and other soft tissues, NOS",
+}
+
+
+def usual_site(code: str) -> str | None:
+    """The usual site of a morphology's first ICCC-3 group, for a guideline that names none."""
+    record = next((t for t in tumour_records() if t.code == code), None)
+    if record is None or not record.iccc:
+        return None
+    return USUAL_SITES.get(iccc_group(record.iccc[0]))

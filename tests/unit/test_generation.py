@@ -120,7 +120,7 @@ def test_regimens_kept_in_another_document_naming_the_tumour_are_found():
                 "tumour": "pilocytic astrocytoma",
                 "icdo3_morphology": "9421/1",
                 "source": "E1",
-                "site": {"site": "brain"},
+                "site": {"site": "brain, NOS"},
             },
             "metastasis": {"metastatic": False},
         },
@@ -130,6 +130,13 @@ def test_regimens_kept_in_another_document_naming_the_tumour_are_found():
     request = parse_request("5-year-old with a low-grade glioma, chemotherapy only")
     record = generator.generate_one(request, seed=3).record
     assert record.diagnosis.icdo3_morphology == "9421/1"
+    # the chapter names no site: the group's usual site is offered, never free text
+    branch = model.calls[0].schema["properties"]["diagnosis"]
+    branches = branch.get("anyOf", [branch])
+    assert {b["properties"]["site"]["properties"]["site"]["const"] for b in branches} == {
+        "brain, NOS"
+    }
+    assert (record.diagnosis.site, record.diagnosis.icdo3_topography) == ("brain, NOS", None)
     assert record.diagnosis.citations[0].document == "cap2.pdf"
     assert {c.drug for c in record.chemotherapy} == {"carboplatin", "vincristine"}
     assert {c.document for item in record.chemotherapy for c in item.citations} == {"ap4.pdf"}
