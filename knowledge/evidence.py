@@ -22,26 +22,56 @@ from typing import Literal, get_args
 from pydantic import BaseModel, Field
 
 from knowledge.chunks import RetrievedChunk
+from knowledge.facts.doses import text_doses
+from knowledge.facts.mentions import tumour_terms
+from knowledge.facts.radiotherapy import radiotherapy_facts
+from knowledge.facts.text import mentions
 from knowledge.text import sentence_around
-from knowledge.vocabulary import VOCAB_DIR, Term, drugs, find_terms, radiotherapy_sites
+from knowledge.vocabulary import (
+    VOCAB_DIR,
+    Term,
+    drug_by_name,
+    drugs,
+    find_terms,
+    morphologies,
+    radiotherapy_sites,
+    topographies,
+    tumour_groups,
+)
 
 DoseUnit = Literal["mg/m2", "g/m2", "mg/kg", "microgram/kg", "IU/m2", "mg"]
 DOSE_UNITS: tuple[str, ...] = get_args(DoseUnit)
 Technique = Literal["proton", "brachytherapy", "metabolic"]
-_NUMBER = r"(\d+(?:\.\d+)?)"
-# A dose follows its drug within a few words ("vincristine 1.5 mg/m2", "cytarabine IV 2 g/m2").
-_DOSE_AFTER_DRUG = re.compile(
-    rf"[^\d.;:]{{0,24}}?{_NUMBER}\s*({'|'.join(re.escape(u) for u in DOSE_UNITS)})(?![\w/])"
+# A decimal comma before a dose or radiotherapy unit: "1,5 mg/m2", "1,8 Gy".
+_COMMA_DECIMAL = re.compile(r"\d,\d{1,2}\s?(?:mg|g|µg|mcg|Gy|UI|IU)\b")
+# The extractor's normalised units (``knowledge.facts.doses.normalise_unit``) a record's
+# dose can carry; a dose in another unit (mL, mcg/m2) is not offered.
+_RECORD_UNITS: dict[str, DoseUnit] = {
+    "mg/m2": "mg/m2",
+    "g/m2": "g/m2",
+    "mg/kg": "mg/kg",
+    "mcg/kg": "microgram/kg",
+    "IU/m2": "IU/m2",
+    "mg": "mg",
+}
+_MORPHOLOGY_CODE = re.compile(r"(?<![\w/.])\d{4}/\d(?![\w/])")
+_TOPOGRAPHY_CODE = re.compile(r"\bC\d{2}\.\d\b")
+# Words that make a sentence naming an organ a statement of where tumours arise.
+_SITE_WORDS = re.compile(
+    r"\b(?:primary|prim[aá]ri[oa]s?|sites?|s[ií]tios?|locali[sz]a\w*|located|arises?|arising"
+    r"|origin|origem|origen|sede)\b",
+    re.IGNORECASE,
 )
-_CUMULATIVE = re.compile(r"\bcumulative\b|\btotal dose\b", re.IGNORECASE)
-# How long a dose is given: "on days 1-21", "from day 1 to day 28", "for 28 days", "for 8 weeks".
-_SPAN = re.compile(
-    r"\bdays?\s+(\d+)\s*(?:-|to)\s*(?:day\s+)?(\d+)\b|\bfor\s+(\d+)\s+(days|weeks)\b", re.I
+# "glioma of the optic pathway", "tumor en el cerebelo": a site word right after one of these.
+_LOCATIVE = re.compile(
+    r"\b(?:in|of|at|em|no|na|nos|nas|do|da|dos|das|de|del|en)\s+"
+    r"(?:the\s+|el\s+|la\s+|los\s+|las\s+|o\s+|a\s+|os\s+|as\s+)?$",
+    re.IGNORECASE,
 )
-_CLAUSE_END = re.compile(r"[.;](?:\s|$)")
-_RADIOTHERAPY = re.compile(rf"{_NUMBER}\s*Gy in (\d+) fractions", re.IGNORECASE)
-_MORPHOLOGY = re.compile(r"ICD-O-3 morphology (\d{4}/\d)\s*\(([^)]+)\)")
-_TOPOGRAPHY = re.compile(r"ICD-O-3 topography (C\d{2}\.\d)\s*\(([^)]+)\)")
+_METASTASIS = re.compile(r"metast|secund|late effect|efeitos? tardi|efectos? tard", re.I)
+_PRIMARY = re.compile(r"\bprim[aá]r", re.IGNORECASE)
+# "a total dose of 375 mg/m2": a bound, like a cumulative dose.
+_TOTAL = re.compile(r"\btotal dose\b|\bdose total\b|\bdosis total\b", re.IGNORECASE)
 _RT_WORD = re.compile(
     r"\b(?:radiotherapy|irradiation|boost|RT)\b(?:\s+(?:to|of)\s+(?:the\s+)?)?", re.IGNORECASE
 )
@@ -172,57 +202,62 @@ def intrathecal_drugs() -> frozenset[str]:
     return frozenset(r["name"] for r in vocabulary_rows("drugs.csv") if r["intrathecal"] == "yes")
 
 
+def decimal_comma(text: str) -> bool:
+    """Whether a passage writes decimals with a comma ("1,5 mg/m2", "1,8 Gy"): read from
+    the text itself, whatever its language."""
+    return bool(_COMMA_DECIMAL.search(text))
+
+
 def drug_doses_in(chunk: RetrievedChunk, vocabulary: tuple[Term, ...]) -> list[DrugDoseFact]:
+    """Doses the fact extractor (``knowledge.facts``) reads in a passage, each with the
+    sentence that states it; only drugs of ``vocabulary`` and units a record can carry."""
+    wanted = {t.term: t for t in vocabulary}
     facts = []
-    found = find_terms(chunk.text, vocabulary)
-    for index, (term, match) in enumerate(found):
-        dose = _DOSE_AFTER_DRUG.match(chunk.text, match.end())
-        if dose is None:
+    for found in text_doses(chunk.page, chunk.text, decimal_comma=decimal_comma(chunk.text)):
+        term = wanted.get(found.fields["drug"])
+        unit = _RECORD_UNITS.get(found.fields["unit"])
+        if term is None or unit is None:
             continue
-        lead = chunk.text[max(0, match.start() - 30) : match.start()]
-        following = [m.start() for _, m in found[index + 1 :] if m.start() >= dose.end()]
+        days = found.fields.get("days")
         facts.append(
             DrugDoseFact(
                 chunk_id=chunk.chunk_id,
-                quote=sentence_of(chunk.text, match.start(), dose.end()),
+                quote=sentence_of(chunk.text, found.start, found.end),
                 drug=term.term,
                 atc=term.code,
-                dose=float(dose.group(1)),
-                unit=dose.group(2),
-                cumulative=bool(_CUMULATIVE.search(lead + dose.group(0))),
-                days=_days_given(chunk.text[dose.end() : min(following, default=len(chunk.text))]),
+                dose=float(found.fields["dose"]),
+                unit=unit,
+                cumulative=bool(found.fields.get("cumulative"))
+                or bool(_TOTAL.search(chunk.text[max(0, found.start - 30) : found.end])),
+                days=len(days.split(",")) if days else None,
             )
         )
     return facts
 
 
-def _days_given(after_dose: str) -> int | None:
-    """The administration span stated after a dose, up to the next drug or clause end."""
-    end = _CLAUSE_END.search(after_dose)
-    match = _SPAN.search(after_dose[: end.start() if end else len(after_dose)])
-    if match is None:
-        return None
-    if match.group(1):
-        return int(match.group(2)) - int(match.group(1)) + 1
-    return int(match.group(3)) * (7 if match.group(4).lower() == "weeks" else 1)
-
-
 def radiotherapy_in(chunk: RetrievedChunk) -> list[RadiotherapyFact]:
+    """Courses with a total dose and a number of fractions (stated, or the total over the
+    dose per fraction), read by ``knowledge.facts``; the site is the vocabulary's, else
+    the clause before the dose."""
     facts = []
-    for match in _RADIOTHERAPY.finditer(chunk.text):
+    text = chunk.text
+    for found in radiotherapy_facts(chunk.page, text, decimal_comma=decimal_comma(text)):
+        total, fractions = found.fields.get("total_gy"), found.fields.get("fractions")
+        if total is None or not fractions:
+            continue
         # The clause before a colon names the site ("Radiotherapy to the primary tumour
         # site: 54 Gy in 30 fractions"), so the quote keeps it.
-        quote = sentence_around(chunk.text, match.start(), match.end())
+        quote = sentence_around(text, found.start, found.end)
         shielding = _SHIELDING.search(quote)
         min_age, max_age = age_limits(quote)
         facts.append(
             RadiotherapyFact(
                 chunk_id=chunk.chunk_id,
                 quote=quote,
-                site=_site_before(quote, match.group(0)),
-                dose=float(match.group(1)),
-                fractions=int(match.group(2)),
-                boost=bool(_BOOST.search(quote)),
+                site=found.fields.get("site") or _site_before(quote, found.quote),
+                dose=float(total),
+                fractions=int(fractions),
+                boost=bool(found.fields.get("boost")),
                 shielding=shielding.group(1).lower() if shielding else None,
                 min_age=min_age,
                 max_age=max_age,
@@ -248,16 +283,55 @@ def _site_before(sentence: str, dose_text: str) -> str:
     return (site or "tumour site")[:60]
 
 
-def codes_in(chunk: RetrievedChunk, pattern: re.Pattern[str]) -> list[CodeFact]:
+def tumours_in(chunk: RetrievedChunk) -> list[CodeFact]:
+    """The tumours a passage names, under any vocabulary name in any language, or by an
+    ICD-O-3 code it prints: the code and preferred term are the vocabulary's, the quote the
+    passage's sentence. A tumour group ("glioma de baixo grau") is a fact whose code is the
+    group's name."""
+    named = [
+        CodeFact(
+            chunk_id=chunk.chunk_id,
+            quote=sentence_of(chunk.text, m.start, m.end),
+            code=m.term.code,
+            term=m.term.term,
+        )
+        for m in mentions(chunk.text, tumour_terms())
+    ]
+    return named + printed_codes(chunk, _MORPHOLOGY_CODE, morphologies())
+
+
+def printed_codes(
+    chunk: RetrievedChunk, pattern: re.Pattern[str], terms: tuple[Term, ...]
+) -> list[CodeFact]:
+    """Codes of the vocabulary a passage prints ("9364/3", "C71.9"), however it words them."""
+    by_code = {t.code: t for t in terms}
     return [
         CodeFact(
             chunk_id=chunk.chunk_id,
             quote=sentence_of(chunk.text, m.start(), m.end()),
-            code=m.group(1),
-            term=m.group(2).strip(),
+            code=m.group(),
+            term=by_code[m.group()].term,
         )
         for m in pattern.finditer(chunk.text)
+        if m.group() in by_code
     ]
+
+
+def sites_in(chunk: RetrievedChunk) -> list[CodeFact]:
+    """The ICD-O-3 topographies a passage names as where a tumour is (vocabulary names, any
+    language): in a sentence that names a tumour or speaks of sites ("primary sites",
+    "localização"), not "lung" in a sentence on metastases or late effects."""
+    found = []
+    for m in mentions(chunk.text, topographies()):
+        quote = sentence_of(chunk.text, m.start, m.end)
+        if _METASTASIS.search(quote) and not _PRIMARY.search(quote):
+            continue
+        located = _LOCATIVE.search(chunk.text[max(0, m.start - 12) : m.start])
+        if _SITE_WORDS.search(quote) or (located and mentions(quote, tumour_terms())):
+            found.append(
+                CodeFact(chunk_id=chunk.chunk_id, quote=quote, code=m.term.code, term=m.term.term)
+            )
+    return found + printed_codes(chunk, _TOPOGRAPHY_CODE, topographies())
 
 
 def intrathecal_in(chunk: RetrievedChunk, vocabulary: tuple[Term, ...]) -> list[IntrathecalFact]:
@@ -290,6 +364,18 @@ def techniques_in(chunk: RetrievedChunk) -> list[TechniqueFact]:
     ]
 
 
+def is_chemotherapy(drug: str) -> bool:
+    """Whether the vocabulary's first role for a drug makes it a chemotherapy cycle's drug:
+    antineoplastic, or a corticosteroid that is also antineoplastic (prednisone)."""
+    record = drug_by_name(drug)
+    if record is None or not record.roles:
+        return False
+    first = record.roles[0]
+    return first == "antineoplastic" or (
+        first == "corticosteroid" and "antineoplastic" in record.roles
+    )
+
+
 class EvidenceSheet(BaseModel):
     """Retrieved passages and the facts found in them."""
 
@@ -297,6 +383,7 @@ class EvidenceSheet(BaseModel):
     drug_doses: list[DrugDoseFact]
     radiotherapy: list[RadiotherapyFact]
     morphologies: list[CodeFact]
+    groups: list[CodeFact] = Field(default_factory=list)  # tumour groups named (by name)
     topographies: list[CodeFact]
     intrathecal: list[IntrathecalFact] = Field(default_factory=list)
     techniques: list[TechniqueFact] = Field(default_factory=list)
@@ -306,9 +393,13 @@ class EvidenceSheet(BaseModel):
         return [d for d in self.drug_doses if not d.cumulative]
 
     def regimens(self) -> list[Regimen]:
-        """Doses given, grouped by the sentence that states them; repeated regimens once."""
+        """Doses given, grouped by the sentence that states them; repeated regimens once.
+        Only chemotherapy drugs: a supportive drug (mesna, filgrastim), a conditioning agent
+        (busulfan, treosulfan) or a corticosteroid given otherwise is not a cycle's drug."""
         grouped: dict[tuple[str, str], list[DrugDoseFact]] = {}
         for dose in self.doses_given():
+            if not is_chemotherapy(dose.drug):
+                continue
             grouped.setdefault((dose.chunk_id, dose.quote), []).append(dose)
         regimens: dict[tuple[tuple[str, float, str], ...], Regimen] = {}
         for (chunk_id, quote), given in grouped.items():
@@ -323,6 +414,17 @@ class EvidenceSheet(BaseModel):
 
     def boosts(self) -> list[RadiotherapyFact]:
         return [r for r in self.radiotherapy if r.boost]
+
+    def group_members(self) -> list[CodeFact]:
+        """Each morphology of each tumour group named, cited to the group's sentence."""
+        by_code = {t.code: t for t in morphologies()}
+        held = {g.code: g for g in tumour_groups()}
+        return [
+            CodeFact(chunk_id=g.chunk_id, quote=g.quote, code=code, term=by_code[code].term)
+            for g in self.groups
+            for code in held[g.code].members
+            if code in by_code
+        ]
 
     def chunk(self, chunk_id: str) -> RetrievedChunk:
         for chunk in self.chunks:
@@ -346,6 +448,8 @@ def build_evidence_sheet(chunks: Iterable[RetrievedChunk]) -> EvidenceSheet:
     doses: dict[tuple[str, float, str, bool, str, str], DrugDoseFact] = {}
     radiotherapy: dict[tuple[str, float, int], RadiotherapyFact] = {}
     morphologies: dict[str, CodeFact] = {}
+    groups: dict[str, CodeFact] = {}
+    group_names = {g.code for g in tumour_groups()}
     topographies: dict[str, CodeFact] = {}
     intrathecal: dict[str, IntrathecalFact] = {}
     techniques: dict[Technique, TechniqueFact] = {}
@@ -360,10 +464,10 @@ def build_evidence_sheet(chunks: Iterable[RetrievedChunk]) -> EvidenceSheet:
             doses.setdefault((d.drug, d.dose, d.unit, d.cumulative, d.chunk_id, d.quote), d)
         for r in radiotherapy_in(chunk):
             radiotherapy.setdefault((r.site.lower(), r.dose, r.fractions), r)
-        for m in codes_in(chunk, _MORPHOLOGY):
-            keep_code(morphologies, m)
-        for t in codes_in(chunk, _TOPOGRAPHY):
-            keep_code(topographies, t)
+        for m in tumours_in(chunk):
+            keep_code(groups if m.code in group_names else morphologies, m)
+        for t in sites_in(chunk):  # each document's own sites: one per code and document
+            topographies.setdefault(f"{chunk.document_sha256}:{t.code}", t)
         for i in intrathecal_in(chunk, vocabulary):
             intrathecal.setdefault(i.quote, i)
         for technique in techniques_in(chunk):
@@ -373,6 +477,7 @@ def build_evidence_sheet(chunks: Iterable[RetrievedChunk]) -> EvidenceSheet:
         drug_doses=list(doses.values()),
         radiotherapy=list(radiotherapy.values()),
         morphologies=list(morphologies.values()),
+        groups=list(groups.values()),
         topographies=list(topographies.values()),
         intrathecal=list(intrathecal.values()),
         techniques=list(techniques.values()),

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from knowledge.chunks import GuidelineChunk, RetrievedChunk, TableCell
 from knowledge.embeddings import Embedder
+from knowledge.facts.store import FactIndex
 from knowledge.registry import DocumentRegistry
 
 _ADD_BATCH = 256
@@ -67,6 +68,15 @@ class KnowledgeStore:
     def count(self) -> int:
         """Visible chunks: those of active documents."""
         return sum(d.chunks for d in self.registry.documents() if d.status == "active")
+
+    def pages_about(self, codes: set[str], kinds: Sequence[str]) -> list[tuple[str, int]]:
+        """Pages of active documents that name one of ``codes`` and state facts of ``kinds``
+        (the fact index), most such facts first: (document id, page)."""
+        return FactIndex(self.registry.engine).pages_about(codes, kinds)
+
+    def tumour_coverage(self, codes: set[str]) -> list[dict[str, Any]]:
+        """``clinsynth coverage``'s entries for these morphology codes and group names."""
+        return [e for e in FactIndex(self.registry.engine).coverage() if e["code"] in codes]
 
     def stored_chunks(self) -> int:
         """Every chunk in Chroma, superseded and unfinished ones included."""

@@ -141,6 +141,14 @@ def _languages(row: dict[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple((lang, row[lang].strip()) for lang in LANGUAGES if (row.get(lang) or "").strip())
 
 
+def _plain_forms(term: Term, taken: set[str]) -> list[str]:
+    """A term's names without ", NOS" (", SAI", ", SOE"), where no other term has them."""
+    return [p for a in term.names if (p := _NOS.sub("", a)) not in taken]
+
+
+_NOS = re.compile(r",\s*(?:nos|sai|soe|nas|nsa)$", re.IGNORECASE)
+
+
 def _read(name: str, code_column: str, term_column: str) -> tuple[Term, ...]:
     """Plain terms; language columns, when the file has them, become aliases too."""
     terms = []
@@ -229,7 +237,18 @@ def morphologies() -> tuple[Term, ...]:
 
 @cache
 def topographies() -> tuple[Term, ...]:
-    return _read("icdo3_topography.csv", "code", "term")
+    """Sites; a name "rim, SOE" or "riñón, SAI" (not otherwise specified) is also written
+    plain ("rim") in a guideline, so the plain form is an alias too."""
+    read = _read("icdo3_topography.csv", "code", "term")
+    taken = {n for t in read for n in t.names}
+    return tuple(
+        Term(
+            t.code,
+            t.term,
+            _aliases(t.term, t.aliases, _plain_forms(t, taken)),
+        )
+        for t in read
+    )
 
 
 @cache
@@ -386,3 +405,27 @@ def match_morphology(request: str) -> Term | None:
         if best is None or length > best[0]:
             best = (length, term)
     return best[1] if best else None
+
+
+# Where the tumours of an ICCC-3 main group arise, as ICD-O-3 topography terms (ICCC-3,
+# Steliarova-Foucher et al., Cancer 2005;103:1457-67, whose site-defined groups these are).
+# Germ cell tumours (X), carcinomas (XI) and group XII have no single site.
+USUAL_SITES = {
+    "I": "bone marrow",
+    "II": "lymph node, NOS",
+    "III": "brain, NOS",
+    "IV": "adrenal gland, NOS",
+    "V": "retina",
+    "VI": "kidney, NOS",
+    "VII": "liver",
+    "VIII": "bone, NOS",
+    "IX": "connective, subcutaneous and other soft tissues, NOS",
+}
+
+
+def usual_site(code: str) -> str | None:
+    """The usual site of a morphology's first ICCC-3 group, for a guideline that names none."""
+    record = next((t for t in tumour_records() if t.code == code), None)
+    if record is None or not record.iccc:
+        return None
+    return USUAL_SITES.get(iccc_group(record.iccc[0]))

@@ -23,6 +23,9 @@ BloodGroup = Literal["A+", "A-", "B+", "B-", "AB+", "AB-", "O+", "O-"]
 RadiotherapyTechnique = Literal["external_beam", "proton", "tbi", "brachytherapy", "metabolic"]
 
 
+CODE_SOURCE = "ICD-O-3 (WHO, 3rd ed., 1st rev.) via clinsynth knowledge/vocab/icdo3_*.csv"
+
+
 class Citation(BaseModel):
     """Where a clinical item comes from: a passage on one page of one guideline PDF."""
 
@@ -70,6 +73,11 @@ class Diagnosis(ClinicalItem):
     )
     genetic_conditions: list[str] = Field(
         default_factory=list, description="Cancer predisposition syndromes, e.g. Li-Fraumeni"
+    )
+    code_source: str = Field(
+        CODE_SOURCE,
+        description="Where the ICD-O-3 codes come from: the vocabulary, not the guideline "
+        "(whose cited passages name the tumour and its site)",
     )
 
 
@@ -273,6 +281,29 @@ class ChunkRef(BaseModel):
     document_sha256: str
 
 
+class RequestedRecord(BaseModel):
+    """The request as it was understood, whether from a prompt or from fields: what the
+    record must hold (a rule checks every stored record against it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    blocks: list[str] = Field(description="Treatment blocks asked for, each required")
+    age: int | None = Field(None, description="Age at diagnosis asked for")
+    age_now: int | None = Field(None, description='Age today asked for ("18, had it at 13")')
+    sex: Sex | None = None
+    diagnosis: str | None = Field(None, description="The tumour or tumour group asked for")
+    diagnosis_codes: list[str] = Field(
+        default_factory=list, description="ICD-O-3 morphologies that satisfy it"
+    )
+    metastatic: bool | None = None
+    relapse: bool | None = None
+    second_tumour: str | None = None
+    second_tumour_codes: list[str] = Field(default_factory=list)
+    from_fields: list[str] = Field(
+        default_factory=list, description="What explicit fields set, over the prompt"
+    )
+
+
 class Provenance(BaseModel):
     """Everything needed to reproduce and audit the record."""
 
@@ -292,6 +323,9 @@ class Provenance(BaseModel):
     model_seconds: float | None = Field(None, ge=0, description="Seconds spent in the model")
     block_timings: list[BlockTiming] = Field(
         default_factory=list, description="Seconds per block, in generation order"
+    )
+    parsed_request: RequestedRecord | None = Field(
+        None, description="The request as parsed (records made before it was kept have none)"
     )
 
 

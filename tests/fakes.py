@@ -25,7 +25,8 @@ def page_texts(chunks: Sequence[GuidelineChunk]) -> dict[tuple[str, int], str]:
 
 
 class StaticIndex:
-    """Ranks fixed chunks by shared words with the query; honours ``where`` equality.
+    """Ranks fixed chunks by shared words with the query; honours ``where`` equality and
+    Chroma's ``{"$in": [...]}``.
 
     Its page texts (the grounding verifier's) are ``pages``, or made of the chunks."""
 
@@ -57,7 +58,7 @@ class StaticIndex:
         candidates = [
             c
             for c in self.chunks
-            if not where or all(c.metadata().get(key) == value for key, value in where.items())
+            if not where or all(_holds(c.metadata().get(k), value) for k, value in where.items())
         ]
         scored = sorted(candidates, key=lambda c: -len(words & set(c.text.lower().split())))
         return [
@@ -91,3 +92,9 @@ def validation_result(record: PatientRecord, failures: list[RuleFailure]) -> Val
         failures=failures,
         validated_at=datetime.now(UTC),
     )
+
+
+def _holds(held: Any, wanted: Any) -> bool:
+    if isinstance(wanted, dict) and set(wanted) == {"$in"}:
+        return held in wanted["$in"]
+    return bool(held == wanted)

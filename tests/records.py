@@ -175,6 +175,18 @@ def _record_data() -> dict[str, Any]:
             "language": "es",
             "prompt_tokens": 100,
             "completion_tokens": 50,
+            "parsed_request": {
+                "blocks": ["chemotherapy", "radiotherapy", "surgery", "hsct", "others"],
+                "age": 12,
+                "sex": None,
+                "diagnosis": "Ewing sarcoma",
+                "diagnosis_codes": ["9364/3"],
+                "metastatic": True,
+                "relapse": True,
+                "second_tumour": None,
+                "second_tumour_codes": [],
+                "from_fields": [],
+            },
         },
     }
 

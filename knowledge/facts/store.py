@@ -113,6 +113,22 @@ class FactIndex:
             facts = [f for f in facts if f.kind in kinds]
         return facts
 
+    def pages_about(self, codes: set[str], kinds: Sequence[str]) -> list[tuple[str, int]]:
+        """(document id, page) of the active documents' pages that name a tumour of
+        ``codes`` (morphology codes or group names) and state facts of ``kinds``, those with
+        the most such facts first."""
+        by_page: dict[tuple[str, int], list[Fact]] = defaultdict(list)
+        for fact in self.facts():
+            by_page[(fact.document_id, fact.page)].append(fact)
+        counted = Counter(
+            {
+                page: sum(f.kind in kinds for f in facts)
+                for page, facts in by_page.items()
+                if any(f.kind == "tumour_mention" and f.fields.get("code") in codes for f in facts)
+            }
+        )
+        return [page for page, count in counted.most_common() if count]
+
     def coverage(self) -> list[dict[str, Any]]:
         """Per tumour mentioned in the active documents: for each record block, the facts on
         pages that mention it, counted per document."""

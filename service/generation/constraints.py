@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from knowledge.evidence import CodeFact, EvidenceSheet, IntrathecalFact, RadiotherapyFact, Regimen
+from knowledge.vocabulary import usual_site
 
 METASTASIS_SITES = ("lung", "bone", "bone marrow", "lymph nodes", "liver", "pleura", "brain")
 MAX_CYCLES = 6
@@ -56,7 +57,7 @@ def diagnosis_schema(
                     "tumour": _const(morphology.term),
                     "icdo3_morphology": _const(morphology.code),
                     "source": _const(labels(morphology.chunk_id)),
-                    "site": _site_schema(sites, labels),
+                    "site": _site_schema(sites, labels, usual_site(morphology.code)),
                 }
             )
             for morphology, sites in options
@@ -86,7 +87,13 @@ def diagnosis_schema(
     )
 
 
-def _site_schema(sites: list[CodeFact], labels: EvidenceLabels) -> dict[str, Any]:
+def _site_schema(
+    sites: list[CodeFact], labels: EvidenceLabels, usual: str | None = None
+) -> dict[str, Any]:
+    """The sites the guideline names; where it names none, the tumour group's usual site
+    (uncoded: no passage states it), else free text."""
+    if not sites and usual:
+        return _object({"site": _const(usual)})
     if not sites:
         return _object({"site": {"type": "string", "minLength": 3, "maxLength": 60}})
     return {

@@ -46,8 +46,10 @@ from service.generation.blocks.timeline import (
     schedule_first_line,
     second_tumour_date,
     transplant_date,
+    years_back,
 )
 from service.generation.blocks.treatment import TreatmentPlan, Treatments, treatment_block
+from service.generation.completeness import refuse_if_short
 from service.generation.identity import age_on, invent_demographics
 from service.generation.narrative import summarise
 from service.records import (
@@ -135,15 +137,18 @@ class PatientGenerator:
             age = request.age
         else:
             age = rng.randint(1, SECOND_TUMOUR_MAX_AGE if wants_second else 17)
-        lookback = lookback_days(rng, relapse=bool(request.relapse), second_tumour=wants_second)
-        diagnosis_date = today - timedelta(days=lookback)
-        demographics = invent_demographics(
-            seed=seed,
-            sex=request.sex,
-            age=age,
-            diagnosis_date=diagnosis_date,
-            locale=locale_for(request.language, self.options.locale),
-        )
+        room = lookback_days(rng, relapse=bool(request.relapse), second_tumour=wants_second)
+        for lookback in years_back(request.age_now, age, room):
+            diagnosis_date = today - timedelta(days=lookback)
+            demographics = invent_demographics(
+                seed=seed,
+                sex=request.sex,
+                age=age,
+                diagnosis_date=diagnosis_date,
+                locale=locale_for(request.language, self.options.locale),
+            )
+            if request.age_now in (None, age_on(demographics.birth_date, today)):
+                break
         patient = Patient(demographics.sex, age, demographics.birth_date, diagnosis_date)
         with agent.timed("diagnosis"):
             diagnosis, anchor = diagnosis_block(
@@ -152,6 +157,7 @@ class PatientGenerator:
                 wanted=request.morphology,
                 metastatic=request.metastatic,
                 exclude=request.second_tumour.code if request.second_tumour else None,
+                blocks=request.blocks,
             )
         first = self._treatments(
             agent,
@@ -236,6 +242,7 @@ class PatientGenerator:
                 BlockTiming(block=block, seconds=round(seconds, 3))
                 for block, seconds in agent.block_seconds.items()
             ],
+            parsed_request=request.understood(),
         )
         identity = json.dumps(
             [request.prompt, seed, self.model.sha256, today.isoformat(), GENERATOR],
@@ -261,6 +268,7 @@ class PatientGenerator:
             ),
             provenance=provenance,
         )
+        refuse_if_short(request, record, self.store)
         return GeneratedPatient(record, agent.usage.seconds)
 
     def _treatments(

@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from knowledge.vocabulary import Term
-from service.records import Sex
+from knowledge.vocabulary import Term, TumourGroup
+from service.records import RequestedRecord, Sex
 from service.requests.common import (
     BLOCKS,
     DEFAULT_BLOCKS,
@@ -44,6 +44,35 @@ class ParsedRequest:
     relapse: bool | None = None  # relapse after first-line treatment; None: not asked
     second_tumour: Term | None = None  # the second tumour's morphology, when one is asked
     overrides: tuple[str, ...] = ()  # where an explicit field replaced what the prompt said
+    from_fields: tuple[str, ...] = ()  # the explicit fields given besides the prompt
+    age_now: int | None = None  # the patient's age today, where the prompt gives both
+
+    @property
+    def blocks(self) -> list[str]:
+        """The treatment blocks asked for, in record order."""
+        return [b for b in BLOCKS if getattr(self, b)]
+
+    def understood(self) -> RequestedRecord:
+        """What the record must hold, as provenance keeps it."""
+
+        def codes(term: Term | None) -> list[str]:
+            if term is None:
+                return []
+            return list(term.members) if isinstance(term, TumourGroup) else [term.code]
+
+        return RequestedRecord(
+            blocks=self.blocks,
+            age=self.age,
+            age_now=self.age_now,
+            sex=self.sex,
+            diagnosis=self.morphology.term if self.morphology else None,
+            diagnosis_codes=codes(self.morphology),
+            metastatic=self.metastatic,
+            relapse=self.relapse,
+            second_tumour=self.second_tumour.term if self.second_tumour else None,
+            second_tumour_codes=codes(self.second_tumour),
+            from_fields=list(self.from_fields),
+        )
 
 
 def parse_request(prompt: str) -> ParsedRequest:
@@ -120,6 +149,8 @@ def build_request(fields: RequestFields) -> ParsedRequest:
         relapse=relapse,
         second_tumour=second_tumour,
         overrides=tuple(notes),
+        from_fields=tuple(sorted(given)),
+        age_now=read.age_now if "age" not in given else None,
     )
 
 

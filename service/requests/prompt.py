@@ -23,6 +23,13 @@ _AGE = re.compile(
     r"(?<![\d-])(\d{1,3})\s*-?\s*(?:years?|yrs?|y/o|años|año|anos)\b|\baged?\s+(\d{1,3})\b",
     re.I,
 )
+# "18-year-old who had the tumour at 13", "diagnosticada a los 5 años": the age at diagnosis,
+# the other age being the patient's age now.
+_AGE_AT_DIAGNOSIS = re.compile(
+    r"\b(?:had|got|developed|diagnosed)\b[^.;\d]{0,30}?\b(?:at|aged?)\s+(?:age\s+)?(\d{1,2})\b"
+    r"|\b(?:tuvo|present[oó]|diagnosticad[oa])\b[^.;\d]{0,30}?\ba\s+los\s+(\d{1,2})\b",
+    re.IGNORECASE,
+)
 _NEGATIVE_AGE = re.compile(r"(?<![\w-])-\s*(\d{1,3})\s*-?\s*(?:years?|yrs?|años|año)\b", re.I)
 _MONTHS = re.compile(r"(?<![\d-])(\d{1,3})\s*-?\s*(?:months?|meses|mes)\b", re.I)
 _MALE = re.compile(r"\b(boy|male|man|son|niño|nino|varón|varon|chico|masculino|hombre)\b", re.I)
@@ -30,7 +37,7 @@ _FEMALE = re.compile(r"\b(girl|female|woman|daughter|niña|nina|chica|femenino|m
 _BLOCK_WORDS: dict[Block, re.Pattern[str]] = {
     "chemotherapy": re.compile(r"chemo|quimio", re.I),
     "radiotherapy": re.compile(
-        r"radiotherap|radioterap|irradia|radiaci|\bradiation\b|radiochemo|radioquimio|"
+        r"radiotherap|radioterap|irradia|radiaci|\bradiation\b|radiochemo|radioquimio|\bradio\b|"
         r"brachytherap|braquiterap|proton\s*therapy|protonterapia|(?-i:\b(?:TBI|ICT)\b)",
         re.I,
     ),
@@ -91,6 +98,7 @@ class Reading:
     """What the prompt says; None where it says nothing."""
 
     age: int | None = None
+    age_now: int | None = None  # when the prompt tells the age at diagnosis apart
     sex: Sex | None = None
     morphology: Term | None = None
     blocks: frozenset[str] | None = None
@@ -115,6 +123,11 @@ def read_prompt(text: str, *, explicit: set[str]) -> Reading:
     read.language = "es" if len(_SPANISH.findall(text)) >= 2 else "en"
     try:
         read.age = _age(text)
+        if (at := _AGE_AT_DIAGNOSIS.search(text)) is not None:
+            at_diagnosis = int(next(g for g in at.groups() if g is not None))
+            if read.age is not None and read.age > at_diagnosis:
+                read.age_now = read.age
+            read.age = at_diagnosis
     except RequestError:
         if "age" not in explicit:
             raise

@@ -1,5 +1,6 @@
 """Tumours as a request names them: an ICD-O-3 code, a vocabulary name or alias in English
-or Spanish, or a text naming one; unknown names get close matches suggested."""
+or Spanish, a tumour group ("low-grade glioma", "glioma de baixo grau": any of its
+morphologies), or a text naming one; unknown names get close matches suggested."""
 
 from __future__ import annotations
 
@@ -7,7 +8,17 @@ import re
 from difflib import SequenceMatcher
 from functools import cache
 
-from knowledge.vocabulary import Term, find_terms, morphologies, tumour_records, unaccented
+from knowledge.vocabulary import (
+    Term,
+    Tumour,
+    TumourGroup,
+    find_terms,
+    iccc_group,
+    morphologies,
+    tumour_groups,
+    tumour_records,
+    unaccented,
+)
 from service.requests.common import FILLERS, RequestError
 
 CLOSE = 0.75  # difflib ratio above which a name is suggested
@@ -54,9 +65,36 @@ def _variants(name: str) -> list[str]:
 
 
 @cache
+def _named() -> tuple[Term, ...]:
+    """Morphologies, then the tumour groups (a morphology's own name wins), then the
+    catch-all terms ("carcinoma, NOS", "leukaemia, NOS") as groups: the morphologies of
+    the ICCC-3 main group of their first subgroup and of their other subgroups, so "a child
+    with a carcinoma" is any carcinoma. "Malignant neoplasm" (group XII) names no tumour."""
+    specific = [t for t in tumour_records() if not t.unspecified]
+
+    def members(t: Tumour) -> tuple[str, ...]:
+        main = iccc_group(t.iccc[0])
+        return tuple(s.code for s in specific if set(s.iccc) & set(t.iccc) or main in s.iccc_groups)
+
+    catch_alls = [
+        TumourGroup(code=t.code, term=t.term, aliases=t.aliases, members=members(t))
+        for t in tumour_records()
+        if t.unspecified and t.iccc and "XII" not in t.iccc_groups
+    ]
+    return (*morphologies(), *tumour_groups(), *catch_alls)
+
+
+def covers(wanted: Term, code: str) -> bool:
+    """Whether a morphology code is the tumour asked for, or one of the group asked for."""
+    if isinstance(wanted, TumourGroup):
+        return code in wanted.members
+    return code == wanted.code
+
+
+@cache
 def _by_name() -> dict[str, Term]:
     names: dict[str, Term] = {}
-    for term in morphologies():
+    for term in _named():
         for name in term.names:
             for form in _variants(name):
                 names.setdefault(form, term)
@@ -83,13 +121,13 @@ def _searchable() -> tuple[Term, ...]:
     lymphoma" or "B-lymphoblastic leukaemia" in free text."""
     return tuple(
         Term(t.code, t.term, tuple(dict.fromkeys(f for n in t.names for f in _variants(n))))
-        for t in morphologies()
+        for t in _named()
     )
 
 
 def find_tumours(text: str) -> list[tuple[Term, int, int]]:
     """Every tumour name in ``text``: (the vocabulary's term, start, end)."""
-    by_code = {t.code: t for t in morphologies()}
+    by_code = {t.code: t for t in _named()}
     return [
         (by_code[term.code], match.start(), match.end())
         for term, match in find_terms(_dehyphen(text), _searchable())

@@ -268,6 +268,54 @@ def second_tumour_after_first(ctx: CheckContext) -> Iterator[Offending]:
         yield {"date": second.diagnosis.diagnosis_date, "first": first}
 
 
+# -- request ---------------------------------------------------------------------------
+
+
+def missing_from(record: PatientRecord) -> Iterator[tuple[str, str]]:
+    """What the parsed request in the record's provenance asked for and the record lacks:
+    (what, detail)."""
+    asked = record.provenance.parsed_request
+    if asked is None:
+        return
+    present = {
+        "chemotherapy": bool(record.chemotherapy),
+        "radiotherapy": bool(record.radiotherapy),
+        "surgery": bool(record.surgery),
+        "hsct": bool(record.hsct),
+        "others": record.others is not None,
+    }
+    for block in asked.blocks:
+        if not present.get(block, False):
+            yield block, "asked for, not in the record"
+    d = record.diagnosis
+    if asked.diagnosis_codes and d.icdo3_morphology not in asked.diagnosis_codes:
+        yield "diagnosis", f"{asked.diagnosis} asked for, {d.tumour} ({d.icdo3_morphology}) given"
+    if asked.age is not None and d.age_at_diagnosis != asked.age:
+        yield "age", f"{asked.age} asked for, {d.age_at_diagnosis} at diagnosis"
+    if asked.sex is not None and record.demographics.sex != asked.sex:
+        yield "sex", f"{asked.sex} asked for, {record.demographics.sex} given"
+    if asked.relapse and record.relapse is None:
+        yield "relapse", "asked for, not in the record"
+    if asked.second_tumour is not None:
+        second = record.second_tumour
+        if second is None:
+            yield "second tumour", f"{asked.second_tumour} asked for, not in the record"
+        elif (
+            asked.second_tumour_codes
+            and second.diagnosis.icdo3_morphology not in asked.second_tumour_codes
+        ):
+            yield (
+                "second tumour",
+                (f"{asked.second_tumour} asked for, {second.diagnosis.tumour} given"),
+            )
+
+
+@check()
+def request_honoured(ctx: CheckContext) -> Iterator[Offending]:
+    for what, detail in missing_from(ctx.record):
+        yield {"what": what, "detail": detail}
+
+
 # -- others ----------------------------------------------------------------------------
 
 

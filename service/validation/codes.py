@@ -36,6 +36,7 @@ class Vocabulary:
     radiotherapy_sites: tuple[Term, ...]
     intrathecal: frozenset[str]  # generic names of drugs given intrathecally
     anthracyclines: frozenset[str]
+    groups: tuple[vocab.TumourGroup, ...] = ()  # "low-grade glioma": names for many codes
     source: str = SOURCES
 
     @classmethod
@@ -54,6 +55,7 @@ class Vocabulary:
             radiotherapy_sites=vocab.radiotherapy_sites(),
             intrathecal=flagged["intrathecal"],
             anthracyclines=flagged["anthracycline"],
+            groups=vocab.tumour_groups(),
         )
 
     def drug(self, name: str) -> Term | None:

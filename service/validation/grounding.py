@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from knowledge.chunks import GuidelineChunk
+from knowledge.vocabulary import TumourGroup, find_terms, morphologies, topographies, tumour_groups
 from service.records import (
     ChemotherapyAdministration,
     Citation,
@@ -224,9 +225,21 @@ def _supported(
         return [
             ("code_supported", {"code": code, "citations": cited})
             for code in codes
-            if not any(code in page for page in pages)
+            if not any(code in page for page in pages) and not _code_named(code, pages)
         ]
     return []
+
+
+def _code_named(code: str, pages: list[str]) -> bool:
+    """Whether a cited page names what ``code`` stands for, under any of the vocabulary's
+    names for it (any language), or for a tumour group holding it ("low-grade glioma"):
+    guidelines rarely print ICD-O-3 codes; the record's codes are the vocabulary's."""
+    terms = tuple(
+        t
+        for t in (*morphologies(), *topographies(), *tumour_groups())
+        if t.code == code or (isinstance(t, TumourGroup) and code in t.members)
+    )
+    return bool(terms) and any(find_terms(page, terms) for page in pages)
 
 
 def _named(item: Surgery | StemCellTransplant | Relapse, quotes: list[str]) -> tuple[bool, str]:

@@ -64,7 +64,7 @@ def test_radiotherapy_site_without_a_known_term_is_the_clause_before_the_dose():
     assert [r.site for r in sheet.radiotherapy] == ["left orbit"]
 
 
-def test_icdo3_codes_with_their_terms():
+def test_icdo3_codes_are_the_vocabularys_for_printed_codes_and_named_tumours():
     sheet = build_evidence_sheet(
         [
             retrieved(
@@ -74,7 +74,54 @@ def test_icdo3_codes_with_their_terms():
         ]
     )
     assert [(m.code, m.term) for m in sheet.morphologies] == [("9364/3", "Ewing sarcoma")]
-    assert [(t.code, t.term) for t in sheet.topographies] == [("C40.2", "long bones of lower limb")]
+    assert [(t.code, t.term) for t in sheet.topographies] == [
+        ("C40.2", "long bones of lower limb and associated joints")
+    ]
+
+
+def test_a_tumour_named_in_spanish_without_a_code_gets_the_vocabularys_code():
+    text = "El tumor de Wilms se localiza en el riñón; el nefroblastoma bilateral es raro."
+    sheet = build_evidence_sheet([retrieved(text)])
+    assert {m.code for m in sheet.morphologies} == {"8960/3"}
+    assert [t.code for t in sheet.topographies] == ["C64.9"]
+    assert sheet.morphologies[0].quote in text
+
+
+def test_a_tumour_group_stands_for_its_morphologies_only_when_named_alone():
+    sheet = build_evidence_sheet([retrieved("Tratamento dos gliomas de baixo grau na infância.")])
+    assert sheet.morphologies == []
+    assert [g.code for g in sheet.groups] == ["low-grade glioma"]
+    members = {m.code for m in sheet.group_members()}
+    assert "9421/1" in members
+    assert all(m.quote == sheet.groups[0].quote for m in sheet.group_members())
+
+
+def test_a_site_in_a_sentence_on_blood_products_is_not_where_the_tumour_is():
+    sheet = build_evidence_sheet(
+        [retrieved("All cellular blood products for patients with Hodgkin lymphoma are irradiated")]
+    )
+    assert sheet.topographies == []
+
+
+def test_doses_and_courses_with_decimal_commas_and_unicode_units():
+    sheet = build_evidence_sheet(
+        [
+            retrieved(
+                "Vincristina 1,5 mg/m² EV no D1. Carboplatina 550 mg/m² no D1. "
+                "Radioterapia: 54 Gy em 30 frações de 1,8 Gy."
+            )
+        ]
+    )
+    assert {(d.drug, d.dose, d.unit) for d in sheet.drug_doses} == {
+        ("vincristine", 1.5, "mg/m2"),
+        ("carboplatin", 550.0, "mg/m2"),
+    }
+    assert [(r.dose, r.fractions) for r in sheet.radiotherapy] == [(54.0, 30)]
+
+
+def test_a_dose_goes_to_the_drug_written_right_before_it_not_to_every_drug_named():
+    sheet = build_evidence_sheet([retrieved("Cyclophosphamide and vincristine 1.5 mg/m2.")])
+    assert [(d.drug, d.dose) for d in sheet.drug_doses] == [("vincristine", 1.5)]
 
 
 def test_instruction_like_text_yields_no_facts():
@@ -121,3 +168,17 @@ def test_a_site_before_a_colon_stays_in_the_quote():
     (fact,) = build_evidence_sheet([retrieved(text)]).radiotherapy
     assert fact.site == "total body" and fact.shielding == "lung"
     assert fact.quote.startswith("Total body irradiation (TBI) for myeloablative conditioning:")
+
+
+def test_supportive_and_conditioning_drugs_are_no_chemotherapy_cycle():
+    sheet = build_evidence_sheet(
+        [
+            retrieved(
+                "Ifosfamida 2,0 g/m2/d, etoposido 100 mg/m2/d e MESNA 1,5 g/m2/d. "
+                "Filgrastim 5 µg/kg. Busulfan 3.2 mg/kg daily and melphalan 140 mg/m2."
+            )
+        ]
+    )
+    drugs = [[d.drug for d in r.drugs] for r in sheet.regimens()]
+    assert drugs == [["ifosfamide", "etoposide"], ["melphalan"]]
+    assert {"mesna", "filgrastim", "busulfan"} <= {d.drug for d in sheet.drug_doses}

@@ -99,10 +99,58 @@ def test_treatment_is_retrieved_from_the_diagnosis_guideline_only():
     model = FakeModel().enqueue(diagnosis_answer(), TREATMENT)
     generator = make(model)
     generator.generate("Ewing sarcoma", seed=1)
-    treatment_filters = [where for _, where in generator.store.queries[2:]]
+    # 0-1: the diagnosis; 2: which documents name the tumour (the whole store); then treatment
+    treatment_filters = [where for _, where in generator.store.queries[3:]]
     assert treatment_filters and all(
         w == {"document_sha256": EWING[0].document_sha256} for w in treatment_filters
     )
+
+
+def test_regimens_kept_in_another_document_naming_the_tumour_are_found():
+    chapter = chunk("Gliomas de baixo grau: cirurgia e observação.", document="cap2.pdf")
+    appendix = chunk(
+        "Esquema para gliomas de baixo grau: carboplatina 550 mg/m² no D1 e "
+        "vincristina 1,5 mg/m² no D1, D8 e D15.",
+        document="ap4.pdf",
+    )
+    other = chunk("Ewing sarcoma: etoposide 100 mg/m2 on days 1-5.", document="ewing2.pdf")
+    model = FakeModel().enqueue(
+        {
+            "diagnosis": {
+                "tumour": "pilocytic astrocytoma",
+                "icdo3_morphology": "9421/1",
+                "source": "E1",
+                "site": {"site": "brain, NOS"},
+            },
+            "metastasis": {"metastatic": False},
+        },
+        {"chemotherapy": [{"regimen": "R1", "source": "E1", "cycles": 2}]},
+    )
+    generator = PatientGenerator(StaticIndex([chapter, appendix, other]), model, OPTIONS)
+    request = parse_request("5-year-old with a low-grade glioma, chemotherapy only")
+    record = generator.generate_one(request, seed=3).record
+    assert record.diagnosis.icdo3_morphology == "9421/1"
+    # the chapter names no site: the group's usual site is offered, never free text
+    branch = model.calls[0].schema["properties"]["diagnosis"]
+    branches = branch.get("anyOf", [branch])
+    assert {b["properties"]["site"]["properties"]["site"]["const"] for b in branches} == {
+        "brain, NOS"
+    }
+    assert (record.diagnosis.site, record.diagnosis.icdo3_topography) == ("brain, NOS", None)
+    assert record.diagnosis.citations[0].document == "cap2.pdf"
+    assert {c.drug for c in record.chemotherapy} == {"carboplatin", "vincristine"}
+    assert {c.document for item in record.chemotherapy for c in item.citations} == {"ap4.pdf"}
+    assert record.provenance.parsed_request.diagnosis == "low-grade glioma"
+    assert record.provenance.parsed_request.blocks == ["chemotherapy"]
+
+
+def test_a_requested_block_the_guidelines_cannot_support_fails_naming_it():
+    chemotherapy = {"chemotherapy": [{"regimen": "R1", "source": "E1", "cycles": 2}]}
+    model = FakeModel().enqueue(diagnosis_answer(), chemotherapy)
+    with pytest.raises(RequestError, match="no usable radiotherapy for Ewing sarcoma"):
+        make(model, EWING[:2]).generate_one(
+            parse_request("Ewing sarcoma with chemotherapy and radiotherapy"), seed=1
+        )
 
 
 def test_schema_offers_only_evidence_values_and_labels():
@@ -219,3 +267,48 @@ def test_feedback_is_shown_to_the_model_and_timings_are_kept_per_block():
         ("diagnosis", load_prompt("diagnosis").version),
         ("treatment", load_prompt("treatment").version),
     ]
+
+
+def test_a_refusal_says_what_coverage_holds_for_the_tumour_and_its_groups():
+    from service.generation.completeness import coverage_note
+    from tests.records import full_record
+
+    class Covered:
+        def tumour_coverage(self, codes):
+            assert {"9364/3", "bone sarcomas"} <= codes
+            return [
+                {"term": "Ewing sarcoma", "blocks": {"chemotherapy": {"facts": 7}}},
+                {"term": "bone sarcomas", "blocks": {"radiotherapy": {"facts": 0}}},
+            ]
+
+    note = coverage_note(Covered(), full_record().diagnosis)
+    assert note == (
+        "`clinsynth coverage` says Ewing sarcoma: chemotherapy 7 facts; "
+        "bone sarcomas: radiotherapy 0 facts"
+    )
+    assert "lists no ingested guideline" in coverage_note(
+        type("Empty", (), {"tumour_coverage": lambda self, codes: []})(), full_record().diagnosis
+    )
+
+
+def test_a_patient_who_had_the_tumour_at_13_is_18_today():
+    model = FakeModel().enqueue(diagnosis_answer(), TREATMENT)
+    request = parse_request("18-year-old who had the tumour at 13: Ewing sarcoma, chemotherapy")
+    record = make(model).generate_one(request, seed=4).record
+    assert record.diagnosis.age_at_diagnosis == 13
+    assert age_on(record.demographics.birth_date, OPTIONS.reference_date) == 18
+    assert record.provenance.parsed_request.age_now == 18
+
+
+def test_without_a_named_tumour_those_whose_coverage_supports_every_block_are_offered():
+    class Covered(StaticIndex):
+        def tumour_coverage(self, codes):
+            return [{"code": "9650/3", "supported": ["chemotherapy", "radiotherapy"]}]
+
+    model = FakeModel().enqueue(diagnosis_answer(), TREATMENT)
+    generator = PatientGenerator(Covered(EWING + HODGKIN), model, OPTIONS)
+    with pytest.raises(GenerationError):  # the scripted answer names Ewing, not offered
+        generator.generate("a child with chemotherapy and radiotherapy", seed=1)
+    offered = model.calls[0].schema["properties"]["diagnosis"]
+    codes = {b["properties"]["icdo3_morphology"]["const"] for b in offered.get("anyOf", [offered])}
+    assert codes == {"9650/3"}

@@ -139,7 +139,9 @@ BREAKS: dict[str, Case] = {
     "dates.not_future": case(
         put(f"{OTHERS}.central_venous_catheter.placed_date", "2024-06-01"), mentions="2024-01-01"
     ),
-    "diagnosis.age_consistent": case(put(f"{DX}.age_at_diagnosis", 11), mentions="(age 12)"),
+    "diagnosis.age_consistent": case(
+        put(f"{DX}.age_at_diagnosis", 11), mentions="(age 12)", also=("request.honoured",)
+    ),
     "diagnosis.metastatic_sites": case(put(f"{DX}.metastasis_sites", []), mentions="true"),
     "diagnosis.prosthesis_placed": case(put(f"{DX}.prosthesis_still_present", True), mentions=DX),
     "chemotherapy.after_diagnosis": case(
@@ -199,6 +201,11 @@ BREAKS: dict[str, Case] = {
     "relapse.second_line_after_relapse": case(
         put("relapse.second_line[0].date", "2022-06-01"), mentions="cyclophosphamide"
     ),
+    "request.honoured": case(
+        put("provenance.parsed_request.diagnosis", "osteosarcoma"),
+        put("provenance.parsed_request.diagnosis_codes", ["9180/3"]),
+        mentions="osteosarcoma asked for",
+    ),
     "second_tumour.different": case(
         put(
             "second_tumour",
@@ -239,12 +246,12 @@ BREAKS: dict[str, Case] = {
     "codes.morphology_known": case(
         put(f"{DX}.icdo3_morphology", "9999/3"),
         mentions="9999/3",
-        also=("grounding.code_supported",),
+        also=("grounding.code_supported", "request.honoured"),
     ),
     "codes.morphology_matches_tumour": case(
         put(f"{DX}.icdo3_morphology", "9180/3"),
         mentions="9180/3 is osteosarcoma, NOS, not Ewing sarcoma",
-        also=("grounding.code_supported",),
+        also=("grounding.code_supported", "request.honoured"),
     ),
     "codes.tumour_recognised": case(put(f"{DX}.tumour", "pilomatrixoma"), mentions="pilomatrixoma"),
     "codes.topography_known": case(

@@ -71,6 +71,17 @@ class Agent:
     prompts: dict[str, PromptTemplate] = field(default_factory=dict)
     block_seconds: dict[str, float] = field(default_factory=dict)
     feedback: tuple[str, ...] = ()  # validation messages of a previous attempt
+    # A tumour's protocol may span documents (a chapter and its regimen appendices): the
+    # anchor document -> every document naming the tumour, the anchor first.
+    protocols: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def protocol(self, anchor: str, *, wide: bool = False) -> dict[str, Any]:
+        """The ``where`` filter for passages of the anchor document, or (``wide``) of every
+        document naming the anchor's tumour."""
+        documents = self.protocols.get(anchor, (anchor,)) if wide else (anchor,)
+        if len(documents) == 1:
+            return {"document_sha256": documents[0]}
+        return {"document_sha256": {"$in": list(documents)}}
 
     def retrieve(
         self, query: str, where: dict[str, Any] | None = None, *, widen: int = 1
@@ -80,6 +91,17 @@ class Agent:
         for chunk in chunks:
             self.retrieved.setdefault(chunk.chunk_id, chunk)
         return chunks
+
+    def fact_scopes(
+        self, codes: set[str], kinds: Sequence[str], limit: int
+    ) -> list[dict[str, Any]]:
+        """``where`` filters for the pages the fact index says name a tumour of ``codes`` and
+        state facts of ``kinds`` (most first); none where the store keeps no fact index."""
+        pages_about = getattr(self.store, "pages_about", None)
+        if pages_about is None:
+            return []
+        pages: list[tuple[str, int]] = pages_about(codes, kinds)
+        return [{"$and": [{"document_id": d}, {"page": p}]} for d, p in pages[:limit]]
 
     def retrieve_until(
         self,

@@ -1,19 +1,24 @@
-"""Block 1: the tumour, its ICD-O-3 codes and site from the guidelines; metastases.
+"""Block 1: the tumour and its site, as the guidelines name them; metastases.
 
-Retrieved from the whole store; the guideline that states the chosen tumour's code (its
+Retrieved from the whole store. The guidelines name tumours and sites in their own words and
+languages; the ICD-O-3 codes are the vocabulary's for those names (``knowledge/vocab``), so a
+guideline need not print a code. The guideline that names the chosen tumour most (its
 "anchor" document) is where the treatment blocks then look.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from datetime import date
 
-from knowledge.evidence import CodeFact, EvidenceSheet, Fact, build_evidence_sheet
-from knowledge.vocabulary import Term
-from service.generation.blocks.base import Agent, GenerationError, Patient, unique_by
+from knowledge.evidence import CodeFact, EvidenceSheet, Fact, build_evidence_sheet, tumours_in
+from knowledge.vocabulary import Term, TumourGroup, tumour_groups
+from service.generation.blocks.base import WIDEN, Agent, GenerationError, Patient, unique_by
 from service.generation.constraints import METASTASIS_SITES, EvidenceLabels, diagnosis_schema
 from service.records import Diagnosis
 from service.requests import RequestError
+from service.requests.tumours import covers
 
 
 def diagnosis_block(
@@ -24,36 +29,50 @@ def diagnosis_block(
     metastatic: bool | None,
     event: str = "diagnosis",
     exclude: str | None = None,
+    blocks: Sequence[str] = (),
 ) -> tuple[Diagnosis, str]:
     """The diagnosis and the sha256 of the guideline that states its morphology code.
 
     ``exclude``: a morphology code not to offer (the second tumour asked for, so that the
-    first tumour differs from it)."""
-    query = f"{agent.request.prompt}. Diagnosis, ICD-O-3 morphology and topography codes."
+    first tumour differs from it). ``blocks``: the treatment blocks asked for; tumours whose
+    evidence (the fact index's coverage) supports all of them are offered first."""
+    query = (
+        f"{agent.request.prompt}. Diagnosis, tumour type and primary site, "
+        "ICD-O-3 morphology and topography codes."
+    )
     chunks = agent.retrieve(query)
     if wanted is not None:
-        chunks += agent.retrieve(f"{wanted.term}: ICD-O-3 morphology {wanted.code}")
+        chunks += agent.retrieve(f"{' / '.join(_names(wanted)[:6])}: diagnosis and treatment")
     sheet = build_evidence_sheet(chunks)
     morphologies = sheet.morphologies
     if wanted is not None:
-        morphologies = [m for m in morphologies if m.code == wanted.code]
-        if not morphologies:
-            raise RequestError(
-                f"no ingested guideline states ICD-O-3 {wanted.code} ({wanted.term}); "
-                "ingest a guideline for it first"
-            )
+        morphologies = [m for m in morphologies if covers(wanted, m.code)]
+    if not morphologies:
+        # A guideline naming only a group ("gliomas de baixo grau") treats its morphologies.
+        members = unique_by(sheet.group_members(), lambda m: m.code)
+        morphologies = [m for m in members if wanted is None or covers(wanted, m.code)]
+    if wanted is not None and not morphologies:
+        raise RequestError(
+            f"no ingested guideline names {_shown(wanted)} under any of its names "
+            f"({', '.join(_names(wanted)[1:4]) or wanted.term}); "
+            "`clinsynth coverage` lists the tumours the guidelines treat; "
+            "ingest a guideline for it first"
+        )
     if exclude is not None and wanted is None:
         morphologies = [m for m in morphologies if m.code != exclude]
+    morphologies = _supporting(agent, morphologies, blocks)
     if not morphologies:
         raise RequestError(
-            "the knowledge store has no passage with an ICD-O-3 morphology code; "
-            "run `clinsynth ingest` on guideline PDFs first"
+            "no retrieved passage names a tumour of the ICD-O-3 vocabulary; "
+            "run `clinsynth ingest` on guideline PDFs first (`clinsynth coverage` shows "
+            "which tumours the ingested guidelines treat)"
         )
     uncoded = [m for m in morphologies if not _same_document(sheet, m, sheet.topographies)]
     for m in unique_by(uncoded, lambda m: sheet.chunk(m.chunk_id).document_sha256):
         # The sites a guideline codes may sit in another passage than its tumour's code.
         where = {"document_sha256": sheet.chunk(m.chunk_id).document_sha256}
-        chunks += agent.retrieve(f"{m.term}: primary site, ICD-O-3 topography codes", where)
+        query = f"{m.term}: primary sites, localisation, ICD-O-3 topography"
+        chunks += agent.retrieve(query, where)
     if uncoded:
         sheet = build_evidence_sheet(chunks)
     options = [
@@ -94,7 +113,55 @@ def diagnosis_block(
         )
     except (KeyError, StopIteration, TypeError, AttributeError) as exc:
         raise GenerationError(f"diagnosis block does not fit its schema ({exc!r})") from exc
-    return diagnosis, sheet.chunk(morphology.chunk_id).document_sha256
+    anchor = sheet.chunk(morphology.chunk_id).document_sha256
+    agent.protocols[anchor] = _protocol(agent, morphology, anchor)
+    return diagnosis, anchor
+
+
+def _protocol(agent: Agent, morphology: CodeFact, anchor: str) -> tuple[str, ...]:
+    """The anchor, then the other documents whose passages on treating the tumour name it
+    (by any name, or by a tumour group holding it), most passages first."""
+    groups = {g.code for g in tumour_groups() if morphology.code in g.members}
+    chunks = agent.retrieve(
+        f"{morphology.term}: chemotherapy, radiotherapy, surgery, doses and regimens", widen=WIDEN
+    )
+    naming = Counter(
+        c.document_sha256
+        for c in chunks
+        if any(f.code == morphology.code or f.code in groups for f in tumours_in(c))
+    )
+    return (anchor, *(d for d, _ in naming.most_common() if d != anchor))
+
+
+def _supporting(agent: Agent, offered: list[CodeFact], blocks: Sequence[str]) -> list[CodeFact]:
+    """The tumours whose coverage supports every requested block (by their own code or a
+    group holding it); all of them where none does or the store keeps no fact index."""
+    coverage = getattr(agent.store, "tumour_coverage", None)
+    if coverage is None or not blocks or len(offered) < 2:
+        return offered
+    holding = {
+        m.code: {m.code, *(g.code for g in tumour_groups() if m.code in g.members)} for m in offered
+    }
+    supported: dict[str, set[str]] = {}
+    for entry in coverage({c for codes in holding.values() for c in codes}):
+        supported.setdefault(entry["code"], set()).update(entry["supported"])
+    kept = [
+        m
+        for m in offered
+        if set(blocks) <= set().union(*(supported.get(c, set()) for c in holding[m.code]))
+    ]
+    return kept or offered
+
+
+def _shown(term: Term) -> str:
+    if isinstance(term, TumourGroup):
+        return f"{term.term} (a tumour group)"
+    return f"{term.term} (ICD-O-3 {term.code})"
+
+
+def _names(term: Term) -> list[str]:
+    """A tumour's preferred name first, then its other names (languages, synonyms)."""
+    return list(dict.fromkeys([term.term, *term.names]))
 
 
 def _same_document(sheet: EvidenceSheet, fact: Fact, candidates: list[CodeFact]) -> list[CodeFact]:

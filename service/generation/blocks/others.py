@@ -52,7 +52,7 @@ def others_block(
     )
     chunks += agent.retrieve("transfusions of irradiated red cells and platelets")
     chunks += agent.retrieve(
-        "methotrexate elimination, toxicity and intoxication", {"document_sha256": anchor}
+        "methotrexate elimination, toxicity and intoxication", agent.protocol(anchor)
     )
     facts = care_facts(chunks)
     cited: list[Fact] = []

@@ -28,7 +28,7 @@ class RelapsePlan:
 
 
 def relapse_block(agent: Agent, patient: Patient, diagnosis: Diagnosis, anchor: str) -> RelapsePlan:
-    where = {"document_sha256": anchor}
+    where = agent.protocol(anchor)
     tumour = diagnosis.tumour
     chunks = agent.retrieve_until(
         [

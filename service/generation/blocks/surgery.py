@@ -37,7 +37,7 @@ def surgery_block(
     agent: Agent, patient: Patient, diagnosis: Diagnosis, anchor: str, *, required: bool
 ) -> ProcedureFact | None:
     """The chosen procedure; None when none fits and surgery was not asked for outright."""
-    where = {"document_sha256": anchor}
+    where = agent.protocol(anchor)
     tumour = diagnosis.tumour
     queries = (
         f"{tumour} surgery: resection, limb salvage, amputation, biopsy",

@@ -62,6 +62,15 @@ def lookback_days(rng: random.Random, *, relapse: bool, second_tumour: bool) -> 
     return rng.randint(need + 30, need + 700)
 
 
+def years_back(age_now: int | None, age: int, lookback: int) -> list[int]:
+    """Days between diagnosis and today to try: ``lookback`` alone, or, for a patient aged
+    ``age_now`` today who was ``age`` at diagnosis, every fortnight of that many years (the
+    first whose birthday gives ``age_now`` is kept)."""
+    if age_now is None:
+        return [lookback]
+    return [(age_now - age) * 365 + offset for offset in range(0, 380, 14)]
+
+
 def radiotherapy_days(fractions: int) -> timedelta:
     """Five fractions a week."""
     return timedelta(days=math.ceil(fractions / 5) * 7)

@@ -8,10 +8,12 @@ anthracycline bound) before the model sees the options.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from knowledge.chunks import RetrievedChunk
 from knowledge.evidence import (
     EvidenceSheet,
     IntrathecalFact,
@@ -20,6 +22,7 @@ from knowledge.evidence import (
     TechniqueFact,
     build_evidence_sheet,
 )
+from knowledge.vocabulary import tumour_groups
 from service.generation.blocks.base import Agent, GenerationError, Patient, unique_by
 from service.generation.blocks.chemotherapy import ChosenRegimen, anthracycline_dose, within_budget
 from service.generation.blocks.hsct import TransplantPlan
@@ -74,48 +77,27 @@ def treatment_block(
     radiotherapy: bool,
     anthracycline_budget: float,
 ) -> TreatmentPlan:
-    where = {"document_sha256": anchor}
-    tumour = diagnosis.tumour
-    chemo_chunks = (
-        agent.retrieve(f"{tumour} chemotherapy regimen drugs and doses mg/m2", where)
-        if chemotherapy
-        else []
-    )
-    rt_chunks = (
-        agent.retrieve(f"{tumour} radiotherapy dose in Gy and fractions", where)
-        if radiotherapy
-        else []
-    )
-    it_chunks = (
-        agent.retrieve(f"{tumour} intrathecal methotrexate, triple intrathecal therapy", where)
-        if chemotherapy
-        else []
-    )
-    technique_chunks = (
-        agent.retrieve(f"{tumour} radiotherapy technique: proton therapy, boost", where)
-        if radiotherapy
-        else []
-    )
-    chemo_sheet = build_evidence_sheet(chemo_chunks)
-    rt_sheet = build_evidence_sheet(rt_chunks + technique_chunks)
-    labels = EvidenceLabels(
-        build_evidence_sheet(chemo_chunks + rt_chunks + it_chunks + technique_chunks)
+    offer = _offer(agent, patient, diagnosis, [agent.protocol(anchor)], chemotherapy, radiotherapy)
+    if (chemotherapy and not offer.regimens) or (radiotherapy and not offer.courses):
+        # The tumour's chapter may keep its regimens elsewhere (appendices, tables): the
+        # pages the fact index finds naming the tumour with doses, else every document
+        # naming it.
+        scopes: list[dict[str, Any]] = []
+        for codes in tumour_codes(diagnosis):  # the tumour itself, then ever wider groups
+            scopes = scopes or agent.fact_scopes(codes, TREATMENT_FACTS, FACT_PAGES)
+        scopes = scopes or [agent.protocol(anchor, wide=True)]
+        offer = _offer(agent, patient, diagnosis, scopes, chemotherapy, radiotherapy)
+    labels, rt_sheet, boosts, techniques, intrathecal = (
+        offer.labels,
+        offer.rt_sheet,
+        offer.boosts,
+        offer.techniques,
+        offer.intrathecal,
     )
     regimens = agent.shuffled(
-        [r for r in chemo_sheet.regimens() if anthracycline_dose(r.drugs) <= anthracycline_budget]
+        [r for r in offer.regimens if anthracycline_dose(r.drugs) <= anthracycline_budget]
     )
-    courses = agent.shuffled(
-        [
-            r
-            for r in build_evidence_sheet(rt_chunks).courses()
-            if r.fits(patient.age) and not is_total_body(r)  # TBI is transplant conditioning
-        ]
-    )
-    boosts = [b for b in rt_sheet.boosts() if b.fits(patient.age)]
-    techniques = offered_techniques(rt_sheet)
-    intrathecal = unique_by(
-        build_evidence_sheet(chemo_chunks + it_chunks).intrathecal, lambda f: tuple(f.drugs)
-    )
+    courses = agent.shuffled(offer.courses)
     schema = treatment_schema(
         regimens,
         courses,
@@ -152,6 +134,88 @@ def treatment_block(
         plan.intrathecal = _intrathecal(intrathecal, answer.get("intrathecal"))
         plan.intrathecal_facts = intrathecal
     return plan
+
+
+MIN_REGIMENS = 2  # fewer found: the same query again with a wider net
+FACT_PAGES = 6  # pages of the fact index read when the tumour's own chapter offers nothing
+TREATMENT_FACTS = ("drug_dose", "radiotherapy")
+
+
+def tumour_codes(diagnosis: Diagnosis) -> list[set[str]]:
+    """How the fact index may name the diagnosis, narrowest first: its morphology code,
+    then each tumour group holding it, smallest first ("low-grade glioma" before "CNS
+    tumours")."""
+    code = diagnosis.icdo3_morphology
+    groups = sorted((g for g in tumour_groups() if code in g.members), key=lambda g: len(g.members))
+    return [{code}, *({g.code} for g in groups)]
+
+
+@dataclass
+class _Offer:
+    """What the passages of one scope offer a record's first-line treatment."""
+
+    labels: EvidenceLabels
+    rt_sheet: EvidenceSheet
+    regimens: list[Regimen]
+    courses: list[RadiotherapyFact]
+    boosts: list[RadiotherapyFact]
+    techniques: list[TechniqueFact]
+    intrathecal: list[IntrathecalFact]
+
+
+def _offer(
+    agent: Agent,
+    patient: Patient,
+    diagnosis: Diagnosis,
+    scopes: list[dict[str, Any]],
+    chemotherapy: bool,
+    radiotherapy: bool,
+) -> _Offer:
+    names = diagnosis.tumour
+
+    def passages(
+        query: str, wanted: bool, found: Callable[[list[RetrievedChunk]], bool]
+    ) -> list[RetrievedChunk]:
+        if not wanted:
+            return []
+        # A protocol's regimen tables may rank below its prose: look wider when needed.
+        return [c for where in scopes for c in agent.retrieve_until([query], found, where)]
+
+    chemo_chunks = passages(
+        f"{names} chemotherapy regimen drugs and doses mg/m2",
+        chemotherapy,
+        lambda chunks: len(build_evidence_sheet(chunks).regimens()) >= MIN_REGIMENS,
+    )
+    rt_chunks = passages(
+        f"{names} radiotherapy dose in Gy and fractions",
+        radiotherapy,
+        lambda chunks: bool(build_evidence_sheet(chunks).courses()),
+    )
+    it_chunks = passages(
+        f"{names} intrathecal methotrexate, triple intrathecal therapy", chemotherapy, bool
+    )
+    technique_chunks = passages(
+        f"{names} radiotherapy technique: proton therapy, boost", radiotherapy, bool
+    )
+    chemo_sheet = build_evidence_sheet(chemo_chunks)
+    rt_sheet = build_evidence_sheet(rt_chunks + technique_chunks)
+    return _Offer(
+        labels=EvidenceLabels(
+            build_evidence_sheet(chemo_chunks + rt_chunks + it_chunks + technique_chunks)
+        ),
+        rt_sheet=rt_sheet,
+        regimens=chemo_sheet.regimens(),
+        courses=[
+            r
+            for r in build_evidence_sheet(rt_chunks).courses()
+            if r.fits(patient.age) and not is_total_body(r)  # TBI is transplant conditioning
+        ],
+        boosts=[b for b in rt_sheet.boosts() if b.fits(patient.age)],
+        techniques=offered_techniques(rt_sheet),
+        intrathecal=unique_by(
+            build_evidence_sheet(chemo_chunks + it_chunks).intrathecal, lambda f: tuple(f.drugs)
+        ),
+    )
 
 
 def _regimen_listing(regimens: list[Regimen], labels: EvidenceLabels) -> str:

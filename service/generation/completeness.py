@@ -1,0 +1,44 @@
+"""No requested block is ever dropped: a record lacking one is refused with the reason."""
+
+from __future__ import annotations
+
+from service.generation.blocks.treatment import tumour_codes
+from service.records import Diagnosis, PatientRecord
+from service.requests import ParsedRequest, RequestError
+
+
+def refuse_if_short(request: ParsedRequest, record: PatientRecord, store: object) -> None:
+    """No requested block is ever dropped: a record without one is refused, naming it."""
+    held = {
+        "chemotherapy": record.chemotherapy,
+        "radiotherapy": record.radiotherapy,
+        "surgery": record.surgery,
+        "hsct": record.hsct,
+        "others": record.others,
+    }
+    missing = [block for block in request.blocks if not held[block]]
+    if request.relapse and record.relapse is None:
+        missing.append("relapse")
+    if missing:
+        d = record.diagnosis
+        raise RequestError(
+            f"the ingested guidelines give no usable {' or '.join(missing)} for "
+            f"{d.tumour} (ICD-O-3 {d.icdo3_morphology}), so a record with every requested "
+            f"block cannot be made; {coverage_note(store, d)}"
+        )
+
+
+def coverage_note(store: object, diagnosis: Diagnosis) -> str:
+    """What ``clinsynth coverage`` says of the tumour and the groups holding it."""
+    coverage = getattr(store, "tumour_coverage", None)
+    if coverage is None:
+        return "`clinsynth coverage` shows which blocks the guidelines support for each tumour"
+    entries = coverage({c for codes in tumour_codes(diagnosis) for c in codes})
+    if not entries:
+        return "`clinsynth coverage` lists no ingested guideline naming it"
+    said = "; ".join(
+        f"{e['term']}: "
+        + ", ".join(f"{block} {held['facts']} facts" for block, held in e["blocks"].items())
+        for e in entries
+    )
+    return f"`clinsynth coverage` says {said}"
