@@ -239,7 +239,8 @@ def _code_named(code: str, pages: list[str]) -> bool:
         for t in (*morphologies(), *topographies(), *tumour_groups())
         if t.code == code or (isinstance(t, TumourGroup) and code in t.members)
     )
-    return bool(terms) and any(find_terms(page, terms) for page in pages)
+    # A page's lines break where the chunk's text has spaces ("brain\ntumor").
+    return bool(terms) and any(find_terms(" ".join(page.split()), terms) for page in pages)
 
 
 def _named(item: Surgery | StemCellTransplant | Relapse, quotes: list[str]) -> tuple[bool, str]:

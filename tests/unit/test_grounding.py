@@ -414,3 +414,12 @@ def test_names_match_across_dashes_spaces_and_short_forms_in_capitals():
         "Limb-salvage surgery with an endoprosthesis is preferred",
         "limb-salvage surgery with endoprosthesis",
     )
+
+
+def test_a_code_is_supported_by_a_vocabulary_name_on_the_page_across_a_line_break():
+    from service.validation.grounding import _code_named
+
+    page = "Estudo do consórcio canadense de tumores\ncerebrais (glioma de alto\ngrau)."
+    assert _code_named("9380/3", [page])  # "glioma de alto grau": a group holding 9380/3
+    assert _code_named("9440/3", [page])
+    assert not _code_named("9364/3", [page])
