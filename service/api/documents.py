@@ -79,6 +79,14 @@ _UPLOAD_FORM = {  # the form the route reads itself (see service.api.uploads), f
                             "default": True,
                             "description": "OCR pages without a text layer",
                         },
+                        "extract": {
+                            "type": "string",
+                            "enum": ["patterns", "model"],
+                            "default": "patterns",
+                            "description": "Fact extraction: patterns, or patterns and a "
+                            "model pass through the configured backend (proposals kept "
+                            "only when drug, number and unit are in their quote on the page)",
+                        },
                     },
                 }
             }
@@ -104,17 +112,29 @@ async def upload_documents(
     async with spooled_upload(request, jobs.uploads / ".spool", max_file_bytes=limit) as form:
         if not form.files:
             raise HTTPException(status_code=400, detail="no 'files' part: send at least one PDF")
-        if unknown := sorted(set(form.fields) - {"tags", "ocr"}):
+        if unknown := sorted(set(form.fields) - {"tags", "ocr", "extract"}):
             shown = ", ".join(repr(name) for name in unknown)
             raise HTTPException(
-                status_code=422, detail=f"unknown form field {shown}: send files, tags and ocr"
+                status_code=422,
+                detail=f"unknown form field {shown}: send files, tags, ocr and extract",
             )
         ocr = _form_flag(form.fields.get("ocr", ["true"])[-1])
+        extract = form.fields.get("extract", ["patterns"])[-1].strip().lower()
+        if extract not in ("patterns", "model"):
+            raise HTTPException(
+                status_code=422, detail=f"extract: expected patterns or model, not {extract!r}"
+            )
         tags = tuple(tag for tag in form.fields.get("tags", []) if tag)
-        options = replace(services.ingest, tags=tags, ocr=ocr and services.ingest.ocr)
+        options = replace(
+            services.ingest,
+            tags=tags,
+            ocr=ocr and services.ingest.ocr,
+            extract="model" if extract == "model" else "patterns",
+        )
+        model = services.generator.model if extract == "model" else None
         accepted, refused = await run_in_threadpool(_start_jobs, jobs, form.files, limit)
     for job in accepted:
-        background.add_task(jobs.run, job, options)
+        background.add_task(jobs.run, job, options, model)
     if not accepted:
         too_large = any(f.too_large for f in form.files)
         raise HTTPException(status_code=413 if too_large else 400, detail=refused)

@@ -118,6 +118,7 @@ def test_portuguese_radiotherapy_course():
         "fractions": 30,
         "per_fraction_gy": 1.8,
         "boost": False,
+        "source": "patterns",
     }
     assert fact.quote == "54 Gy em 30 frações de 1,8 Gy"
 
@@ -153,7 +154,11 @@ def test_regimens_named_and_combined_with_their_phase():
     names = {f.fields["name"]: f.fields["phase"] for f in found}
     assert "PCV" in names
     found = facts_of("Induction: vincristine/cyclophosphamide.", "regimen", "en")
-    assert found[0].fields == {"name": "vincristine + cyclophosphamide", "phase": "induction"}
+    assert found[0].fields == {
+        "name": "vincristine + cyclophosphamide",
+        "phase": "induction",
+        "source": "patterns",
+    }
 
 
 def test_surgery_transplant_and_supportive_items():
