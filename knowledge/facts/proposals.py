@@ -22,7 +22,7 @@ from knowledge.chunks import TableCell
 from knowledge.facts.doses import DOSE, dose_fields, is_formulation, normalise_unit
 from knowledge.facts.model import Fact
 from knowledge.facts.numbers import THRESHOLD, clean, parse_number
-from knowledge.facts.radiotherapy import GRAY
+from knowledge.facts.radiotherapy import GRAY, risk_criterion
 from knowledge.facts.text import mentions, sentences
 from knowledge.vocabulary import drug_by_name, drugs
 from prompts import load_prompt
@@ -246,7 +246,7 @@ def _radiotherapy(
         gray = value / 100 if written == "cgy" else value
         if not 0 < gray <= 80:
             continue
-        if THRESHOLD.search(_before(text, start + match.start())):
+        if _risk_criterion(text, start + match.start(), start + match.end()):
             return None, "a strength or a threshold"
         fields = {
             "site": None,
@@ -258,6 +258,12 @@ def _radiotherapy(
         }
         return Fact("radiotherapy", page, start, end, quote, fields), ""
     return None, "number or unit not in the quote"
+
+
+def _risk_criterion(text: str, start: int, end: int) -> bool:
+    """``risk_criterion`` within the sentence of the page holding ``[start, end)``."""
+    begin, stop = next(((b, e) for b, e in sentences(text) if b <= start < e), (0, len(text)))
+    return risk_criterion(text[begin:stop], start - begin, end - begin)
 
 
 def _gray_unit(unit: str) -> str:
