@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from models.base import LanguageModel
 
 PROMPT = "fact_extraction"
-MAX_WINDOWS = 4  # per page: a bounded pass, whatever the page holds
+MAX_WINDOWS = 2  # per page: a bounded pass, whatever the page holds
 MAX_WINDOW_CHARS = 320
 MAX_PROPOSALS = 3  # per window
 MAX_TOKENS = 200
@@ -82,28 +82,35 @@ def candidate_windows(
     covered: Sequence[tuple[int, int]] = (),
     limit: int = MAX_WINDOWS,
 ) -> list[tuple[int, int]]:
-    """``[start, end)`` spans of the page's sentences and table rows that name a drug (or
-    write Gy) next to a figure with a unit: where a dose can be. Those the patterns found
-    nothing in (``covered``: their facts' spans) come first; at most ``limit``."""
-    spans = list(sentences(text))
-    for cells in rows:
+    """``[start, end)`` spans of the page's table rows, then sentences, with a figure the
+    patterns did not read (outside every ``covered`` span, their facts'): a dose and unit
+    in a passage naming a drug, or a dose in Gy. At most ``limit``, none overlapping
+    another, in page order: where a dose may have been missed, and nowhere else."""
+    spans = []
+    for cells in rows:  # a table row first: a tighter passage than the text around it
         located = [c for c in cells if (page is None or c.page == page)]
         located = [c for c in located if text[c.start : c.end] == c.text]
         if located:
             spans.append((min(c.start for c in located), max(c.end for c in located)))
-    found = []
+    spans = sorted(spans) + sentences(text)
+    chosen: list[tuple[int, int]] = []
     for begin, stop in dict.fromkeys(spans):
         window = _trim(text, begin, stop)
-        if window is None:
+        if window is None or len(chosen) >= limit:
             continue
         start, end = window
         piece = text[start:end]
-        if not (mentions(piece, drugs()) and DOSE.search(piece)) and not GRAY.search(piece):
-            continue
-        seen = any(s < end and start < e for s, e in covered)
-        found.append((seen, start, end))
-    found.sort()
-    return [(start, end) for _, start, end in found[:limit]]
+        figures = list(GRAY.finditer(piece))
+        if mentions(piece, drugs()):
+            figures.extend(DOSE.finditer(piece))
+        unread = [
+            m
+            for m in figures
+            if not any(s <= start + m.start() and start + m.end() <= e for s, e in covered)
+        ]
+        if unread and not any(s < end and start < e for s, e in chosen):
+            chosen.append((start, end))
+    return sorted(chosen)
 
 
 def _trim(text: str, begin: int, stop: int) -> tuple[int, int] | None:
@@ -282,8 +289,9 @@ def model_pass(
     limit: int = MAX_WINDOWS,
     seed: int = 0,
 ) -> tuple[list[Fact], ModelPassStats]:
-    """The verified proposals of one page (``found``: the patterns' facts of the page,
-    whose windows come last), with what the pass did."""
+    """The verified proposals of one page that the patterns had not found (``found``: the
+    patterns' facts of the page; the model reads only passages with a figure they did not
+    read), with what the pass did."""
     stats = ModelPassStats()
     started = time.perf_counter()
     covered = [(f.start, f.end) for f in found if f.kind in ("drug_dose", "radiotherapy")]

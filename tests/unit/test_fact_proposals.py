@@ -19,8 +19,9 @@ from models.fake import FakeModel
 PAGE = (
     "Esquema de resgate.\n"
     "Vincristina 1,5 mg/m2 EV D1 e D8 (máximo 2 mg).\n"
-    "A carboplatina é dada na dose de 560\nmg/m2 no dia 1, por via endovenosa, "
-    "quando a contagem de plaquetas o permitir e depois da hidratação habitual do protocolo.\n"
+    "A carboplatina é dada na dose de 560\nmg/m2 no dia 1, por via endovenosa.\n"
+    "A carboplatina, conforme a função renal e a contagem de plaquetas do paciente, "
+    "é dada na dose de 450 mg/m2 no dia 1.\n"
     "Radioterapia: 54 Gy em 30 frações.\n"
     "Hemoglobina acima de 10 mg/dl antes de cada ciclo.\n"
 )
@@ -94,13 +95,23 @@ def test_a_threshold_is_not_a_radiotherapy_course():
     assert kept is not None and kept.fields["total_gy"] == 54
 
 
-def test_candidate_windows_are_bounded_and_uncovered_ones_come_first():
+def test_candidate_windows_are_bounded_and_only_where_a_figure_was_not_read():
     lines = [f"Vincristina {n},5 mg/m2 no dia {n}." for n in range(1, 10)]
     text = " ".join(lines)
-    windows = candidate_windows(text, covered=[window_of(text, lines[0])])
-    assert len(windows) == MAX_WINDOWS
+    windows = candidate_windows(text, covered=[window_of(text, lines[0])], limit=4)
+    assert len(windows) == 4
     assert window_of(text, lines[0]) not in windows  # the patterns read that one already
+    assert windows[0] == window_of(text, lines[1])  # then page order
     assert candidate_windows("Sem doses nesta página.") == []
+    assert candidate_windows("Hemoglobina acima de 10 mg/dl.") == []  # a figure, no drug
+    found = extract_page(2, PAGE, language="pt")
+    covered = [(f.start, f.end) for f in found if f.kind in ("drug_dose", "radiotherapy")]
+    windows = [PAGE[start:end] for start, end in candidate_windows(PAGE, covered=covered)]
+    assert windows == [  # "máximo 2 mg" and the 450 mg/m2 were not read as doses
+        "Vincristina 1,5 mg/m2 EV D1 e D8 (máximo 2 mg).",
+        "A carboplatina, conforme a função renal e a contagem de plaquetas do paciente, "
+        "é dada na dose de 450 mg/m2 no dia 1.",
+    ]
 
 
 def test_a_table_row_is_a_window():
@@ -120,22 +131,45 @@ def test_the_schema_allows_only_the_drugs_the_passage_names():
 
 
 def test_the_model_pass_keeps_what_checks_out_and_counts_the_rest():
+    long_quote = (
+        "carboplatina, conforme a função renal e a contagem de plaquetas do paciente, "
+        "é dada na dose de 450 mg/m2"
+    )
     model = FakeModel().enqueue(
+        {"facts": []},  # the vincristine line ("máximo 2 mg")
         {
             "facts": [
-                proposal("Vincristina", 1.5, "mg/m2", "Vincristina 1,5 mg/m2"),  # patterns too
-                proposal("Vincristina", 2, "mg", "Vincristina 2 mg"),  # not on the page
+                proposal("carboplatina", 450, "mg/m2", long_quote),  # the patterns missed it
+                proposal("carboplatina", 450, "mg/m2", "carboplatina 450 mg/m2"),  # not there
+                proposal("carboplatina", 560, "mg/m2", long_quote),  # not its number
             ]
         },
-        {"facts": [proposal("carboplatina", 560, "mg/m2", "carboplatina é dada na dose de 560")]},
-        "not json",
     )
     found = extract_page(2, PAGE, language="pt")
-    new, stats = model_pass(model, 2, PAGE, found=found, language="pt", limit=3)
-    assert stats.windows == 3 and stats.proposed == 3
-    assert stats.kept == 1 and stats.new == 0  # the kept one, the patterns had too
+    assert not any(f.fields.get("dose") == 450 for f in found)
+    new, stats = model_pass(model, 2, PAGE, found=found, language="pt")
+    assert stats.windows == 2 and stats.proposed == 3 and stats.kept == stats.new == 1
     assert stats.dropped == {"quote not on the page": 1, "number or unit not in the quote": 1}
-    assert len(stats.errors) == 1 and "not json" in stats.errors[0]
-    assert new == []
+    [fact] = new
+    assert fact.quote == PAGE[fact.start : fact.end] and fact.fields["source"] == "model"
+    assert (fact.fields["drug"], fact.fields["dose"], fact.fields["unit"]) == (
+        "carboplatin",
+        450,
+        "mg/m2",
+    )
     assert all(call.schema is not None for call in model.calls)
     assert all(fact.fields["source"] == "patterns" for fact in found)
+
+
+def test_an_answer_that_is_not_json_is_kept_as_an_error_and_the_pass_goes_on():
+    model = FakeModel().enqueue("not json")
+    new, stats = model_pass(model, 2, PAGE, found=[], language="pt", limit=1)
+    assert new == [] and stats.windows == 1 and stats.proposed == 0
+    assert len(stats.errors) == 1 and "not json" in stats.errors[0]
+
+
+def test_with_no_pattern_facts_the_model_reads_the_page_in_order_up_to_the_limit():
+    model = FakeModel().enqueue({"facts": []}, {"facts": []})
+    model_pass(model, 2, PAGE, found=[], language="pt")
+    assert len(model.calls) == MAX_WINDOWS
+    assert "Vincristina 1,5 mg/m2" in model.calls[0].messages[1]["content"]
