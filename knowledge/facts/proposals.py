@@ -25,6 +25,7 @@ from knowledge.facts.numbers import THRESHOLD, clean, parse_number
 from knowledge.facts.radiotherapy import GRAY, risk_criterion
 from knowledge.facts.text import mentions, sentences
 from knowledge.vocabulary import drug_by_name, drugs
+from models.base import BackendError
 from prompts import load_prompt
 
 if TYPE_CHECKING:
@@ -302,13 +303,17 @@ def model_pass(
         stats.windows += 1
         window = text[begin:stop]
         system, user = template.render(passage=window)
-        completion = model.complete_json(
-            [{"role": "system", "content": system}, {"role": "user", "content": user}],
-            schema(window),
-            seed=seed,
-            max_tokens=MAX_TOKENS,
-            temperature=0.0,
-        )
+        try:
+            completion = model.complete_json(
+                [{"role": "system", "content": system}, {"role": "user", "content": user}],
+                schema(window),
+                seed=seed,
+                max_tokens=MAX_TOKENS,
+                temperature=0.0,
+            )
+        except BackendError as exc:  # a server away: this passage goes unread, said so
+            stats.errors.append(f"page {page}: the backend failed: {exc}")
+            continue
         try:
             proposals = parse_proposals(completion.text)
         except ValueError as exc:  # JSONDecodeError included: the raw answer is kept

@@ -63,6 +63,11 @@ def ingest(
             err.print("[red]failed[/red]    " + escape(str(result.error)))
         elif result.status == "unchanged":
             say(f"unchanged {result.path} (already ingested as {result.document_id})")
+            if extract == "model":
+                say(
+                    "          model pass: not run (the facts of unchanged files stay; "
+                    "delete the document and ingest it again to add the model's)"
+                )
         else:
             replaced = f", replaces {', '.join(result.superseded)}" if result.superseded else ""
             say(
@@ -102,8 +107,8 @@ def _report_facts(result: IngestResult) -> None:
         )
         if stats.errors:
             err.print(
-                f"[yellow]warning[/yellow]   model pass: {len(stats.errors)} answers were not "
-                f"the asked JSON, e.g. {escape(stats.errors[0])}"
+                f"[yellow]warning[/yellow]   model pass: {len(stats.errors)} passages without "
+                f"a usable answer, e.g. {escape(stats.errors[0])}"
             )
     if not any(result.facts.get(kind) for kind in TREATMENT_KINDS):
         err.print(
