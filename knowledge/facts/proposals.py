@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from knowledge.chunks import TableCell
-from knowledge.facts.doses import DOSE, dose_fields, is_formulation, normalise_unit
+from knowledge.facts.doses import AFTER_GAP, DOSE, dose_fields, is_formulation, normalise_unit
 from knowledge.facts.model import Fact
 from knowledge.facts.numbers import THRESHOLD, clean, parse_number
 from knowledge.facts.radiotherapy import GRAY, risk_criterion
@@ -36,6 +36,7 @@ MAX_WINDOWS = 2  # per page: a bounded pass, whatever the page holds
 MAX_WINDOW_CHARS = 320
 MAX_PROPOSALS = 3  # per window
 MAX_TOKENS = 200
+MAX_QUOTES = 24  # quote choices offered per passage
 _SPACE = re.compile(r"\s+")
 
 
@@ -129,9 +130,25 @@ def _trim(text: str, begin: int, stop: int) -> tuple[int, int] | None:
     return start, min(stop, start + MAX_WINDOW_CHARS)
 
 
+def quote_choices(window: str) -> list[str]:
+    """Pieces of the passage a quote may be: from a drug's name to a figure and unit after
+    it (or from the figure to a name right after it: "1,5 mg/m2 de vincristina", not "1,5
+    mg/m2 e etoposido"), and a dose in Gy alone; the shortest first, at most ``MAX_QUOTES``."""
+    named = mentions(window, drugs())
+    pieces = [window[m.start() : m.end()] for m in GRAY.finditer(window)]
+    for figure in DOSE.finditer(window) if named else ():
+        for name in named:
+            if name.end <= figure.start():
+                pieces.append(window[name.start : figure.end()])
+            elif name.start >= figure.end() and AFTER_GAP.match(window[figure.end() : name.start]):
+                pieces.append(window[figure.start() : name.end])  # "1,5 mg/m2 de vincristina"
+    return sorted(dict.fromkeys(pieces), key=len)[:MAX_QUOTES]
+
+
 def schema(window: str) -> dict[str, Any]:
     """The answer's JSON schema: the drug is one of the names the window itself writes
-    (or null for radiotherapy), so a small model cannot invent one."""
+    (or null for radiotherapy) and the quote one of its pieces (``quote_choices``), so a
+    small model can invent neither; the checks of ``verify`` still decide."""
     names = sorted({window[m.start : m.end] for m in mentions(window, drugs())})
     item = {
         "type": "object",
@@ -140,7 +157,7 @@ def schema(window: str) -> dict[str, Any]:
             "drug": {"enum": [*names, None]},
             "dose": {"type": "number"},
             "unit": {"type": "string", "maxLength": 16},
-            "quote": {"type": "string", "maxLength": MAX_WINDOW_CHARS},
+            "quote": {"enum": quote_choices(window)},
         },
         "required": ["kind", "drug", "dose", "unit", "quote"],
         "additionalProperties": False,

@@ -125,9 +125,18 @@ def test_a_table_row_is_a_window():
     assert (start, dose_at + 9) in candidate_windows(text, [cells], page=1)
 
 
-def test_the_schema_allows_only_the_drugs_the_passage_names():
-    drug = schema("Vincristina 1,5 mg/m2 e VP-16 100 mg/m2")["properties"]["facts"]["items"]
-    assert set(drug["properties"]["drug"]["enum"]) == {"Vincristina", "VP-16", None}
+def test_the_schema_allows_only_the_drugs_and_the_pieces_the_passage_has():
+    item = schema("Vincristina 1,5 mg/m2 e VP-16 100 mg/m2")["properties"]["facts"]["items"]
+    assert set(item["properties"]["drug"]["enum"]) == {"Vincristina", "VP-16", None}
+    assert item["properties"]["quote"]["enum"] == [  # the shortest first
+        "VP-16 100 mg/m2",
+        "Vincristina 1,5 mg/m2",
+        "Vincristina 1,5 mg/m2 e VP-16 100 mg/m2",
+    ]
+    after = schema("Dar 1,5 mg/m2 de vincristina")["properties"]["facts"]["items"]
+    assert after["properties"]["quote"]["enum"] == ["1,5 mg/m2 de vincristina"]
+    gray = schema("Radioterapia: 54 Gy em 30 frações")["properties"]["facts"]["items"]
+    assert gray["properties"]["quote"]["enum"] == ["54 Gy"]
 
 
 def test_the_model_pass_keeps_what_checks_out_and_counts_the_rest():
