@@ -317,8 +317,10 @@ def model_pass(
     template = load_prompt(PROMPT)
     kept: list[Fact] = []
     for begin, stop in windows:
-        stats.windows += 1
         window = text[begin:stop]
+        if not quote_choices(window):
+            continue  # no piece a quote could be ("450 mg/m2 ... of which carboplatin")
+        stats.windows += 1
         system, user = template.render(passage=window)
         try:
             completion = model.complete_json(
@@ -328,8 +330,8 @@ def model_pass(
                 max_tokens=MAX_TOKENS,
                 temperature=0.0,
             )
-        except BackendError as exc:  # a server away: this passage goes unread, said so
-            stats.errors.append(f"page {page}: the backend failed: {exc}")
+        except (BackendError, ValueError) as exc:  # a server away, a grammar refused:
+            stats.errors.append(f"page {page}: the backend failed: {exc}")  # said, not fatal
             continue
         try:
             proposals = parse_proposals(completion.text)

@@ -182,3 +182,10 @@ def test_with_no_pattern_facts_the_model_reads_the_page_in_order_up_to_the_limit
     model_pass(model, 2, PAGE, found=[], language="pt")
     assert len(model.calls) == MAX_WINDOWS
     assert "Vincristina 1,5 mg/m2" in model.calls[0].messages[1]["content"]
+
+
+def test_a_passage_with_no_piece_to_quote_is_not_sent():
+    text = "Dar 450 mg/m2 no dia 1, conforme a tabela, de carboplatina."
+    model = FakeModel()
+    new, stats = model_pass(model, 1, text, found=[], language="pt")
+    assert candidate_windows(text) and model.calls == [] and stats.windows == 0
