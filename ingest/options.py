@@ -7,8 +7,11 @@ take their defaults from here without importing a PDF library.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from ingest.ocr import OcrChoice
+
+Extraction = Literal["patterns", "model"]
 
 
 @dataclass(frozen=True)
@@ -28,3 +31,5 @@ class IngestOptions:
     ocr: bool = True  # False: a document with no text layer is refused, as before OCR
     ocr_engine: OcrChoice = "auto"
     tables: bool = True
+    # "model": after the patterns, a language model proposes more doses (literally verified)
+    extract: Extraction = "patterns"

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from ingest.chunking import chunk_pages, make_splitter
 from ingest.ocr import OcrEngine, OcrUnavailable, make_ocr
@@ -23,9 +23,13 @@ from ingest.pdf import IngestError, iter_pages, open_pdf
 from ingest.reading import PageContent, Timings, read_document
 from knowledge.chunks import GuidelineChunk
 from knowledge.facts import Fact, extract_page, for_document
+from knowledge.facts.proposals import ModelPassStats, model_pass
 from knowledge.facts.store import FactIndex
 from knowledge.registry import DocumentPage, document_id_for
 from knowledge.store import KnowledgeStore
+
+if TYPE_CHECKING:
+    from models.base import LanguageModel
 
 Status = Literal["ingested", "replaced", "unchanged", "failed"]
 EMBED_BATCH = 512  # chunks embedded and written together (across documents)
@@ -48,6 +52,7 @@ class IngestResult:
     superseded: list[str] = field(default_factory=list)
     error: str | None = None
     facts: dict[str, int] = field(default_factory=dict)  # facts indexed, by kind
+    model_pass: ModelPassStats | None = None  # with ``--extract model``: proposed and kept
 
 
 class Progress(Protocol):
@@ -85,9 +90,10 @@ def ingest_file(
     store: KnowledgeStore,
     options: IngestOptions | None = None,
     progress: Progress | None = None,
+    model: LanguageModel | None = None,
 ) -> IngestResult:
     """Read, chunk, embed and register one PDF; content already active is not redone."""
-    [result] = ingest_paths([path], store, options, progress=progress)
+    [result] = ingest_paths([path], store, options, progress=progress, model=model)
     return result
 
 
@@ -104,6 +110,7 @@ class _Open:
     chunked: bool = False  # every page read
     pages_reported: int = 0  # pages read, as told to the progress
     facts: dict[str, int] = field(default_factory=dict)
+    model_pass: ModelPassStats | None = None
 
 
 class _Writer:
@@ -213,13 +220,18 @@ class _Writer:
                     head.chunks,
                     superseded=superseded,
                     facts=head.facts,
+                    model_pass=head.model_pass,
                 )
             self.queue.pop(0)
             self.emit(head)
 
 
 def _ingest_one(
-    path: Path, writer: _Writer, options: IngestOptions, ocr: Callable[[], OcrEngine] | None
+    path: Path,
+    writer: _Writer,
+    options: IngestOptions,
+    ocr: Callable[[], OcrEngine] | None,
+    model: LanguageModel | None = None,
 ) -> None:
     store = writer.store
     registry = store.registry
@@ -266,8 +278,9 @@ def _ingest_one(
         )
         started = time.perf_counter()
         registry.put_pages(entry.document_id, [_stored(entry.document_id, p) for p in pages])
+        found, document.model_pass = _facts(pages, model)
         document.facts = FactIndex(registry.engine).put(
-            entry.document_id, for_document(entry.document_id, _facts(pages))
+            entry.document_id, for_document(entry.document_id, found)
         )
         timings.writing += time.perf_counter() - started
         splitter = make_splitter(options.chunk_size, options.chunk_overlap)
@@ -297,13 +310,24 @@ def _stored(document_id: str, page: PageContent) -> DocumentPage:
     )
 
 
-def _facts(pages: Sequence[PageContent]) -> list[Fact]:
-    """The fact index of a document's pages: their exact text and their table rows."""
+def _facts(
+    pages: Sequence[PageContent], model: LanguageModel | None = None
+) -> tuple[list[Fact], ModelPassStats | None]:
+    """The fact index of a document's pages: their exact text and their table rows; with
+    ``model``, the verified proposals of the model pass added to the patterns' facts."""
     facts: list[Fact] = []
+    stats = ModelPassStats() if model is not None else None
     for page in pages:
         rows = [row.cells for row in page.rows]
-        facts.extend(extract_page(page.number, page.text, language=page.language, rows=rows))
-    return facts
+        found = extract_page(page.number, page.text, language=page.language, rows=rows)
+        facts.extend(found)
+        if model is not None and stats is not None:
+            proposed, page_stats = model_pass(
+                model, page.number, page.text, rows, found=found, language=page.language
+            )
+            facts.extend(proposed)
+            stats.add(page_stats)
+    return facts, stats
 
 
 def _failed(writer: _Writer, path: Path, document: _Open | None, error: str) -> None:
@@ -321,15 +345,20 @@ def ingest_paths(
     on_result: Callable[[IngestResult], None] | None = None,
     progress: Progress | None = None,
     timings: Timings | None = None,
+    model: LanguageModel | None = None,
 ) -> list[IngestResult]:
     """Ingest every PDF of ``paths`` (folders searched recursively), in order.
 
     Pages without a text layer are OCRed unless ``options.ocr`` is off; ``timings``, when
-    given, adds up the seconds each stage took.
+    given, adds up the seconds each stage took. With ``options.extract == "model"`` the
+    fact index adds the model pass of ``model`` (required then).
 
     ``on_result`` gets each file's result, in file order, as soon as that file is settled:
     a document's last chunks may be embedded together with the next documents' first ones."""
     options = options or IngestOptions()
+    if options.extract == "model" and model is None:
+        raise ValueError("extract='model' needs a language model for the model pass")
+    fact_model = model if options.extract == "model" else None
     results: list[IngestResult] = []
 
     def emit(result: IngestResult) -> None:
@@ -347,6 +376,6 @@ def ingest_paths(
         return engines[0]
 
     for pdf in find_pdfs(paths):
-        _ingest_one(pdf, writer, options, ocr if options.ocr else None)
+        _ingest_one(pdf, writer, options, ocr if options.ocr else None, fact_model)
     writer.flush()
     return results

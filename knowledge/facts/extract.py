@@ -24,7 +24,9 @@ def extract_page(
     language: str | None = None,
     rows: Sequence[Sequence[TableCell]] = (),
 ) -> list[Fact]:
-    """Every fact of one page; ``rows`` are its table rows (cells located on the page)."""
+    """Every fact of one page; ``rows`` are its table rows (cells located on the page).
+    Each fact's ``source`` field says who found it: ``patterns`` here, ``model`` for the
+    model pass (``knowledge.facts.proposals``)."""
     decimal_comma = language != "en"
     facts = [
         *tumour_mentions(page, text),
@@ -35,7 +37,7 @@ def extract_page(
     ]
     for row in rows:
         facts.extend(row_doses(page, text, row, decimal_comma=decimal_comma))
-    return _unique(facts)
+    return [replace(f, fields={**f.fields, "source": "patterns"}) for f in _unique(facts)]
 
 
 def row_doses(

@@ -12,7 +12,7 @@ from functools import cache
 from knowledge import vocabulary
 from knowledge.facts.model import Fact, FactKind
 from knowledge.facts.text import mentions, sentences, within
-from knowledge.vocabulary import Term, drugs, morphologies
+from knowledge.vocabulary import Term, TumourGroup, drugs, morphologies
 
 # Treatment words in English, Spanish, Portuguese (and close enough for Italian, French):
 # general clinical vocabulary, not one corpus's phrasing.
@@ -71,15 +71,58 @@ def tumour_terms() -> tuple[Term, ...]:
     return morphologies() + (tuple(groups()) if callable(groups) else ())
 
 
+# A disease status written next to a tumour's name: "meduloblastoma recidivado",
+# "ependimoma recorrente", "recurrent medulloblastoma", "recidiva de ependimoma".
+_RELAPSED_AFTER = re.compile(
+    r"^,?\s{0,3}(?:recorrentes?|recurrentes?|recidivad[oa]s?|recidivantes?|recidivati|"
+    r"em recidiva|en reca[ií]da|reca[ií]d[oa]s?|refrat[aá]ri[oa]s?|refractari[oa]s?|"
+    r"relapsed|recurrent|r[ée]cidivant[e]?s?|en rechute)\b",
+    re.IGNORECASE,
+)
+_RELAPSED_BEFORE = re.compile(
+    r"(?:\brecurrent|\brelapsed|\brecidivad[oa]s?|\brecidivas? (?:de|do|da|del|of)|"
+    r"\breca[ií]das? (?:de|do|da|del)|\brecorr[eê]ncias? (?:de|do|da)|\brelapse of|"
+    r"\brecurrence of)\s{1,3}(?:(?:um|uma|un|una|a|the)\s)?$",
+    re.IGNORECASE,
+)
+
+
+@cache
+def _relapse_groups() -> tuple[TumourGroup, ...]:
+    """The vocabulary's relapse groups ("relapsed CNS tumours"): a relapse word next to a
+    member tumour's name is a mention of the group."""
+    return tuple(g for g in vocabulary.tumour_groups() if g.term.lower().startswith("relapsed "))
+
+
+def _relapse_group(term: Term, text: str, start: int, end: int) -> TumourGroup | None:
+    codes = set(term.members) if isinstance(term, TumourGroup) else {term.code}
+    for group in _relapse_groups():
+        if group.code == term.code or not codes or not codes <= set(group.members):
+            continue
+        if _RELAPSED_AFTER.match(text[end : end + 40]) or _RELAPSED_BEFORE.search(
+            text[max(0, start - 40) : start]
+        ):
+            return group
+    return None
+
+
 def tumour_mentions(page: int, text: str) -> list[Fact]:
     facts, seen = [], set()
     for mention in mentions(text, tumour_terms()):
-        if mention.term.code in seen:
-            continue
-        seen.add(mention.term.code)
-        quote = text[mention.start : mention.end]
-        fields = {"code": mention.term.code, "term": mention.term.term}
-        facts.append(Fact("tumour_mention", page, mention.start, mention.end, quote, fields))
+        found = [(mention.term, mention.start, mention.end)]
+        group = _relapse_group(mention.term, text, mention.start, mention.end)
+        if group is not None:  # the relapse word joins the quote
+            after = _RELAPSED_AFTER.match(text[mention.end : mention.end + 40])
+            before = _RELAPSED_BEFORE.search(text[max(0, mention.start - 40) : mention.start])
+            start = mention.start - (len(before.group(0)) if before else 0)
+            end = mention.end + (after.end() if after else 0)
+            found.append((group, start, end))
+        for term, start, end in found:
+            if term.code in seen:
+                continue
+            seen.add(term.code)
+            fields = {"code": term.code, "term": term.term}
+            facts.append(Fact("tumour_mention", page, start, end, text[start:end], fields))
     return facts
 
 

@@ -35,6 +35,26 @@ FRACTIONS = re.compile(
 )
 _BOOST = re.compile(r"boost|reforço|sobreimpress|sobredosis|sobre-?dose|complemento", re.I)
 WINDOW = 120  # characters of the same sentence searched for fractions after a total
+# Survivorship follow-up guidelines state risk criteria as the dose "exposing" an organ
+# ("RT >= 15 Gy to a vol exposing the heart", "Radiotherapy to a vol exposing the HP region
+# < 30 Gy"): a criterion, not a course given, even where OCR of a multi-column page puts
+# another column's words between the "<" and its figure.
+_EXPOSURE = re.compile(
+    r"\bexpos(?:ing|ed|ure)\b|\bexpuest[oa]s?\b|\bexposi[cç][aã]o\b|\bexpost[oa]s?\b|"
+    r"\besposizione\b|\besposto\b|\bexponiert\b|\bexposition\b",
+    re.IGNORECASE,
+)
+EXPOSURE_BEFORE = 160  # characters of the sentence before the figure
+EXPOSURE_AFTER = 60  # ... and after it
+
+
+def risk_criterion(sentence: str, start: int, end: int) -> bool:
+    """Whether the figure at ``[start, end)`` of ``sentence`` is a threshold or an exposure
+    criterion of follow-up advice rather than a dose given."""
+    if THRESHOLD.search(sentence[max(0, start - 16) : start]):
+        return True
+    before = sentence[max(0, start - EXPOSURE_BEFORE) : start]
+    return bool(_EXPOSURE.search(before) or _EXPOSURE.search(sentence[end : end + EXPOSURE_AFTER]))
 
 
 def _gray(match: re.Match[str], *, decimal_comma: bool) -> float | None:
@@ -66,7 +86,7 @@ def radiotherapy_facts(page: int, text: str, *, decimal_comma: bool = True) -> l
             value = _gray(total, decimal_comma=decimal_comma)
             if value is None or value > 80:  # not a therapeutic course (a typo, a TBI cGy mix-up)
                 continue
-            if THRESHOLD.search(sentence[max(0, total.start() - 16) : total.start()]):
+            if risk_criterion(sentence, total.start(), total.end()):
                 continue
             end = total.end()
             fields: dict[str, Any] = {

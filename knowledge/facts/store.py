@@ -45,6 +45,28 @@ def resolve_tumour(name: str) -> list[Term]:
     return list(dict.fromkeys(term for term, _ in find_terms(name, tumour_terms())))
 
 
+def page_subjects(facts: Sequence[Fact]) -> dict[tuple[str, int], set[str]]:
+    """Per (document, page), the tumour codes the page is about: those it mentions, or, on a
+    page naming none (a regimen form, a dosing table), those of the last page before it in
+    the same document that named any: a manual names the tumour once, then gives its
+    regimens over the following pages."""
+    mentioned: dict[tuple[str, int], set[str]] = defaultdict(set)
+    pages: set[tuple[str, int]] = set()
+    for fact in facts:
+        pages.add((fact.document_id, fact.page))
+        if fact.kind == "tumour_mention":
+            mentioned[(fact.document_id, fact.page)].add(str(fact.fields.get("code")))
+    subjects: dict[tuple[str, int], set[str]] = {}
+    current: tuple[str, set[str]] = ("", set())
+    for key in sorted(pages):
+        if key in mentioned:
+            current = (key[0], mentioned[key])
+        elif current[0] != key[0]:
+            continue  # the document's first pages, before any tumour is named
+        subjects[key] = set(current[1])
+    return subjects
+
+
 class FactIndex:
     def __init__(self, engine: Engine):
         self.engine = engine
@@ -87,7 +109,7 @@ class FactIndex:
         tumour: str | None = None,
     ) -> list[Fact]:
         """Facts of active documents (or of ``document_id``, whatever its status); with
-        ``tumour``, its mentions and the facts on the pages that mention it."""
+        ``tumour``, its mentions and the facts on the pages about it (``page_subjects``)."""
         query = select(FactRow).order_by(FactRow.document_id, FactRow.page, FactRow.start)
         if document_id is not None:
             query = query.where(FactRow.document_id == document_id)
@@ -98,11 +120,8 @@ class FactIndex:
             facts = [_fact(row) for row in session.scalars(query)]
         if tumour is not None:
             codes = {t.code for t in resolve_tumour(tumour)}
-            pages = {
-                (f.document_id, f.page)
-                for f in facts
-                if f.kind == "tumour_mention" and f.fields.get("code") in codes
-            }
+            subjects = page_subjects(facts)
+            pages = {key for key, found in subjects.items() if found & codes}
             facts = [
                 f
                 for f in facts
@@ -131,7 +150,7 @@ class FactIndex:
 
     def coverage(self) -> list[dict[str, Any]]:
         """Per tumour mentioned in the active documents: for each record block, the facts on
-        pages that mention it, counted per document."""
+        pages about it (``page_subjects``), counted per document."""
         facts = self.facts()
         by_page: dict[tuple[str, int], list[Fact]] = defaultdict(list)
         for fact in facts:
@@ -145,8 +164,10 @@ class FactIndex:
                 code,
                 {"code": code, "term": fact.fields.get("term"), "pages": set(), "names": set()},
             )
-            entry["pages"].add((fact.document_id, fact.page))
             entry["names"].add(fact.quote)
+        for key, codes in page_subjects(facts).items():
+            for code in codes:
+                tumours[code]["pages"].add(key)
         report = []
         for code, entry in sorted(tumours.items(), key=lambda item: str(item[1]["term"])):
             blocks: dict[str, dict[str, int]] = {block: {} for block in BLOCKS}

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.pipeline import IngestOptions
 from knowledge.chunks import RetrievedChunk
+from models.base import LanguageModel
 from service.api.deps import Services, ServicesDep, require
 from service.api.uploads import MAX_FILES_PER_UPLOAD, SpooledFile, spooled_upload
 from service.storage.documents import (
@@ -80,6 +81,14 @@ _UPLOAD_FORM = {  # the form the route reads itself (see service.api.uploads), f
                             "default": True,
                             "description": "OCR pages without a text layer",
                         },
+                        "extract": {
+                            "type": "string",
+                            "enum": ["patterns", "model"],
+                            "default": "patterns",
+                            "description": "Fact extraction: patterns, or patterns and a "
+                            "model pass through the configured backend (proposals kept "
+                            "only when drug, number and unit are in their quote on the page)",
+                        },
                     },
                 }
             }
@@ -115,10 +124,11 @@ class ReceivedUpload:
     refused: list[dict[str, str]]
     options: IngestOptions
     too_large: bool
+    model: LanguageModel | None = None  # the model pass's backend (extract=model)
 
     def schedule(self, background: BackgroundTasks, jobs: IngestJobs) -> None:
         for job in self.accepted:
-            background.add_task(jobs.run, job, self.options)
+            background.add_task(jobs.run, job, self.options, self.model)
 
 
 async def receive_upload(
@@ -139,10 +149,11 @@ async def receive_upload(
     async with spooled_upload(request, jobs.uploads / ".spool", max_file_bytes=limit) as form:
         if not form.files:
             raise HTTPException(status_code=400, detail="no 'files' part: send at least one PDF")
-        if unknown := sorted(set(form.fields) - {"tags", "ocr"}):
+        if unknown := sorted(set(form.fields) - {"tags", "ocr", "extract"}):
             shown = ", ".join(repr(name) for name in unknown)
             raise HTTPException(
-                status_code=422, detail=f"unknown form field {shown}: send files, tags and ocr"
+                status_code=422,
+                detail=f"unknown form field {shown}: send files, tags, ocr and extract",
             )
         if file_name is not None:
             if len(form.files) != 1:
@@ -153,10 +164,21 @@ async def receive_upload(
         if tag_separator is not None:
             values = [part.strip() for value in values for part in value.split(tag_separator)]
         tags = tuple(tag for tag in values if tag)
-        options = replace(services.ingest, tags=tags, ocr=ocr and services.ingest.ocr)
+        extract = form.fields.get("extract", ["patterns"])[-1].strip().lower()
+        if extract not in ("patterns", "model"):
+            raise HTTPException(
+                status_code=422, detail=f"extract: expected patterns or model, not {extract!r}"
+            )
+        options = replace(
+            services.ingest,
+            tags=tags,
+            ocr=ocr and services.ingest.ocr,
+            extract="model" if extract == "model" else "patterns",
+        )
+        model = services.generator.model if extract == "model" else None
         accepted, refused = await run_in_threadpool(_start_jobs, jobs, form.files, limit)
     too_large = any(f.too_large for f in form.files)
-    return ReceivedUpload(accepted, refused, options, too_large)
+    return ReceivedUpload(accepted, refused, options, too_large, model)
 
 
 def _form_flag(value: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -9,6 +10,7 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from ingest.options import Extraction
 from service.cli.common import configuration_errors, err, error, say, settings_of
 
 if TYPE_CHECKING:
@@ -24,6 +26,15 @@ def ingest(
     no_ocr: Annotated[
         bool, typer.Option("--no-ocr", help="Refuse documents without a text layer (no OCR)")
     ] = False,
+    extract: Annotated[
+        Extraction,
+        typer.Option(
+            "--extract",
+            help="Fact extraction: 'patterns' (vocabularies and patterns), or 'model' "
+            "(then the configured model proposes more doses; kept only if literally in "
+            "their quote on the page)",
+        ),
+    ] = "patterns",
 ) -> None:
     """Ingest guideline PDFs (unchanged files are skipped, new versions replace old ones)."""
     from ingest.pipeline import StoreWriteError, find_pdfs, ingest_paths
@@ -41,13 +52,22 @@ def ingest(
     components = build_services(settings)
     with configuration_errors():
         store = components.knowledge
-    options = components.ingest_options(tag or (), ocr=not no_ocr)
+    options = replace(components.ingest_options(tag or (), ocr=not no_ocr), extract=extract)
+    model = None
+    if extract == "model":
+        with configuration_errors():
+            model = components.model
 
     def report(result: IngestResult) -> None:
         if result.status == "failed":
             err.print("[red]failed[/red]    " + escape(str(result.error)))
         elif result.status == "unchanged":
             say(f"unchanged {result.path} (already ingested as {result.document_id})")
+            if extract == "model":
+                say(
+                    "          model pass: not run (the facts of unchanged files stay; "
+                    "delete the document and ingest it again to add the model's)"
+                )
         else:
             replaced = f", replaces {', '.join(result.superseded)}" if result.superseded else ""
             say(
@@ -60,7 +80,9 @@ def ingest(
 
     with _ProgressBars(len(pdfs)) as bars:
         try:
-            results = ingest_paths(pdfs, store, options, on_result=report, progress=bars)
+            results = ingest_paths(
+                pdfs, store, options, on_result=report, progress=bars, model=model
+            )
         except StoreWriteError as exc:
             error(f"{exc}; nothing unfinished is visible, run the ingest again to resume")
             raise typer.Exit(1) from exc
@@ -76,6 +98,18 @@ def _report_facts(result: IngestResult) -> None:
 
     found = ", ".join(f"{result.facts[k]} {k}" for k in FACT_KINDS if result.facts.get(k))
     say(f"          facts: {found or 'none'}")
+    if (stats := result.model_pass) is not None:
+        dropped = ", ".join(f"{n} {why}" for why, n in sorted(stats.dropped.items()))
+        say(
+            f"          model pass: {stats.proposed} proposed in {stats.windows} passages, "
+            f"{stats.kept} kept ({stats.new} not found by the patterns), "
+            f"{stats.seconds:.1f} s" + (f"; dropped: {dropped}" if dropped else "")
+        )
+        if stats.errors:
+            err.print(
+                f"[yellow]warning[/yellow]   model pass: {len(stats.errors)} passages without "
+                f"a usable answer, e.g. {escape(stats.errors[0])}"
+            )
     if not any(result.facts.get(kind) for kind in TREATMENT_KINDS):
         err.print(
             f"[yellow]warning[/yellow]   {escape(str(result.path))}: no treatment facts "

@@ -20,6 +20,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, DateTime, Integer, String, Text, func, select, update
 from sqlalchemy.engine import Engine
@@ -29,6 +30,9 @@ from ingest.pipeline import IngestOptions, StoreWriteError, ingest_file
 from knowledge.registry import Document
 from knowledge.store import KnowledgeStore
 from service.storage.base import Base
+
+if TYPE_CHECKING:
+    from models.base import LanguageModel
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 30.0
@@ -250,8 +254,11 @@ class IngestJobs:
         self._update(job.job_id, status="failed", result="failed", error=message)
         self._release(job.job_id)
 
-    def run(self, job: IngestJob, options: IngestOptions) -> None:
-        """Ingest the saved upload, recording progress; the upload is removed afterwards."""
+    def run(
+        self, job: IngestJob, options: IngestOptions, model: LanguageModel | None = None
+    ) -> None:
+        """Ingest the saved upload, recording progress; the upload is removed afterwards.
+        ``model``: the language model of the model pass (``options.extract == "model"``)."""
         jobs = self
 
         class JobProgress:
@@ -268,7 +275,7 @@ class IngestJobs:
         path = self.path_for(job)
         try:
             with self._lock:
-                result = ingest_file(path, self.store, options, JobProgress())
+                result = ingest_file(path, self.store, options, JobProgress(), model=model)
             if result.status == "failed":
                 error = (result.error or "").replace(str(path), job.file_name)
                 self.fail(job, error)

@@ -126,3 +126,19 @@ def test_an_upload_can_refuse_ocr(client, tmp_path):
         [job] = response.json()["jobs"]
         status = client.get(f"/v1/documents/jobs/{job['job_id']}").json()
         assert status["status"] == "failed" and error in status["error"], status
+
+
+def test_an_upload_can_ask_for_the_model_pass(client):
+    model = client.app.state.services.generator.model
+    model.enqueue(*[{"facts": []}] * 6)  # at most 2 passages a page, 3 pages
+    response = client.post(
+        "/v1/documents", files=[pdf_upload("hodgkin.pdf")], data={"extract": "model"}
+    )
+    [job] = response.json()["jobs"]
+    status = client.get(f"/v1/documents/jobs/{job['job_id']}").json()
+    assert status["status"] == "done" and status["facts"]["drug_dose"] > 0
+    assert model.calls and all(call.schema is not None for call in model.calls)
+    facts = client.get(f"/v1/documents/{status['document_id']}/facts").json()
+    assert {f["fields"]["source"] for f in facts} == {"patterns"}  # the fake proposed none
+    bad = client.post("/v1/documents", files=[pdf_upload("h.pdf")], data={"extract": "llm"})
+    assert bad.status_code == 422 and "patterns or model" in bad.json()["detail"]

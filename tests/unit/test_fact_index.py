@@ -139,3 +139,24 @@ def test_ingest_reports_facts_by_kind_and_warns_without_treatment(capsys):
     text = out.out + out.err
     assert "facts: 1 regimen, 3 drug_dose" in text
     assert "b.pdf: no treatment facts" in text and "a.pdf: no treatment" not in text
+
+
+def test_pages_naming_no_tumour_are_about_the_last_one_named(engine):
+    """A manual names the tumour, then gives its regimen forms on the following pages."""
+    registry = DocumentRegistry(engine)
+    doc = registry.begin(
+        sha256="c" * 64, file_name="m.pdf", title="T", pages=3, size_bytes=1, tags=()
+    )
+    pages = {
+        1: "Temozolomida: dose conforme a tabela.",  # before any tumour: about none
+        2: "1 Tumores do SNC recorrentes\nRacional: temozolomida.",
+        3: "D1 Temozolomida 200 mg/m2 VO",
+        4: "Osteosarcoma: metotrexato 12 g/m2.",
+    }
+    facts = [f for n, text in pages.items() for f in extract_page(n, text, language="pt")]
+    FactIndex(engine).put(doc.document_id, for_document(doc.document_id, facts))
+    registry.activate(doc.document_id, chunks=1)
+    [entry] = [e for e in FactIndex(engine).coverage() if e["term"] == "relapsed CNS tumours"]
+    assert entry["blocks"]["chemotherapy"]["facts"] == 1
+    doses = FactIndex(engine).facts(tumour="recurrent CNS tumours", kinds=["drug_dose"])
+    assert [(f.page, f.fields["dose"]) for f in doses] == [(3, 200)]

@@ -118,6 +118,7 @@ def test_portuguese_radiotherapy_course():
         "fractions": 30,
         "per_fraction_gy": 1.8,
         "boost": False,
+        "source": "patterns",
     }
     assert fact.quote == "54 Gy em 30 frações de 1,8 Gy"
 
@@ -153,7 +154,11 @@ def test_regimens_named_and_combined_with_their_phase():
     names = {f.fields["name"]: f.fields["phase"] for f in found}
     assert "PCV" in names
     found = facts_of("Induction: vincristine/cyclophosphamide.", "regimen", "en")
-    assert found[0].fields == {"name": "vincristine + cyclophosphamide", "phase": "induction"}
+    assert found[0].fields == {
+        "name": "vincristine + cyclophosphamide",
+        "phase": "induction",
+        "source": "patterns",
+    }
 
 
 def test_surgery_transplant_and_supportive_items():
@@ -223,6 +228,21 @@ def test_risk_thresholds_are_not_doses_or_courses():
     )
 
 
+def test_an_exposure_criterion_is_no_course_even_with_its_sign_cut_off_by_ocr():
+    """A two-column follow-up table OCRed line by line: the "<" of "HP region < 30 Gy" ends
+    one line, another column's words come between, and "30Gy" starts a later line."""
+    ocr = (
+        "Growth hormone deficiency-Radiotherapytoavol\nIn the post-pubertal period:\n"
+        "(GHD) exposing the HPregion< -Performa clinical check-upeveryyear and inwomen "
+        "alsochecktheregularity of the\nTSH deficiency(TSHD) 30Gy\nLH/FSH deficiency"
+    )
+    assert facts_of(ocr, "radiotherapy", language="en") == []
+    after = "Cardiomyopathy: 15 Gy or more to a volume exposing the heart"
+    assert facts_of(after, "radiotherapy", language="en") == []
+    course = "Site (1) Thoracic spine Dose 45 Gy. Patient exposed to anthracyclines."
+    assert [f.fields["total_gy"] for f in facts_of(course, "radiotherapy", "en")] == [45]
+
+
 def test_passport_lines_and_gray_spelled_out():
     [dose] = facts_of("Cyclophosphamide 5438.77 (Dose given) mg/m2", "drug_dose")
     assert (dose.fields["drug"], dose.fields["dose"], dose.fields["unit"]) == (
@@ -234,3 +254,25 @@ def test_passport_lines_and_gray_spelled_out():
     assert course.fields["total_gy"] == 41.4
     [dutch] = facts_of("tot een totale dosis van 41,4 Gy in 23 fracties van 1,8 Gy", "radiotherapy")
     assert (dutch.fields["fractions"], dutch.fields["per_fraction_gy"]) == (23, 1.8)
+
+
+@pytest.mark.parametrize(
+    ("text", "quote"),
+    [
+        ("1 Tumores do SNC recorrentes\nRacional", "Tumores do SNC recorrentes"),
+        ("Pacientes com meduloblastoma recidivado recebem", "meduloblastoma recidivado"),
+        ("Tratamento da recidiva de ependimoma.", "recidiva de ependimoma"),
+        ("for recurrent medulloblastoma", "recurrent medulloblastoma"),
+        ("Tumores cerebrales en recaída", "Tumores cerebrales en recaída"),
+    ],
+)
+def test_relapsed_cns_tumours_by_name_or_by_a_relapse_word_next_to_a_cns_tumour(text, quote):
+    found = [
+        f for f in facts_of(text, "tumour_mention") if f.fields["term"] == "relapsed CNS tumours"
+    ]
+    assert [f.quote for f in found] == [quote]
+
+
+def test_a_relapse_word_next_to_a_tumour_outside_the_cns_is_no_relapsed_cns_tumour():
+    found = facts_of("Wilms tumor recidivado", "tumour_mention")
+    assert [f.fields["term"] for f in found] == ["nephroblastoma, NOS"]

@@ -21,8 +21,9 @@ def test_the_generation_templates_exist():
     assert {"diagnosis", "treatment", "surgery", "hsct", "relapse"} <= set(available_prompts())
 
 
-@pytest.mark.parametrize("template_id", available_prompts())
+@pytest.mark.parametrize("template_id", [t for t in available_prompts() if t != "fact_extraction"])
 def test_every_generation_template_can_show_repair_feedback(template_id):
+    """Generation is repaired with feedback; the fact extraction pass is verified instead."""
     assert "feedback" in load_prompt(template_id).placeholders()
 
 
