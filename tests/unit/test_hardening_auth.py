@@ -281,7 +281,8 @@ def test_the_upload_form_is_documented(setup):
     with TestClient(create_app(setup.settings, setup.services)) as client:
         upload = client.get("/openapi.json").json()["paths"]["/v1/documents"]["post"]
     form = upload["requestBody"]["content"]["multipart/form-data"]["schema"]
-    assert form["required"] == ["files"] and {"files", "tags", "ocr"} == set(form["properties"])
+    assert form["required"] == ["files"]
+    assert {"files", "tags", "ocr", "extract"} == set(form["properties"])
 
 
 @pytest.mark.parametrize(
