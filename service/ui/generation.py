@@ -32,6 +32,7 @@ from service.ui.views import (
     UiError,
     api_call,
     checked_multi_form,
+    form_action,
     redirect,
     render,
     services_of,
@@ -173,9 +174,8 @@ def batch_progress(
 async def cancel(
     batch_id: str, request: Request, user: Annotated[UiUser, ui_require("generate")]
 ) -> Response:
-    await checked_multi_form(request)
-    await run_in_threadpool(api_call, cancel_batch, batch_id, get_batches(request))
-    return redirect(request, f"/ui/batches/{batch_id}")
+    then = f"/ui/batches/{batch_id}"
+    return await form_action(request, then, cancel_batch, batch_id, get_batches(request))
 
 
 @generation_pages.get("/ui/batches/{batch_id}/export")
@@ -210,7 +210,5 @@ def report(
 async def build_report(
     batch_id: str, request: Request, user: Annotated[UiUser, ui_require("generate")]
 ) -> Response:
-    await checked_multi_form(request)
-    services = services_of(request)
-    await run_in_threadpool(api_call, build_batch_report, batch_id, services, "json")
-    return redirect(request, f"/ui/batches/{batch_id}/report")
+    then, services = f"/ui/batches/{batch_id}/report", services_of(request)
+    return await form_action(request, then, build_batch_report, batch_id, services, "json")

@@ -9,7 +9,6 @@ from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from knowledge.facts.store import FactIndex
@@ -17,7 +16,13 @@ from service.api.deps import Services
 from service.api.documents import ReceivedUpload, receive_upload, remove_document
 from service.api.facts import knowledge_coverage
 from service.ui.session import UiUser, check_csrf_header, ui_require
-from service.ui.views import UiError, api_call, checked_form, redirect, render, services_of
+from service.ui.views import (
+    UiError,
+    api_call,
+    form_action,
+    render,
+    services_of,
+)
 
 knowledge_pages = APIRouter(include_in_schema=False)
 UPLOAD_PATH = "/ui/knowledge/upload"
@@ -131,6 +136,5 @@ def jobs_fragment(
 async def delete(
     document_id: str, request: Request, user: Annotated[UiUser, ui_require("ingest")]
 ) -> Response:
-    await checked_form(request)
-    await run_in_threadpool(api_call, remove_document, document_id, services_of(request))
-    return redirect(request, "/ui/knowledge")
+    services = services_of(request)
+    return await form_action(request, "/ui/knowledge", remove_document, document_id, services)

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from knowledge.registry import Document
@@ -18,7 +17,13 @@ from service.records import Citation, PatientRecord
 from service.ui.pages import document_id_of_chunk, mark_quote, quote_boxes, render_page_png
 from service.ui.record_view import record_blocks
 from service.ui.session import UiUser, ui_require
-from service.ui.views import UiError, api_call, checked_multi_form, redirect, render, services_of
+from service.ui.views import (
+    UiError,
+    api_call,
+    form_action,
+    render,
+    services_of,
+)
 
 record_pages = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
@@ -69,9 +74,8 @@ async def validate(
     record_id: str, request: Request, user: Annotated[UiUser, ui_require("generate")]
 ) -> Response:
     """The API's validation of a stored record, run now and stored."""
-    await checked_multi_form(request)
-    await run_in_threadpool(api_call, validate_patient, record_id, services_of(request))
-    return redirect(request, f"/ui/patients/{record_id}#validation")
+    then = f"/ui/patients/{record_id}#validation"
+    return await form_action(request, then, validate_patient, record_id, services_of(request))
 
 
 @record_pages.get("/ui/patients/{record_id}/download")

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
@@ -126,6 +127,16 @@ def api_call(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return call(*args, **kwargs)
     except HTTPException as exc:
         raise UiError(exc.status_code, exc.detail) from exc
+
+
+async def form_action(
+    request: Request, then: str, call: Callable[..., Any], *args: Any
+) -> Response:
+    """A form button that runs one API call: the CSRF-checked form, the call off the event
+    loop (its HTTP errors become pages), then the page ``then``."""
+    await checked_multi_form(request)
+    await run_in_threadpool(api_call, call, *args)
+    return redirect(request, then)
 
 
 def services_of(request: Request) -> Services:
