@@ -429,3 +429,29 @@ def usual_site(code: str) -> str | None:
     if record is None or not record.iccc:
         return None
     return USUAL_SITES.get(iccc_group(record.iccc[0]))
+
+
+@cache
+def _names_in(language: str) -> dict[tuple[str, str], str]:
+    """(kind, English term or code) -> the vocabulary's name in ``language``, for tumours
+    (by code), topographies (by code and by term) and drugs (by INN)."""
+    names: dict[tuple[str, str], str] = {}
+    for t in tumour_records():
+        if name := dict(t.languages).get(language):
+            names[("tumour", t.code)] = name
+    for row in _rows("icdo3_topography.csv"):
+        if name := (row.get(language) or "").strip():
+            names[("site", row["code"].strip())] = name
+            names[("site", row["term"].strip())] = name
+    for d in drug_records():
+        if name := dict(d.languages).get(language):
+            names[("drug", d.term)] = name
+    return names
+
+
+def name_in(language: str, kind: str, key: str, default: str) -> str:
+    """The vocabulary's ``language`` name of a tumour (by code), a site (by topography code
+    or term) or a drug (by INN); ``default`` where it has none."""
+    if language == "en":
+        return default
+    return _names_in(language).get((kind, key), default)

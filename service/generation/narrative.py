@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from knowledge.vocabulary import name_in
 from service.records import (
     ChemotherapyAdministration,
     Demographics,
@@ -20,10 +21,12 @@ from service.records import (
 
 PHRASES = {
     "en": {
-        "opening": "{age}-year-old {child} diagnosed on {date} with {tumour} "
+        "opening": "{age}-year-old {child} {diagnosed} on {date} with {tumour} "
         "(ICD-O-3 {code}), site: {site}, {spread}.",
         "male": "boy",
         "female": "girl",
+        "diagnosed_male": "diagnosed",
+        "diagnosed_female": "diagnosed",
         "metastatic": "with metastases to {sites}",
         "localised": "without metastases",
         "chemotherapy": "Chemotherapy: {cycles} cycles ({drugs}).",
@@ -38,10 +41,12 @@ PHRASES = {
         "second_tumour": "Second tumour diagnosed on {date}: {tumour} (ICD-O-3 {code}).",
     },
     "es": {
-        "opening": "{child} de {age} años diagnosticado el {date} de {tumour} "
+        "opening": "{child} de {age} años {diagnosed} el {date} de {tumour} "
         "(CIE-O-3 {code}), localización: {site}, {spread}.",
         "male": "Niño",
         "female": "Niña",
+        "diagnosed_male": "diagnosticado",
+        "diagnosed_female": "diagnosticada",
         "metastatic": "con metástasis en {sites}",
         "localised": "sin metástasis",
         "chemotherapy": "Quimioterapia: {cycles} ciclos ({drugs}).",
@@ -71,6 +76,10 @@ def summarise(
     second_tumour: SecondTumour | None = None,
 ) -> str:
     say = PHRASES[language]
+
+    def site_name(d: Diagnosis) -> str:
+        return name_in(language, "site", d.icdo3_topography or d.site, d.site)
+
     spread = (
         say["metastatic"].format(sites=", ".join(diagnosis.metastasis_sites))
         if diagnosis.metastatic
@@ -80,10 +89,11 @@ def summarise(
         say["opening"].format(
             age=diagnosis.age_at_diagnosis,
             child=say[demographics.sex],
+            diagnosed=say[f"diagnosed_{demographics.sex}"],
             date=diagnosis.diagnosis_date,
-            tumour=diagnosis.tumour,
+            tumour=name_in(language, "tumour", diagnosis.icdo3_morphology, diagnosis.tumour),
             code=diagnosis.icdo3_morphology,
-            site=diagnosis.site,
+            site=site_name(diagnosis),
             spread=spread,
         )
     ]
@@ -91,7 +101,9 @@ def summarise(
         parts.append(
             say["chemotherapy"].format(
                 cycles=max(c.cycle for c in chemotherapy),
-                drugs=", ".join(dict.fromkeys(c.drug for c in chemotherapy)),
+                drugs=", ".join(
+                    dict.fromkeys(name_in(language, "drug", c.drug, c.drug) for c in chemotherapy)
+                ),
             )
         )
     parts.extend(
@@ -115,7 +127,9 @@ def summarise(
         d = second_tumour.diagnosis
         parts.append(
             say["second_tumour"].format(
-                date=d.diagnosis_date, tumour=d.tumour, code=d.icdo3_morphology
+                date=d.diagnosis_date,
+                tumour=name_in(language, "tumour", d.icdo3_morphology, d.tumour),
+                code=d.icdo3_morphology,
             )
         )
     return " ".join(parts)

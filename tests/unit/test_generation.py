@@ -221,6 +221,9 @@ def test_summary_restates_the_record_in_the_request_language():
         .record
     )
     assert spanish.summary.startswith("Niño de 8 años diagnosticado el ")
+    # tumour, site and drugs under the vocabulary's Spanish names
+    assert "de sarcoma de Ewing (CIE-O-3 9364/3), localización: huesos largos" in spanish.summary
+    assert "(vincristina, ifosfamida, doxorrubicina, etopósido)" in spanish.summary
     assert spanish.radiotherapy == []  # only chemotherapy was asked for
     assert "con metástasis en lung" in spanish.summary
 
@@ -312,3 +315,16 @@ def test_without_a_named_tumour_those_whose_coverage_supports_every_block_are_of
     offered = model.calls[0].schema["properties"]["diagnosis"]
     codes = {b["properties"]["icdo3_morphology"]["const"] for b in offered.get("anyOf", [offered])}
     assert codes == {"9650/3"}
+
+
+def test_a_spanish_summary_agrees_with_a_girl_and_speaks_the_vocabularys_spanish():
+    from service.generation.narrative import summarise
+    from tests.records import full_record
+
+    record = full_record()
+    girl = record.demographics.model_copy(update={"sex": "female"})
+    summary = summarise(girl, record.diagnosis, record.chemotherapy, [], "es")
+    assert summary.startswith("Niña de 12 años diagnosticada el 2020-05-04 de sarcoma de Ewing")
+    assert "localización: huesos de la pelvis" in summary
+    english = summarise(girl, record.diagnosis, record.chemotherapy, [], "en")
+    assert english.startswith("12-year-old girl diagnosed on 2020-05-04 with Ewing sarcoma")
