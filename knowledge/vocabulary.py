@@ -277,6 +277,14 @@ def drug_by_name(name: str) -> Drug | None:
     return _drugs_by_name().get(_key(name))
 
 
+def groups_holding(code: str) -> tuple[TumourGroup, ...]:
+    """The tumour groups a morphology code belongs to, smallest first ("low-grade glioma"
+    before "CNS tumours")."""
+    return tuple(
+        sorted((g for g in tumour_groups() if code in g.members), key=lambda g: len(g.members))
+    )
+
+
 def tumour_group_by_name(name: str) -> TumourGroup | None:
     """The group a name denotes ("glioma de baixo grau" -> low-grade glioma)."""
     wanted = _key(name)

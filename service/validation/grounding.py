@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from knowledge.chunks import GuidelineChunk
-from knowledge.vocabulary import TumourGroup, find_terms, morphologies, topographies, tumour_groups
+from knowledge.vocabulary import find_terms, groups_holding, morphologies, topographies
 from service.records import (
     ChemotherapyAdministration,
     Citation,
@@ -234,11 +234,8 @@ def _code_named(code: str, pages: list[str]) -> bool:
     """Whether a cited page names what ``code`` stands for, under any of the vocabulary's
     names for it (any language), or for a tumour group holding it ("low-grade glioma"):
     guidelines rarely print ICD-O-3 codes; the record's codes are the vocabulary's."""
-    terms = tuple(
-        t
-        for t in (*morphologies(), *topographies(), *tumour_groups())
-        if t.code == code or (isinstance(t, TumourGroup) and code in t.members)
-    )
+    named = tuple(t for t in (*morphologies(), *topographies()) if t.code == code)
+    terms = named + groups_holding(code)
     # A page's lines break where the chunk's text has spaces ("brain\ntumor").
     return bool(terms) and any(find_terms(" ".join(page.split()), terms) for page in pages)
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from knowledge.evidence import CodeFact, EvidenceSheet, Fact, build_evidence_sheet, tumours_in
-from knowledge.vocabulary import Term, TumourGroup, tumour_groups
+from knowledge.vocabulary import Term, TumourGroup, groups_holding
 from service.generation.blocks.base import WIDEN, Agent, GenerationError, Patient, unique_by
 from service.generation.constraints import METASTASIS_SITES, EvidenceLabels, diagnosis_schema
 from service.records import Diagnosis
@@ -121,7 +121,7 @@ def diagnosis_block(
 def _protocol(agent: Agent, morphology: CodeFact, anchor: str) -> tuple[str, ...]:
     """The anchor, then the other documents whose passages on treating the tumour name it
     (by any name, or by a tumour group holding it), most passages first."""
-    groups = {g.code for g in tumour_groups() if morphology.code in g.members}
+    groups = {g.code for g in groups_holding(morphology.code)}
     chunks = agent.retrieve(
         f"{morphology.term}: chemotherapy, radiotherapy, surgery, doses and regimens", widen=WIDEN
     )
@@ -139,9 +139,7 @@ def _supporting(agent: Agent, offered: list[CodeFact], blocks: Sequence[str]) ->
     coverage = getattr(agent.store, "tumour_coverage", None)
     if coverage is None or not blocks or len(offered) < 2:
         return offered
-    holding = {
-        m.code: {m.code, *(g.code for g in tumour_groups() if m.code in g.members)} for m in offered
-    }
+    holding = {m.code: {m.code, *(g.code for g in groups_holding(m.code))} for m in offered}
     supported: dict[str, set[str]] = {}
     for entry in coverage({c for codes in holding.values() for c in codes}):
         supported.setdefault(entry["code"], set()).update(entry["supported"])

@@ -22,7 +22,7 @@ from knowledge.evidence import (
     TechniqueFact,
     build_evidence_sheet,
 )
-from knowledge.vocabulary import tumour_groups
+from knowledge.vocabulary import groups_holding
 from service.generation.blocks.base import Agent, GenerationError, Patient, unique_by
 from service.generation.blocks.chemotherapy import ChosenRegimen, anthracycline_dose, within_budget
 from service.generation.blocks.hsct import TransplantPlan
@@ -146,7 +146,7 @@ def tumour_codes(diagnosis: Diagnosis) -> list[set[str]]:
     then each tumour group holding it, smallest first ("low-grade glioma" before "CNS
     tumours")."""
     code = diagnosis.icdo3_morphology
-    groups = sorted((g for g in tumour_groups() if code in g.members), key=lambda g: len(g.members))
+    groups = groups_holding(code)
     return [{code}, *({g.code} for g in groups)]
 
 
