@@ -136,13 +136,10 @@ class FactIndex:
         """(document id, page) of the active documents' pages that name a tumour of
         ``codes`` (morphology codes or group names) and state facts of ``kinds``, those with
         the most such facts first."""
-        by_page: dict[tuple[str, int], list[Fact]] = defaultdict(list)
-        for fact in self.facts():
-            by_page[(fact.document_id, fact.page)].append(fact)
         counted = Counter(
             {
                 page: sum(f.kind in kinds for f in facts)
-                for page, facts in by_page.items()
+                for page, facts in _by_page(self.facts()).items()
                 if any(f.kind == "tumour_mention" and f.fields.get("code") in codes for f in facts)
             }
         )
@@ -152,9 +149,7 @@ class FactIndex:
         """Per tumour mentioned in the active documents: for each record block, the facts on
         pages about it (``page_subjects``), counted per document."""
         facts = self.facts()
-        by_page: dict[tuple[str, int], list[Fact]] = defaultdict(list)
-        for fact in facts:
-            by_page[(fact.document_id, fact.page)].append(fact)
+        by_page = _by_page(facts)
         tumours: dict[str, dict[str, Any]] = {}
         for fact in facts:
             if fact.kind != "tumour_mention":
@@ -191,6 +186,14 @@ class FactIndex:
                 }
             )
         return report
+
+
+def _by_page(facts: Sequence[Fact]) -> dict[tuple[str, int], list[Fact]]:
+    """Facts grouped by (document id, page)."""
+    pages: dict[tuple[str, int], list[Fact]] = defaultdict(list)
+    for fact in facts:
+        pages[(fact.document_id, fact.page)].append(fact)
+    return pages
 
 
 def _fact(row: FactRow) -> Fact:
