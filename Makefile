@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-stamp
 TORCH_SPEC ?= torch==2.13.0
 DEMO_PROMPT ?= 8-year-old boy with Ewing sarcoma, chemotherapy and radiotherapy
 
-.PHONY: install demo test test-slow test-browser check corpus clean bench-throughput
+.PHONY: install demo test test-slow test-browser check corpus clean bench-throughput bench-eval
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,3 +55,11 @@ corpus: $(STAMP)
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+
+# The full `clinsynth eval` (60+ requests, each also with the random-choice baseline) on the
+# bundled corpus ingested into a temporary home (tens of minutes; never part of `make test`).
+# The report JSON is kept in var/bench-eval.json.
+bench-eval: $(STAMP)
+	mkdir -p var && home=$$(mktemp -d) && CLINSYNTH_HOME=$$home $(BIN)/clinsynth ingest knowledge/ \
+	  && CLINSYNTH_HOME=$$home $(BIN)/clinsynth eval -o var/bench-eval.json $(EVAL_ARGS); \
+	  status=$$?; rm -rf $$home; exit $$status

@@ -74,9 +74,11 @@ class KnowledgeStore:
         (the fact index), most such facts first: (document id, page)."""
         return FactIndex(self.registry.engine).pages_about(codes, kinds)
 
-    def tumour_coverage(self, codes: set[str]) -> list[dict[str, Any]]:
-        """``clinsynth coverage``'s entries for these morphology codes and group names."""
-        return [e for e in FactIndex(self.registry.engine).coverage() if e["code"] in codes]
+    def tumour_coverage(self, codes: set[str] | None) -> list[dict[str, Any]]:
+        """``clinsynth coverage``'s entries for these morphology codes and group names
+        (None: every tumour the active guidelines name)."""
+        entries = FactIndex(self.registry.engine).coverage()
+        return entries if codes is None else [e for e in entries if e["code"] in codes]
 
     def stored_chunks(self) -> int:
         """Every chunk in Chroma, superseded and unfinished ones included."""

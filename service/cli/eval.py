@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from service.cli.common import (
     OutputFormat,
@@ -20,11 +29,23 @@ from service.cli.common import (
 )
 
 
+def _ticker(bar: Progress, task: TaskID, label: str) -> Callable[[Any], None]:
+    """Advances ``task`` by one request, showing its id."""
+    return lambda item: bar.update(task, advance=1, description=f"{label}: {item.id}")
+
+
+class Baseline(StrEnum):
+    random = "random"
+    none = "none"
+
+
 def evaluate(
     ctx: typer.Context,
     requests_file: Annotated[
         Path | None,
-        typer.Option("--requests", help="TOML request set (default: the bundled 24 requests)"),
+        typer.Option(
+            "--requests", help="TOML request set (default: the bundled 60+)"
+        ),
     ] = None,
     model: Annotated[
         Path | None,
@@ -44,9 +65,18 @@ def evaluate(
     fmt: Annotated[OutputFormat, typer.Option("--format", help="stdout: text or json")] = (
         OutputFormat.text
     ),
+    baseline: Annotated[
+        Baseline,
+        typer.Option(
+            help="random: run the requests again with every choice drawn at random from the "
+            "same evidence (the narrative still from the model), to measure the model's "
+            "contribution; none: skip it (half the time)"
+        ),
+    ] = Baseline.random,
 ) -> None:
     """Generate, validate and repair the eval request set; print and save the report."""
-    from service.components import build_services
+    from models.random_choice import RandomChoiceModel
+    from service.components import build_generator, build_services
     from service.evaluation.runner import (
         DEFAULT_REQUESTS,
         load_requests,
@@ -76,17 +106,27 @@ def evaluate(
         if store.count() == 0:
             raise ValueError("the knowledge store is empty: run `clinsynth ingest PATH...` first")
         generator = components.generator
-    loop = RepairLoop(generator, components.validator.validate, max_rounds=repair_rounds)
+    validate = components.validator.validate
+    loops = [("eval", RepairLoop(generator, validate, max_rounds=repair_rounds))]
+    if baseline is Baseline.random:
+        chooser = build_generator(settings, store, RandomChoiceModel(generator.model))
+        loops.append(("random choice", RepairLoop(chooser, validate, max_rounds=repair_rounds)))
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    reports = []
     with Progress(*columns, TimeElapsedColumn(), console=err, transient=True) as bar:
-        task = bar.add_task("eval", total=len(requests))
-        report = run_eval(
-            requests,
-            loop,
-            store,
-            requests_file=str(path),
-            progress=lambda item: bar.update(task, advance=1, description=item.id),
-        )
+        for label, loop in loops:
+            task = bar.add_task(label, total=len(requests))
+            reports.append(
+                run_eval(
+                    requests,
+                    loop,
+                    store,
+                    requests_file=str(path),
+                    progress=_ticker(bar, task, label),
+                )
+            )
+    report = reports[0]
+    report.baseline = reports[1] if len(reports) > 1 else None
     components.close()
     destination = output or settings.home / "eval" / f"eval-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
     destination.parent.mkdir(parents=True, exist_ok=True)

@@ -12,9 +12,16 @@ bounded repair loop, and measured:
   grounding verifier (``service.validation.grounding``): its quotes stand on the stored
   text of the cited pages and name the drug with its dose, the site with its Gy, the
   procedure or the transplant type;
+- every requested block: the record holds each block, the diagnosis, age, sex, relapse
+  and second tumour its parsed request asked for (the ``request.honoured`` rule's reading);
+  a refused request counts as missing them;
 - distinct records: clinical content compared with identity, narrative, demographics,
   provenance and citations left out (the batch report's exact-duplicate test);
 - seconds and tokens per record.
+
+With a baseline model (``models.random_choice.RandomChoiceModel``: every constrained
+choice drawn at random from the same evidence) the same requests run again and the report
+carries both, so what the model contributes is measured, not assumed.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from service.generation.repair import RepairLoop
 from service.quality.overlap import clinical_content
 from service.records import ClinicalItem, PatientRecord
 from service.requests import RequestError, RequestFields, build_request, validation_message
+from service.validation.clinical import missing_from
 from service.validation.codes import Vocabulary
 from service.validation.grounding import verify_grounding
 
@@ -62,6 +70,9 @@ class EvalItem(BaseModel):
     passed_before: bool = False
     passed_after: bool = False
     failed_rules: list[str] = Field(default_factory=list, description="After repair")
+    missing: list[str] = Field(
+        default_factory=list, description="What the parsed request asked for and the record lacks"
+    )
     repair_rounds: int = 0
     cited_items: int = 0
     verified_items: int = 0
@@ -76,6 +87,9 @@ class EvalReport(BaseModel):
     backend: str
     requests: int
     schema_valid: int
+    every_block: float = Field(
+        0.0, description="Share of all requests whose record holds everything asked for"
+    )
     rule_pass_before: float = Field(description="Share of schema-valid records, first attempt")
     rule_pass_after: float = Field(description="Share of schema-valid records after repair")
     cited_items: int
@@ -86,6 +100,9 @@ class EvalReport(BaseModel):
     prompt_tokens_per_record: float | None
     completion_tokens_per_record: float | None
     items: list[EvalItem]
+    baseline: EvalReport | None = Field(
+        None, description="The same requests with every choice drawn at random"
+    )
 
 
 def load_requests(path: Path = DEFAULT_REQUESTS) -> list[EvalRequest]:
@@ -172,6 +189,7 @@ def run_eval(
                 passed_before=repaired.first.passed,
                 passed_after=repaired.final.passed,
                 failed_rules=[f.rule_id for f in repaired.final.failures],
+                missing=[f"{what}: {detail}" for what, detail in missing_from(record)],
                 repair_rounds=repaired.rounds,
                 cited_items=len(checked),
                 verified_items=verified_items(record, chunks, vocabulary),
@@ -204,6 +222,7 @@ def summarise(
         backend=model.backend,
         requests=len(items),
         schema_valid=len(valid),
+        every_block=round(sum(not i.missing for i in valid) / len(items), 4) if items else 0.0,
         rule_pass_before=share(sum(i.passed_before for i in valid)),
         rule_pass_after=share(sum(i.passed_after for i in valid)),
         cited_items=cited,
@@ -218,17 +237,30 @@ def summarise(
 
 
 def render_summary(report: EvalReport) -> str:
-    """The readable summary printed by ``clinsynth eval``."""
+    """The readable summary printed by ``clinsynth eval``: the figures, the baseline's beside
+    them, then one line per request."""
     n = report.requests
+    base = report.baseline
+
+    def versus(figure: str) -> str:
+        return f"   (random choice: {figure})" if base is not None else ""
+
     lines = [
         f"clinsynth eval: {n} requests from {report.requests_file}",
         f"model {report.model} ({report.backend})",
-        f"schema-valid records      {report.schema_valid}/{n} ({report.schema_valid / n:.0%})",
-        f"pass every rule, before   {report.rule_pass_before:.0%}",
-        f"pass every rule, after    {report.rule_pass_after:.0%} (bounded repair)",
+        f"schema-valid records      {report.schema_valid}/{n} ({report.schema_valid / n:.0%})"
+        + versus(f"{base.schema_valid}/{n}" if base else ""),
+        f"every requested block     {report.every_block:.0%} of requests"
+        + versus(f"{base.every_block:.0%}" if base else ""),
+        f"pass every rule, before   {report.rule_pass_before:.0%}"
+        + versus(f"{base.rule_pass_before:.0%}" if base else ""),
+        f"pass every rule, after    {report.rule_pass_after:.0%} (bounded repair)"
+        + versus(f"{base.rule_pass_after:.0%}" if base else ""),
         f"items verified            {report.verified_items}/{report.cited_items} drug, dose, RT, "
-        f"surgery and transplant items by the independent verifier ({report.verified_share:.0%})",
-        f"distinct records          {report.distinct_records}/{report.schema_valid}",
+        f"surgery and transplant items by the independent verifier ({report.verified_share:.0%})"
+        + versus(f"{base.verified_share:.0%}" if base else ""),
+        f"distinct records          {report.distinct_records}/{report.schema_valid}"
+        + versus(f"{base.distinct_records}/{base.schema_valid}" if base else ""),
     ]
     if report.seconds_per_record is not None:
         lines.append(
@@ -236,12 +268,24 @@ def render_summary(report: EvalReport) -> str:
             f"{report.prompt_tokens_per_record:.0f} prompt + "
             f"{report.completion_tokens_per_record:.0f} completion tokens"
         )
+    baseline_items = {i.id: i for i in base.items} if base is not None else {}
+    lines.append("per request (model" + (" | random choice" if base else "") + "):")
+    width = max((len(i.id) for i in report.items), default=0)
     for item in report.items:
-        if item.error:
-            lines.append(f"  {item.id}: INVALID {item.error}")
-        elif not item.passed_after:
-            lines.append(f"  {item.id}: fails {', '.join(item.failed_rules)}")
+        line = f"  {item.id:<{width}}  {_outcome(item)}"
+        if item.id in baseline_items:
+            line += f"  |  {_outcome(baseline_items[item.id], brief=True)}"
+        lines.append(line)
     return "\n".join(lines)
+
+
+def _outcome(item: EvalItem, *, brief: bool = False) -> str:
+    if item.error:
+        return "refused" if brief else f"INVALID {item.error}"
+    verdict = "pass" if item.passed_after else "fails " + ", ".join(item.failed_rules)
+    if item.missing:
+        verdict += "; missing " + ("; ".join(item.missing) if not brief else str(len(item.missing)))
+    return f"{verdict}; verified {item.verified_items}/{item.cited_items}; {item.seconds:.0f} s"
 
 
 def report_json(report: EvalReport) -> dict[str, Any]:

@@ -120,9 +120,28 @@ def _searchable() -> tuple[Term, ...]:
     """The morphologies with every name's variants, to match "nodular-sclerosis Hodgkin
     lymphoma" or "B-lymphoblastic leukaemia" in free text."""
     return tuple(
-        Term(t.code, t.term, tuple(dict.fromkeys(f for n in t.names for f in _variants(n))))
+        Term(
+            t.code,
+            t.term,
+            tuple(
+                dict.fromkeys(p for n in t.names for f in _variants(n) for p in _possessive(t, f))
+            ),
+        )
         for t in _named()
     )
+
+
+def _possessive(term: Term, form: str) -> list[str]:
+    """A name and, where the preferred term holds an eponym (a capitalised word: Hodgkin,
+    Ewing, Wilms, Burkitt), the name with that eponym possessive ("hodgkin's lymphoma,
+    nodular sclerosis"), as people write it."""
+    forms = [form]
+    for eponym in {w.lower() for w in re.findall(r"\b[A-Z][a-z]{2,}\b", term.term)}:
+        if eponym.endswith("s"):
+            continue  # "Wilms' tumour" is too rare to double the names for
+        for apostrophe in ("'", "\u2019"):
+            forms += [re.sub(rf"\b{eponym}\b(?!')", f"{eponym}{apostrophe}s", f) for f in forms[:1]]
+    return list(dict.fromkeys(forms))
 
 
 def find_tumours(text: str) -> list[tuple[Term, int, int]]:

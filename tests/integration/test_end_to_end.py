@@ -198,3 +198,29 @@ def test_a_full_request_gives_every_block_cited_and_valid(generated, env, tmp_pa
     saved.write_text(full.stdout, encoding="utf-8")
     checked = run([CLINSYNTH, "validate", str(saved)], env)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_eval_runs_a_slice_with_the_model_and_the_random_choice_baseline(generated, env, tmp_path):
+    """The test suite's slice of `clinsynth eval` (the full set is `make bench-eval`): one
+    request without a diagnosis, through the real model and again with random choices."""
+    requests = tmp_path / "slice.toml"
+    requests.write_text(
+        'version = 2\n[[request]]\nid = "nodx"\n'
+        'prompt = "4-year-old girl, chemotherapy only"\nseed = 5\n',
+        encoding="utf-8",
+    )
+    report_path = tmp_path / "eval.json"
+    done = run(
+        [CLINSYNTH, "eval", "--requests", str(requests), "-o", str(report_path)]
+        + ["--repair-rounds", "0"],
+        env,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    baseline = report["baseline"]
+    assert report["requests"] == baseline["requests"] == 1
+    assert baseline["backend"] == "random" and report["backend"] == "llamacpp"
+    (item,) = report["items"]
+    assert item["schema_valid"], item["error"]
+    assert item["missing"] == [] and report["every_block"] == 1.0
+    assert "every requested block" in done.stdout and "nodx" in done.stdout

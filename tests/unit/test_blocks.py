@@ -17,9 +17,12 @@ import pytest
 
 from ingest.chunking import chunk_pages, make_splitter
 from ingest.pdf import iter_pages, open_pdf
+from knowledge import ages
 from knowledge.chunks import GuidelineChunk
+from knowledge.vocabulary import tumour_records
 from models.base import ChatMessage, Completion
 from models.fake import FakeCall, FakeModel
+from models.random_choice import random_instance
 from service.generation.blocks.base import feedback_line
 from service.generation.blocks.timeline import CONDITIONING_DAYS
 from service.generation.generator import GenerationOptions, PatientGenerator
@@ -32,27 +35,6 @@ from tests.fakes import StaticIndex
 
 TODAY = date(2026, 6, 1)
 ALL_BLOCKS = ["chemotherapy", "radiotherapy", "surgery", "hsct", "others"]
-
-
-def answer(schema: dict[str, Any], rng: random.Random) -> Any:
-    """A value the schema allows, choosing among its options with ``rng``."""
-    if "const" in schema:
-        return schema["const"]
-    if "anyOf" in schema:
-        return answer(rng.choice(schema["anyOf"]), rng)
-    if "enum" in schema:
-        return rng.choice(schema["enum"])
-    kind = schema.get("type")
-    if kind == "object":
-        return {key: answer(value, rng) for key, value in schema["properties"].items()}
-    if kind == "array":
-        count = rng.randint(schema.get("minItems", 0), schema.get("maxItems", 3))
-        return [answer(schema["items"], rng) for _ in range(count)]
-    if kind == "integer":
-        return rng.randint(schema.get("minimum", 1), schema.get("maximum", 4))
-    if kind == "string":
-        return "site named by the model"
-    raise AssertionError(f"schema the fake cannot answer: {schema}")
 
 
 class SchemaModel(FakeModel):
@@ -70,7 +52,7 @@ class SchemaModel(FakeModel):
         self.calls.append(FakeCall(messages, schema, seed))
         rng = random.Random(f"{seed}-{len(self.calls)}")
         return Completion(
-            text=json.dumps(answer(schema, rng)),
+            text=json.dumps(random_instance(schema, rng)),
             prompt_tokens=100,
             completion_tokens=20,
             seconds=0.0,
@@ -326,3 +308,45 @@ def test_a_transplant_for_relapsed_disease_follows_the_relapse(corpus):
     assert any("relapsed Hodgkin lymphoma" in c.quote for c in transplant.citations)
     assert all(c.date < record.relapse.date for c in record.chemotherapy)
     assert errors(corpus, record) == []
+
+
+class CoverageIndex(StaticIndex):
+    """The corpus with a fact index's coverage: every tumour listed supports chemotherapy."""
+
+    def __init__(self, corpus: StaticIndex, codes: list[str]):
+        super().__init__(corpus.chunks, corpus.pages)
+        self.codes = codes
+
+    def tumour_coverage(self, codes: set[str] | None) -> list[dict[str, Any]]:
+        entries = [{"code": c, "supported": ["chemotherapy"]} for c in self.codes]
+        return [e for e in entries if codes is None or e["code"] in codes]
+
+
+def test_without_a_diagnosis_the_tumour_is_one_usual_at_that_age(corpus):
+    """Hodgkin lymphoma is 0.5 per million at 0-4 years and 37.3 at 15-19 (ICCC-3 IIa, New
+    York State Cancer Registry 2005-2009): never drawn for a 3-year-old, drawn for teens;
+    drawn among the tumours the coverage lists, whatever the first retrieval returned."""
+    index = CoverageIndex(corpus, ["9650/3", "9835/3", "9364/3", "9180/3"])
+    made = {
+        age: [
+            generator(index)
+            .generate_one(request_from(age=age, blocks=["chemotherapy"]), seed=seed)
+            .record.diagnosis.icdo3_morphology
+            for seed in range(1, 11)
+        ]
+        for age in (3, 17)
+    }
+    hodgkin = {t.code for t in tumour_records() if "IIa" in t.iccc}
+    assert not hodgkin & set(made[3]), made[3]
+    assert hodgkin & set(made[17]), made[17]
+    assert set(made[3]) <= {"9835/3", "9364/3", "9180/3"}, made[3]
+
+
+def test_without_a_diagnosis_or_coverage_the_retrieved_tumours_are_drawn_by_age(corpus):
+    made = [
+        generator(corpus)
+        .generate_one(request_from(age=2, blocks=["chemotherapy"]), seed=seed)
+        .record.diagnosis.icdo3_morphology
+        for seed in range(1, 7)
+    ]
+    assert all(ages.rate(c, 2) is None or ages.rate(c, 2) >= ages.USUAL for c in made), made

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from knowledge.chunks import GuidelineChunk
+from knowledge.vocabulary import tumour_records
 from service.evaluation.runner import (
     EvalRequest,
     content_key,
@@ -21,7 +22,7 @@ from service.evaluation.runner import (
 from service.generation.generator import GeneratedPatient, GenerationError
 from service.generation.repair import REPAIR_SEED_STEP, RepairLoop
 from service.records import PatientRecord
-from service.requests import MAX_SEED, RequestFields, parse_request
+from service.requests import MAX_SEED, RequestFields, build_request, parse_request
 from service.validation import ValidationResult
 from service.validation.codes import Vocabulary
 from service.validation.rules import RuleFailure
@@ -174,7 +175,37 @@ def test_run_eval_counts_validity_repair_citations_and_distinct_records():
     broken = report.items[2]
     assert not broken.schema_valid and broken.error and "GenerationError" in broken.error
     summary = render_summary(report)
-    assert "2/3" in summary and "r3: INVALID" in summary
+    assert "2/3" in summary and "r3  INVALID GenerationError" in summary
+    assert "random choice" not in summary
+
+
+def test_eval_reports_what_each_request_asked_for_and_lacks_and_the_baseline_beside_it():
+    record = full_record()
+    asked = record.provenance.parsed_request
+    assert asked is not None and "radiotherapy" in asked.blocks
+    without_rt = record.model_copy(update={"radiotherapy": []})
+
+    @dataclass
+    class Fixed(ScriptedGenerator):
+        def generate_one(self, request: Any, *, seed: int, feedback: Any = None) -> Any:
+            made = record if seed == 1 else without_rt
+            return GeneratedPatient(made.model_copy(update={"record_id": f"id-{seed}"}), 1.0)
+
+    requests = [
+        EvalRequest(id=f"r{seed}", fields=RequestFields(prompt="Ewing sarcoma"), seed=seed)
+        for seed in (1, 2)
+    ]
+    store = Chunks([])
+    loop = RepairLoop(Fixed(), lambda r: validation_result(r, []), max_rounds=0)
+    report = run_eval(requests, loop, store, requests_file="inline")
+    assert report.items[0].missing == []
+    assert report.items[1].missing == ["radiotherapy: asked for, not in the record"]
+    assert report.every_block == 0.5
+    report.baseline = run_eval(requests[:1], loop, store, requests_file="inline")
+    summary = render_summary(report)
+    assert "every requested block     50% of requests   (random choice: 100%)" in summary
+    assert "missing radiotherapy: asked for, not in the record" in summary
+    assert "|  pass; verified" in summary  # r1's baseline outcome beside the model's
 
 
 def test_content_key_ignores_identity_and_provenance():
@@ -183,10 +214,18 @@ def test_content_key_ignores_identity_and_provenance():
     assert content_key(one) == content_key(other)
 
 
-def test_the_bundled_request_set_has_at_least_20_valid_requests():
+def test_the_bundled_request_set_spans_the_corpus_and_the_ways_users_ask():
     requests = load_requests()
-    assert len(requests) >= 20
+    assert len(requests) >= 60
     assert len({r.seed for r in requests}) == len(requests)
+    parsed = [build_request(r.fields) for r in requests]
+    usual_group = {t.code: t.iccc_groups[:1] for t in tumour_records()}
+    groups = {g for p in parsed if p.morphology for g in usual_group.get(p.morphology.code, ())}
+    assert len(groups) >= 8, groups  # every ICCC-3 group the bundled corpus treats
+    assert sum(p.morphology is None for p in parsed) >= 6  # the tumour left to the agent
+    assert sum(p.language == "es" for p in parsed) >= 15
+    assert sum(p.relapse for p in parsed) >= 4 and sum(bool(p.second_tumour) for p in parsed) >= 2
+    assert any(p.age_now is not None for p in parsed)  # "had the tumour at 13"
 
 
 def test_a_malformed_request_file_is_an_error_naming_the_entry(tmp_path: Path):

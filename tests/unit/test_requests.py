@@ -300,6 +300,8 @@ def test_field_aliases():
         ("nodular-sclerosis Hodgkin lymphoma", "9663/3"),
         ("leucemia linfoblástica aguda", "9835/3"),
         ("metastatic Ewing sarcoma of the femur", "9364/3"),
+        ("Hodgkin's lymphoma, nodular sclerosis", "9663/3"),  # the case study's wording
+        ("Ewing\u2019s sarcoma", "9364/3"),
     ],
 )
 def test_tumour_names_codes_and_phrases_resolve(name, code):

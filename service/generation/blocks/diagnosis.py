@@ -8,12 +8,14 @@ guideline need not print a code. The guideline that names the chosen tumour most
 
 from __future__ import annotations
 
+import statistics
 from collections import Counter
 from collections.abc import Sequence
 from datetime import date
 
+from knowledge import ages
 from knowledge.evidence import CodeFact, EvidenceSheet, Fact, build_evidence_sheet, tumours_in
-from knowledge.vocabulary import Term, TumourGroup, groups_holding
+from knowledge.vocabulary import Term, TumourGroup, groups_holding, tumour_groups, tumour_records
 from service.generation.blocks.base import WIDEN, Agent, GenerationError, Patient, unique_by
 from service.generation.constraints import METASTASIS_SITES, EvidenceLabels, diagnosis_schema
 from service.records import Diagnosis
@@ -41,16 +43,15 @@ def diagnosis_block(
         "ICD-O-3 morphology and topography codes."
     )
     chunks = agent.retrieve(query)
-    if wanted is not None:
-        chunks += agent.retrieve(f"{' / '.join(_names(wanted)[:6])}: diagnosis and treatment")
+    drawn = _open_choice(agent, patient.age, blocks, exclude) if wanted is None else None
+    target = wanted or drawn
+    if target is not None:
+        chunks += agent.retrieve(f"{' / '.join(_names(target)[:6])}: diagnosis and treatment")
     sheet = build_evidence_sheet(chunks)
-    morphologies = sheet.morphologies
-    if wanted is not None:
-        morphologies = [m for m in morphologies if covers(wanted, m.code)]
-    if not morphologies:
-        # A guideline naming only a group ("gliomas de baixo grau") treats its morphologies.
-        members = unique_by(sheet.group_members(), lambda m: m.code)
-        morphologies = [m for m in members if wanted is None or covers(wanted, m.code)]
+    morphologies = _named_in(sheet, target)
+    if drawn is not None and not morphologies:
+        drawn = None  # the drawn tumours' passages were not retrieved: any tumour named
+        morphologies = _named_in(sheet, None)
     if wanted is not None and not morphologies:
         raise RequestError(
             f"no ingested guideline names {_shown(wanted)} under any of its names "
@@ -61,6 +62,8 @@ def diagnosis_block(
     if exclude is not None and wanted is None:
         morphologies = [m for m in morphologies if m.code != exclude]
     morphologies = _supporting(agent, morphologies, blocks)
+    if drawn is None and (wanted is None or isinstance(wanted, TumourGroup)):
+        morphologies = _usual_at(agent, morphologies, patient.age)
     if not morphologies:
         raise RequestError(
             "no retrieved passage names a tumour of the ICD-O-3 vocabulary; "
@@ -149,6 +152,115 @@ def _supporting(agent: Agent, offered: list[CodeFact], blocks: Sequence[str]) ->
         if set(blocks) <= set().union(*(supported.get(c, set()) for c in holding[m.code]))
     ]
     return kept or offered
+
+
+def _named_in(sheet: EvidenceSheet, target: Term | None) -> list[CodeFact]:
+    """The tumours the passages name (all, or those ``target`` covers); a guideline naming
+    only a group ("gliomas de baixo grau") names its morphologies."""
+    named = [m for m in sheet.morphologies if target is None or covers(target, m.code)]
+    if named:
+        return named
+    members = unique_by(sheet.group_members(), lambda m: m.code)
+    return [m for m in members if target is None or covers(target, m.code)]
+
+
+def _open_choice(
+    agent: Agent, age: int, blocks: Sequence[str], exclude: str | None
+) -> TumourGroup | None:
+    """A request without a diagnosis: the tumours whose evidence in the ingested guidelines
+    (the fact index's coverage) supports every requested block, then one ICCC-3 group or
+    subgroup of them drawn with the seed by its incidence at ``age`` (``_draw_by_age``).
+    None where the store keeps no fact index or no tumour supports every block (the
+    retrieved passages' tumours are offered instead, and a missing block is refused)."""
+    coverage = getattr(agent.store, "tumour_coverage", None)
+    if coverage is None:
+        return None
+    groups = {g.code: g for g in tumour_groups()}
+    supported: dict[str, set[str]] = {}
+    for entry in coverage(None):
+        group = groups.get(entry["code"])
+        for code in group.members if group is not None else (entry["code"],):
+            supported.setdefault(code, set()).update(entry["supported"])
+    tumours = {t.code: t for t in tumour_records() if not t.unspecified}
+    candidates = sorted(
+        c for c, has in supported.items() if c in tumours and c != exclude and set(blocks) <= has
+    )
+    if not candidates:
+        return None
+    drawn = _draw_by_age(agent, candidates, age) or candidates
+    first = tumours[drawn[0]]
+    row = ages.incidence(first.code, age)
+    return TumourGroup(
+        code="drawn by age",
+        term=row.name if row is not None and len(drawn) > 1 else first.term,
+        aliases=tuple(dict.fromkeys(n for c in drawn for n in tumours[c].names)),
+        members=tuple(drawn),
+    )
+
+
+def _usual_at(agent: Agent, offered: list[CodeFact], age: int) -> list[CodeFact]:
+    """The offered tumours of the ICCC-3 group ``_draw_by_age`` draws among them (all
+    where none has a published rate)."""
+    drawn = _draw_by_age(agent, list(dict.fromkeys(m.code for m in offered)), age)
+    return [m for m in offered if m.code in drawn] if drawn else offered
+
+
+def _draw_by_age(agent: Agent, codes: list[str], age: int) -> list[str] | None:
+    """The codes of one ICCC-3 main group drawn with the seed among those of ``codes``, in
+    proportion to its published incidence at ``age`` (``knowledge.ages``), then of one of
+    its subgroups the same way where each of its codes has a subgroup rate. The incidence
+    of a group is that of its offered subgroups where each has a rate, else the group's
+    own; below ``ages.USUAL`` per million a group or subgroup is not drawn. Groups without
+    a published rate are drawn as often as the median rated group (the rates transcribed
+    so far cover ICCC-3 groups I-VI only). None where no code has a rate, or none is usual."""
+    groups: dict[str, list[str]] = {}
+    for code in codes:
+        group, _, _ = ages.rows_of(code)
+        groups.setdefault(group or f"unclassified {code}", []).append(code)
+    by_subgroup = {g: _subgroup_rates(members, age) for g, members in groups.items()}
+    weights: dict[str, float | None] = {}
+    for group, members in groups.items():
+        if (subgroups := by_subgroup[group]) is not None:
+            weights[group] = sum(subgroups.values())
+        else:
+            _, row, _ = ages.rows_of(members[0])
+            weights[group] = row.rate(age) if row is not None else None
+    drawn_group = _draw(agent, weights)
+    if drawn_group is None:
+        return None
+    members, subgroups = groups[drawn_group], by_subgroup[drawn_group]
+    if subgroups is None:
+        return members
+    drawn = _draw(agent, dict(subgroups))
+    if drawn is None:
+        return members
+    return [c for c in members if (sub := ages.rows_of(c)[2]) is not None and sub.iccc == drawn]
+
+
+def _subgroup_rates(codes: list[str], age: int) -> dict[str, float] | None:
+    """Each subgroup row of ``codes`` with its rate at ``age``; None unless every code has one."""
+    rates: dict[str, float] = {}
+    for code in codes:
+        _, _, subgroup = ages.rows_of(code)
+        value = subgroup.rate(age) if subgroup is not None else None
+        if subgroup is None or value is None:
+            return None
+        rates[subgroup.iccc] = value
+    return rates
+
+
+def _draw(agent: Agent, weights: dict[str, float | None]) -> str | None:
+    """A key drawn with the seed by weight; unknown weights count as the median known one;
+    those below ``ages.USUAL`` are never drawn; None where none is known or none is usual."""
+    known = [w for w in weights.values() if w is not None]
+    if not known:
+        return None
+    fallback = statistics.median(known)
+    usual = {k: fallback if w is None else w for k, w in weights.items()}
+    usual = {k: w for k, w in usual.items() if w >= ages.USUAL}
+    if not usual:
+        return None
+    return agent.rng.choices(list(usual), weights=list(usual.values()))[0]
 
 
 def _shown(term: Term) -> str:
