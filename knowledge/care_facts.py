@@ -64,8 +64,21 @@ _CARE_CUES: dict[str, re.Pattern[str]] = {
     "fertility": re.compile(r"cryopreserv|banking|fertility", re.I),
     "transfusion": re.compile(r"transfus", re.I),
 }
-_SITE_CUE = re.compile(r"metasta|relaps|spread|extranodal|extramedullary", re.I)
-_SECOND_LINE = re.compile(r"relaps|refractory|salvage|second-line", re.IGNORECASE)
+# Relapse as English, Spanish and Portuguese guidelines write it (accents may be lost in
+# extraction: "recada" for "recaída").
+PRIMARY_SITE = "primary site"  # the body_sites.csv term of a local relapse
+_RELAPSE_WORDS = r"relaps|recurr|recidiv|reca[ií]?da|recorr[eê]n"
+_RELAPSE_CUE = re.compile(_RELAPSE_WORDS, re.IGNORECASE)
+_SITE_CUE = re.compile(
+    rf"metast|{_RELAPSE_WORDS}|spread|extranodal|extramedullary|extramedular|disemina|dissemina",
+    re.I,
+)
+_SECOND_LINE = re.compile(
+    rf"{_RELAPSE_WORDS}|refractor|refrat|salvage|second-line|resgate|rescate|segunda l[ií]nea"
+    r"|segunda linha",
+    re.IGNORECASE,
+)
+_WITH = re.compile(r"\s+(?:with|com|con)\s+")
 _NOT_SECOND_LINE = re.compile(r"stem cell|\bHSCT\b|transplant|rescue|GvHD|graft-versus-host", re.I)
 _IMMUNOSUPPRESSIVE_L01 = frozenset({"methotrexate", "cyclophosphamide"})
 
@@ -145,6 +158,7 @@ class SiteFact(Fact):
     site: str
     relapse: bool  # the sentence is about relapse, not only metastasis
     sex: Literal["female", "male"] | None
+    named: bool = True  # False: a relapse sentence naming no site, read as local (primary site)
 
 
 class SecondLineFact(Fact):
@@ -477,19 +491,35 @@ def intoxications_in(chunk: RetrievedChunk) -> list[IntoxicationFact]:
 
 
 def sites_in(chunk: RetrievedChunk) -> list[SiteFact]:
+    """Sites a sentence of spread or relapse names; a relapse sentence naming none ("na
+    primeira recidiva") stands for a relapse at the primary site (``named`` False)."""
     rows = [r for r in vocabulary_rows("body_sites.csv") if r["relapse"] == "yes"]
     sex = {r["site"]: r["sex"] or None for r in rows}
     found: dict[tuple[str, str], SiteFact] = {}
     for quote, _, _ in sentences_matching(chunk.text, _SITE_CUE):
-        for term, _ in _longest(_find(quote, _terms("body_sites.csv", "site", rows))):
+        relapse = bool(_RELAPSE_CUE.search(quote))
+        named = _longest(_find(quote, _terms("body_sites.csv", "site", rows)))
+        for term, _ in named:
             found.setdefault(
                 (term.term, quote),
                 SiteFact(
                     chunk_id=chunk.chunk_id,
                     quote=quote,
                     site=term.term,
-                    relapse=bool(re.search(r"relaps", quote, re.IGNORECASE)),
+                    relapse=relapse,
                     sex=sex[term.term],
+                ),
+            )
+        if relapse and not named:
+            found.setdefault(
+                (PRIMARY_SITE, quote),
+                SiteFact(
+                    chunk_id=chunk.chunk_id,
+                    quote=quote,
+                    site=PRIMARY_SITE,
+                    relapse=True,
+                    sex=None,
+                    named=False,
                 ),
             )
     return list(found.values())
@@ -500,7 +530,7 @@ def second_line_in(chunk: RetrievedChunk) -> list[SecondLineFact]:
     for quote, _, _ in sentences_matching(chunk.text, _SECOND_LINE):
         if _NOT_SECOND_LINE.search(quote):
             continue
-        options = _drug_groups(quote, re.compile(r"\s+with\s+"))
+        options = _drug_groups(quote, _WITH)
         if options:
             facts.append(SecondLineFact(chunk_id=chunk.chunk_id, quote=quote, options=options))
     return facts

@@ -43,9 +43,7 @@ def evaluate(
     ctx: typer.Context,
     requests_file: Annotated[
         Path | None,
-        typer.Option(
-            "--requests", help="TOML request set (default: the bundled 60+)"
-        ),
+        typer.Option("--requests", help="TOML request set (default: the bundled 60+)"),
     ] = None,
     model: Annotated[
         Path | None,

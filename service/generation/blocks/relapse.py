@@ -40,6 +40,8 @@ def relapse_block(agent: Agent, patient: Patient, diagnosis: Diagnosis, anchor: 
     )
     facts = care_facts(chunks)
     sites = unique_by([s for s in facts.sites if s.sex in (None, patient.sex)], lambda s: s.site)
+    # Sites a sentence names win over a relapse read as local for want of a named site.
+    sites = [s for s in sites if s.named] or sites
     if not sites:
         raise RequestError(
             f"a relapse was asked for, but no retrieved passage of the {tumour} guideline "
