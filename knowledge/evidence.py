@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 
 from knowledge.chunks import RetrievedChunk
 from knowledge.facts.doses import text_doses
-from knowledge.facts.mentions import tumour_terms
+from knowledge.facts.mentions import phases_named, tumour_terms
 from knowledge.facts.radiotherapy import radiotherapy_facts
 from knowledge.facts.text import mentions
 from knowledge.text import sentence_around
@@ -89,6 +89,37 @@ _TECHNIQUES: dict[Technique, re.Pattern[str]] = {
     "metabolic": re.compile(r"\bMIBG\b|\bradionuclide therapy\b|\bradioiodine\b"),
 }
 CORTICOSTEROID_ATC = "H02"
+# The route written nearest a dose: right after it ("75 mg/m2 per day IV"), else the last
+# one before it in its sentence ("Triple intrathecal therapy combines methotrexate 12 mg,
+# cytarabine 30 mg"). Short forms count only in capitals ("it" is a word).
+_ROUTE = re.compile(
+    r"(?P<intrathecal>(?i:intrat(?:h)?e[ck]\w*|\bi\.t\.)|\bT?IT\b)"
+    r"|(?P<systemic>\b(?:IV|PO|SC|IM)\b|(?i:\bi\.v\.|\bintraven\w*|\bendoven\w*|\boral(?:ly|mente)?\b"
+    r"|\bsubcut\w*|\bintramuscul\w*|\binfus\w*|\bper os\b))"
+)
+_ROUTE_AFTER = 25  # characters after a dose in which its route may stand
+# A sentence about a transplant (its conditioning, GvHD prophylaxis) or about supportive
+# care: its doses are not a chemotherapy cycle's (conditioning regimen names are added
+# from conditioning_regimens.csv).
+_TRANSPLANT_WORDS = (
+    r"\bcondition(?:ing|ed)\b|acondicionamiento|condicionamiento|condicionamento"
+    r"|myeloablat|mieloablat|stem[- ]cell (?:rescue|transplant)|bone marrow transplant"
+    r"|\bHSCT\b|\bTPH\b|\bTCTH\b|\bTMO\b|trasplante|transplante|post-transplant"
+    r"|\bGvHD\b|graft-versus-host"
+)
+_SUPPORTIVE_CONTEXT = re.compile(
+    r"antiem[eé]tic|emetogenic|uroprotec|seizure prophylaxis|tumou?r lysis|lisis tumoral",
+    re.IGNORECASE,
+)
+# Phases in protocol order: a regimen of a lower rank comes first (the ranks between
+# induction and maintenance are one, as protocols order them differently).
+PHASE_RANK = {
+    "induction": 1,
+    "consolidation": 2,
+    "intensification": 2,
+    "reinduction": 2,
+    "maintenance": 3,
+}
 
 
 class Fact(BaseModel):
@@ -105,12 +136,15 @@ class DrugDoseFact(Fact):
     unit: DoseUnit
     cumulative: bool = False  # "a cumulative doxorubicin 375 mg/m2": a bound, not a dose given
     days: int | None = None  # how many days the dose is given, where the passage says
+    intrathecal: bool = False  # "intrathecal methotrexate 12 mg": intrathecal therapy's dose
 
 
 class Regimen(Fact):
-    """The drugs and doses one passage gives together (one cycle of a protocol)."""
+    """The drugs and doses one passage gives together (one cycle of a protocol), and the
+    treatment phase the passage names (induction, ..., relapse), if exactly one."""
 
     drugs: list[DrugDoseFact]
+    phase: str | None = None
 
 
 class AgeLimited(Fact):
@@ -219,6 +253,7 @@ def drug_doses_in(chunk: RetrievedChunk, vocabulary: tuple[Term, ...]) -> list[D
         if term is None or unit is None:
             continue
         days = found.fields.get("days")
+        intrathecal = _route(chunk.text, found.start, found.end) == "intrathecal"
         facts.append(
             DrugDoseFact(
                 chunk_id=chunk.chunk_id,
@@ -230,9 +265,51 @@ def drug_doses_in(chunk: RetrievedChunk, vocabulary: tuple[Term, ...]) -> list[D
                 cumulative=bool(found.fields.get("cumulative"))
                 or bool(_TOTAL.search(chunk.text[max(0, found.start - 30) : found.end])),
                 days=len(days.split(",")) if days else None,
+                intrathecal=intrathecal,
             )
         )
     return facts
+
+
+def _route(text: str, start: int, end: int) -> str | None:
+    """The route ("intrathecal" or "systemic") written nearest the dose at ``start:end``."""
+    left, right = _sentence_bounds(text, start, end)
+    after = re.split(r"[,;:]", text[end : min(right, end + _ROUTE_AFTER)])[0]
+    found = list(_ROUTE.finditer(after)) or list(_ROUTE.finditer(text[left:start]))[-1:]
+    if not found:
+        return None
+    return "intrathecal" if found[0].group("intrathecal") else "systemic"
+
+
+@cache
+def _transplant_context() -> re.Pattern[str]:
+    names = [
+        name
+        for row in vocabulary_rows("conditioning_regimens.csv")
+        for name in (row["name"], *row["aliases"].split("|"))
+        if name
+    ]
+    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    return re.compile(rf"{_TRANSPLANT_WORDS}|(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+
+
+def cycle_dose(dose: DrugDoseFact) -> bool:
+    """Whether a dose may be a chemotherapy cycle's: a chemotherapy drug (``is_chemotherapy``)
+    given systemically, not in a passage on a transplant (conditioning, GvHD prophylaxis) or,
+    for a drug that is not mainly antineoplastic (dexamethasone), on supportive care."""
+    if dose.cumulative or dose.intrathecal or not is_chemotherapy(dose.drug):
+        return False
+    if _transplant_context().search(dose.quote):
+        return False
+    record = drug_by_name(dose.drug)
+    mainly_antineoplastic = bool(record and record.roles and record.roles[0] == "antineoplastic")
+    return mainly_antineoplastic or not _SUPPORTIVE_CONTEXT.search(dose.quote)
+
+
+def regimen_phase(quote: str) -> str | None:
+    """The one treatment phase a passage names, or None (none, or several)."""
+    named = phases_named(quote)
+    return named[0] if len(named) == 1 else None
 
 
 def radiotherapy_in(chunk: RetrievedChunk) -> list[RadiotherapyFact]:
@@ -389,23 +466,30 @@ class EvidenceSheet(BaseModel):
     techniques: list[TechniqueFact] = Field(default_factory=list)
 
     def doses_given(self) -> list[DrugDoseFact]:
-        """Per-administration doses: what a chemotherapy item may be written with."""
-        return [d for d in self.drug_doses if not d.cumulative]
+        """Per-administration systemic doses: what a chemotherapy item (a cycle's, a
+        conditioning or second-line dose) may be written with; intrathecal doses are
+        intrathecal therapy's."""
+        return [d for d in self.drug_doses if not d.cumulative and not d.intrathecal]
 
     def regimens(self) -> list[Regimen]:
         """Doses given, grouped by the sentence that states them; repeated regimens once.
-        Only chemotherapy drugs: a supportive drug (mesna, filgrastim), a conditioning agent
-        (busulfan, treosulfan) or a corticosteroid given otherwise is not a cycle's drug."""
+        Only a cycle's doses (``cycle_dose``): a supportive drug (mesna, filgrastim), a
+        conditioning agent (busulfan, treosulfan), a dose in a passage on a transplant (BuMel
+        melphalan) or on supportive care (antiemetic dexamethasone), and an intrathecal dose
+        are not a cycle's drugs."""
         grouped: dict[tuple[str, str], list[DrugDoseFact]] = {}
         for dose in self.doses_given():
-            if not is_chemotherapy(dose.drug):
+            if not cycle_dose(dose):
                 continue
             grouped.setdefault((dose.chunk_id, dose.quote), []).append(dose)
         regimens: dict[tuple[tuple[str, float, str], ...], Regimen] = {}
         for (chunk_id, quote), given in grouped.items():
             unique = list({d.drug: d for d in reversed(given)}.values())[::-1]
             key = tuple((d.drug, d.dose, d.unit) for d in unique)
-            regimens.setdefault(key, Regimen(chunk_id=chunk_id, quote=quote, drugs=unique))
+            regimens.setdefault(
+                key,
+                Regimen(chunk_id=chunk_id, quote=quote, drugs=unique, phase=regimen_phase(quote)),
+            )
         return list(regimens.values())
 
     def courses(self) -> list[RadiotherapyFact]:

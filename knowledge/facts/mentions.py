@@ -54,7 +54,8 @@ _SCHEME = re.compile(
 _ACRONYM_WITH_DRUGS = re.compile(r"\b(?P<name>[A-Z][A-Z0-9]{1,6})\s*\((?=[^)]{0,200}\d)")
 _JOINER = re.compile(r"^\s*(?:,|/|\+|-|e|y|and|et|com|con|with|plus|mais)\s*$", re.IGNORECASE)
 _PHASES = (
-    ("induction", r"indu[cç][aã]o|inducci[oó]n|induction"),
+    # not inside "reinduction", "re-inducción": that is a phase of its own
+    ("induction", r"(?<!re)(?<!re-)(?:indu[cç][aã]o|inducci[oó]n|induction)"),
     ("consolidation", r"consolida[cç][aã]o|consolidaci[oó]n|consolidation"),
     ("maintenance", r"manuten[cç][aã]o|mantenimiento|maintenance"),
     ("reinduction", r"reindu[cç]|reinducci|reinduction|re-induction"),
@@ -138,11 +139,15 @@ def item_mentions(page: int, text: str) -> list[Fact]:
     return facts
 
 
+def phases_named(text: str) -> list[str]:
+    """The treatment phases a text names (induction, consolidation, maintenance,
+    reinduction, intensification, relapse), in that order."""
+    return [phase for phase, pattern in _PHASES if re.search(pattern, text, re.IGNORECASE)]
+
+
 def _phase(text: str) -> str | None:
-    for phase, pattern in _PHASES:
-        if re.search(pattern, text, re.IGNORECASE):
-            return phase
-    return None
+    named = phases_named(text)
+    return named[0] if named else None
 
 
 def regimens(page: int, text: str) -> list[Fact]:

@@ -29,7 +29,7 @@ _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"), 
 _SHORT = 4  # names this short (VCR, DOX, BV) count only when written in capitals
 
 
-def _plain(text: str) -> str:
+def plain(text: str) -> str:
     """NFKC, no accents or soft hyphens, one kind of dash, single spaces; case kept."""
     text = unicodedata.normalize("NFKC", text).replace("\u00ad", "").translate(_DASHES)
     plain = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
@@ -38,7 +38,7 @@ def _plain(text: str) -> str:
 
 def fold(text: str) -> str:
     """Plain text in lower case: what names, doses and quotes are compared in."""
-    return _plain(text).lower()
+    return plain(text).lower()
 
 
 def _skeleton(text: str) -> str:
@@ -120,7 +120,7 @@ class _Names:
             for m in self.long.finditer(folded):
                 found[m.start()] = (m.end(), self.entry[_compact(m.group())])
         if self.short:
-            for m in self.short.finditer(_plain(text)):
+            for m in self.short.finditer(plain(text)):
                 key = _compact(m.group())
                 if key in self.entry and not any(s <= m.start() < e for s, (e, _) in found.items()):
                     found[m.start()] = (m.end(), self.entry[key])
@@ -215,6 +215,12 @@ def doses_of(quote: str, drug: str) -> list[StatedDose]:
     """The doses ``quote`` states for ``drug``: in each sentence a dose belongs to the drug
     named nearest before it, or, where the sentence writes its first dose before any drug
     ("1.5 mg/m2 vincristine"), to the drug named nearest after it."""
+    return [dose for _, dose in owned_doses(quote, drug)]
+
+
+def owned_doses(quote: str, drug: str) -> list[tuple[str, StatedDose]]:
+    """``doses_of``, each dose with its sentence (accents dropped, case kept; the dose's
+    ``at`` is its offset there), for checks that read the words around a dose."""
     wanted = drug_entry(drug) or fold(drug)
     found = []
     for raw in _sentences(_BROKEN_DECIMAL.sub(".", quote)):
@@ -230,8 +236,18 @@ def doses_of(quote: str, drug: str) -> list[StatedDose]:
             else:
                 owner = next((of for at, of in reversed(names) if at < dose.at), None)
             if owner == wanted:
-                found.append(dose)
+                found.append((plain(raw), dose))
     return found
+
+
+def stated_doses(quote: str, drug: str, dose: float, unit: str) -> list[tuple[str, StatedDose]]:
+    """The doses of ``owned_doses`` equal to ``dose`` in ``unit`` (g/m2 as mg/m2 ...)."""
+    base, factor = RECORD_UNITS[unit]
+    return [
+        (sentence, d)
+        for sentence, d in owned_doses(quote, drug)
+        if d.unit == base and _close(dose * factor, d.values)
+    ]
 
 
 def _close(value: float, stated: Iterable[float]) -> bool:
@@ -240,8 +256,7 @@ def _close(value: float, stated: Iterable[float]) -> bool:
 
 def states_dose(quote: str, drug: str, dose: float, unit: str) -> bool:
     """The quote gives ``drug`` this dose in this unit (g/m2 as mg/m2 and so on)."""
-    base, factor = RECORD_UNITS[unit]
-    return any(d.unit == base and _close(dose * factor, d.values) for d in doses_of(quote, drug))
+    return bool(stated_doses(quote, drug, dose, unit))
 
 
 # -- radiotherapy ------------------------------------------------------------------------

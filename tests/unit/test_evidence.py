@@ -182,3 +182,57 @@ def test_supportive_and_conditioning_drugs_are_no_chemotherapy_cycle():
     drugs = [[d.drug for d in r.drugs] for r in sheet.regimens()]
     assert drugs == [["ifosfamide", "etoposide"], ["melphalan"]]
     assert {"mesna", "filgrastim", "busulfan"} <= {d.drug for d in sheet.drug_doses}
+
+
+def test_intrathecal_doses_are_intrathecal_therapy_not_a_cycle():
+    sheet = build_evidence_sheet(
+        [
+            retrieved(
+                "Triple intrathecal therapy combines methotrexate 12 mg, cytarabine 30 mg and "
+                "prednisolone 10 mg. Consolidation gives cytarabine 75 mg/m2 per day IV, with "
+                "intrathecal methotrexate on days 45 and 59."
+            )
+        ]
+    )
+    given = {(d.drug, d.dose) for d in sheet.doses_given()}
+    assert given == {("cytarabine", 75.0)}
+    assert [[d.drug for d in r.drugs] for r in sheet.regimens()] == [["cytarabine"]]
+
+
+def test_transplant_and_supportive_passages_give_no_cycle():
+    sheet = build_evidence_sheet(
+        [
+            retrieved(
+                "Autologous HSCT in Ewing sarcoma uses the BuMel regimen: weight-based IV "
+                "busulfan, then melphalan 140 mg/m2 IV. For highly emetogenic chemotherapy the "
+                "antiemetic regimen adds dexamethasone 6 mg/m2 IV. Reinduction gives "
+                "dexamethasone 10 mg/m2 per day."
+            )
+        ]
+    )
+    assert [[(d.drug, d.dose) for d in r.drugs] for r in sheet.regimens()] == [
+        [("dexamethasone", 10.0)]
+    ]
+    # the transplant's doses stay available to its conditioning
+    assert ("melphalan", 140.0) in {(d.drug, d.dose) for d in sheet.doses_given()}
+
+
+def test_a_regimen_carries_the_one_phase_its_passage_names():
+    sheet = build_evidence_sheet(
+        [
+            retrieved(
+                "Induction gives vincristine 1.5 mg/m2. Reinduction gives doxorubicin 30 mg/m2. "
+                "Maintenance combines mercaptopurine 50 mg/m2. Relapsed disease is treated with "
+                "topotecan 0.75 mg/m2. Etoposide 100 mg/m2 after induction and before "
+                "consolidation."
+            )
+        ]
+    )
+    phases = {r.drugs[0].drug: r.phase for r in sheet.regimens()}
+    assert phases == {
+        "vincristine": "induction",
+        "doxorubicin": "reinduction",
+        "mercaptopurine": "maintenance",
+        "topotecan": "relapse",
+        "etoposide": None,
+    }

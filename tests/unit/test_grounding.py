@@ -85,6 +85,27 @@ CHUNKS = [
         "hsct-p1-c3", HSCT_DOC, 1, paragraphs("hsct_supportive_care", "(TBI) for myeloablative")
     ),
     stored("hsct-p1-c1", HSCT_DOC, 1, paragraphs("hsct_supportive_care", "(HSCT) is allogeneic")),
+    # Phases, conditioning and supportive care, for the regimen-structure rules.
+    stored(
+        "ewing-p2-c2",
+        DOC,
+        2,
+        paragraphs("ewing_sarcoma", "Consolidation for standard-risk patients"),
+    ),
+    stored(
+        "all-p2-c2",
+        ALL_DOC,
+        2,
+        paragraphs(
+            "acute_lymphoblastic_leukaemia", "Consolidation (protocol IB)", "Reinduction (protocol"
+        ),
+    ),
+    stored(
+        "hsct-p1-c4",
+        HSCT_DOC,
+        1,
+        paragraphs("hsct_supportive_care", "uses the BuMel regimen", "Antiemetics are chosen"),
+    ),
 ]
 
 

@@ -18,8 +18,12 @@ from service.validation.codes import Vocabulary
 from service.validation.rules import RULES_FILE, RuleBook, RuleFileError
 from tests.records import cite, full_record_data
 from tests.unit.test_grounding import (
+    ALL_DOC,
+    HSCT_DOC,
+    VAC,
     FakeChunks,
     allogeneic_hsct,
+    cite_in,
     grounded_record_data,
     nodular_sclerosis,
     tbi,
@@ -115,6 +119,55 @@ def tbi_course(start: str) -> dict[str, Any]:
     }
 
 
+# Quotes of the fake store that say what a dose is: its phase, a relapse regimen,
+# conditioning, supportive care, an intrathecal dose.
+VIDE_INDUCTION = cite(
+    "Induction in EURO-EWING 99 and Ewing 2008 consisted of six cycles of VIDE given every "
+    "21 days: vincristine 1.5 mg/m2 (maximum 2 mg) IV on day 1"
+)
+VAI_CONSOLIDATION = cite(
+    "Consolidation for standard-risk patients was given as cycles of VAI every 21 days: "
+    "vincristine 1.5 mg/m2 (maximum 2 mg) on day 1",
+    chunk_id="ewing-p2-c2",
+)
+RELAPSED = cite("Relapsed or refractory disease is treated with second-line regimens such as")
+BUMEL = cite_in(
+    HSCT_DOC,
+    "hsct-p1-c4",
+    1,
+    "Autologous HSCT in high-risk neuroblastoma and Ewing sarcoma uses the BuMel regimen: "
+    "weight-based IV busulfan as above, then melphalan 140 mg/m2 IV.",
+)
+ANTIEMETIC = cite_in(
+    HSCT_DOC,
+    "hsct-p1-c4",
+    1,
+    "For highly emetogenic chemotherapy the antiemetic regimen is ondansetron 0.15 mg/kg IV",
+)
+REINDUCTION = cite_in(
+    ALL_DOC, "all-p2-c2", 2, "Reinduction (protocol II) gives dexamethasone 10 mg/m2 per day"
+)
+IB_CYTARABINE = cite_in(
+    ALL_DOC,
+    "all-p2-c2",
+    2,
+    "cytarabine 75 mg/m2 per day IV in four blocks of four days, and mercaptopurine 60 mg/m2 "
+    "per day orally on days 36-63, with intrathecal methotrexate on days 45 and 59",
+)
+
+
+def dose(
+    day: str, drug: str, amount: float, unit: str, *citations: dict[str, Any], cycle: int = 3
+) -> Edit:
+    """One more first-line chemotherapy item (cycle 3: after the record's two)."""
+
+    def edit(data: dict[str, Any]) -> None:
+        item = {"date": day, "cycle": cycle, "drug": drug, "dose": amount, "unit": unit}
+        data["chemotherapy"].append({**item, "citations": list(citations)})
+
+    return edit
+
+
 @dataclass
 class Case:
     edits: list[Edit]
@@ -200,6 +253,28 @@ BREAKS: dict[str, Case] = {
     "relapse.after_first_line": case(put("relapse.date", "2020-05-20"), mentions="tumour bed"),
     "relapse.second_line_after_relapse": case(
         put("relapse.second_line[0].date", "2022-06-01"), mentions="cyclophosphamide"
+    ),
+    "chemotherapy.phase_order": case(
+        put(f"{CHEMO0}.citations", [VAI_CONSOLIDATION]),
+        put("chemotherapy[3].citations", [VIDE_INDUCTION]),
+        mentions="induction dose vincristine 1.5 mg/m2 (cycle 2, 2020-06-01) comes after "
+        "consolidation began",
+    ),
+    "chemotherapy.relapse_regimen_in_relapse": case(
+        dose("2020-06-22", "cyclophosphamide", 1500, "mg/m2", cite(VAC), RELAPSED),
+        mentions="the relapse on 2022-06-20 has its own second-line treatment",
+    ),
+    "chemotherapy.conditioning_with_hsct": case(
+        dose("2020-06-22", "melphalan", 140, "mg/m2", BUMEL),
+        mentions="melphalan 140 mg/m2 (cycle 3, 2020-06-22) is not within 21 days",
+    ),
+    "chemotherapy.not_supportive": case(
+        dose("2020-06-22", "ondansetron", 0.15, "mg/kg", ANTIEMETIC),
+        mentions="ondansetron 0.15 mg/kg (cycle 3, 2020-06-22) is a supportive drug",
+    ),
+    "chemotherapy.intrathecal_in_block": case(
+        dose("2020-06-22", "methotrexate", 12, "mg", triple_it()),
+        mentions="methotrexate 12 mg (cycle 3, 2020-06-22) is given intrathecally",
     ),
     "request.honoured": case(
         put("provenance.parsed_request.diagnosis", "osteosarcoma"),
@@ -333,6 +408,26 @@ PASSES: dict[str, list[Edit]] = {
     "hsct.blood_group_allogeneic": [put(HSCT0, allogeneic())],
     "sex.sites": [put(f"{RT0}.shielding_block_site", "testes")],
     "relapse.after_first_line": [put("relapse.date", "2020-10-06")],
+    "chemotherapy.phase_order": [
+        put(f"{CHEMO0}.citations", [VIDE_INDUCTION]),
+        put("chemotherapy[3].citations", [VAI_CONSOLIDATION]),
+        # a later phase of another kind, named by its own passage
+        dose("2020-06-22", "dexamethasone", 10, "mg/m2", REINDUCTION),
+    ],
+    "chemotherapy.relapse_regimen_in_relapse": [
+        put("relapse.second_line[0].citations", [cite(VAC), RELAPSED])
+    ],
+    "chemotherapy.conditioning_with_hsct": [
+        dose("2021-01-25", "melphalan", 140, "mg/m2", BUMEL),  # day -7 of the transplant
+    ],
+    "chemotherapy.not_supportive": [
+        dose("2020-06-22", "dexamethasone", 10, "mg/m2", REINDUCTION),
+    ],
+    "chemotherapy.intrathecal_in_block": [
+        put("intrathecal", intrathecal(TRIPLE)),
+        # its passage gives methotrexate intrathecally, cytarabine IV
+        dose("2020-06-22", "cytarabine", 75, "mg/m2", IB_CYTARABINE),
+    ],
     "second_tumour.different": [put("second_tumour", hodgkin())],
     "second_tumour.after_first": [put("second_tumour", hodgkin())],
     "others.intoxication_resolution": [

@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
-from knowledge.evidence import CORTICOSTEROID_ATC, DrugDoseFact, IntrathecalFact, Regimen
+from knowledge.evidence import (
+    CORTICOSTEROID_ATC,
+    PHASE_RANK,
+    DrugDoseFact,
+    IntrathecalFact,
+    Regimen,
+)
 from knowledge.vocabulary import drugs
 from service.generation.blocks.base import Agent
 from service.records import ChemotherapyAdministration, IntrathecalTherapy
@@ -42,6 +48,23 @@ def anthracycline_dose(doses: list[DrugDoseFact] | list[ChemotherapyAdministrati
         if factor is not None and d.drug in equivalence:
             total += d.dose * factor * equivalence[d.drug]
     return total
+
+
+def first_line(regimens: list[Regimen]) -> list[Regimen]:
+    """Regimens a first line may give: not those of a passage on relapsed disease (they are
+    second-line treatment, after a relapse)."""
+    return [r for r in regimens if r.phase != "relapse"]
+
+
+def in_protocol_order(chosen: list[ChosenRegimen]) -> list[ChosenRegimen]:
+    """The regimens whose passage names a phase sorted by it (induction first, maintenance
+    last) among the places they hold; a regimen of no known phase keeps its place."""
+    slots = [i for i, c in enumerate(chosen) if c.regimen.phase in PHASE_RANK]
+    ranked = sorted((chosen[i] for i in slots), key=lambda c: PHASE_RANK[c.regimen.phase or ""])
+    ordered = list(chosen)
+    for slot, item in zip(slots, ranked, strict=True):
+        ordered[slot] = item
+    return ordered
 
 
 def within_budget(chosen: list[ChosenRegimen], budget: float) -> list[ChosenRegimen]:

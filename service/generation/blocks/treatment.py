@@ -24,7 +24,13 @@ from knowledge.evidence import (
 )
 from knowledge.vocabulary import groups_holding
 from service.generation.blocks.base import Agent, GenerationError, Patient, unique_by
-from service.generation.blocks.chemotherapy import ChosenRegimen, anthracycline_dose, within_budget
+from service.generation.blocks.chemotherapy import (
+    ChosenRegimen,
+    anthracycline_dose,
+    first_line,
+    in_protocol_order,
+    within_budget,
+)
 from service.generation.blocks.hsct import TransplantPlan
 from service.generation.blocks.radiotherapy import (
     EXTERNAL_BEAM,
@@ -95,7 +101,11 @@ def treatment_block(
         offer.intrathecal,
     )
     regimens = agent.shuffled(
-        [r for r in offer.regimens if anthracycline_dose(r.drugs) <= anthracycline_budget]
+        [
+            r
+            for r in first_line(offer.regimens)
+            if anthracycline_dose(r.drugs) <= anthracycline_budget
+        ]
     )
     courses = agent.shuffled(offer.courses)
     schema = treatment_schema(
@@ -123,7 +133,9 @@ def treatment_block(
     )
     # Only the blocks the schema offered are read, whatever else a backend returns.
     chosen = _regimens(regimens, answer.get("chemotherapy", []) if chemotherapy else [])
-    chosen = within_budget(chosen, anthracycline_budget)
+    # Induction first, maintenance last, whatever order the model listed them in; the
+    # anthracycline budget then cuts the later phases' cycles.
+    chosen = within_budget(in_protocol_order(chosen), anthracycline_budget)
     plan = TreatmentPlan(
         regimens=chosen,
         courses=_courses(courses, boosts, rt_sheet, answer.get("radiotherapy", []))
