@@ -64,7 +64,7 @@ from service.records import (
     SecondTumour,
     StemCellTransplant,
 )
-from service.requests import ParsedRequest, RequestError, locale_for, parse_request
+from service.requests import ParsedRequest, RequestError, parse_request
 
 GENERATOR = "clinsynth/0.2"
 RECORD_NAMESPACE = uuid.UUID("6f0c7c1e-3a0e-4b8e-9d7a-1c2b3d4e5f60")
@@ -137,6 +137,7 @@ class PatientGenerator:
             age = request.age
         else:
             age = rng.randint(1, SECOND_TUMOUR_MAX_AGE if wants_second else 17)
+        locale = request.locale or self.options.locale  # whatever the record's language
         room = lookback_days(rng, relapse=bool(request.relapse), second_tumour=wants_second)
         for lookback in years_back(request.age_now, age, room):
             diagnosis_date = today - timedelta(days=lookback)
@@ -145,7 +146,7 @@ class PatientGenerator:
                 sex=request.sex,
                 age=age,
                 diagnosis_date=diagnosis_date,
-                locale=locale_for(request.language, self.options.locale),
+                locale=locale,
             )
             if request.age_now in (None, age_on(demographics.birth_date, today)):
                 break
@@ -235,6 +236,7 @@ class PatientGenerator:
             request=request.prompt,
             reference_date=today,
             language=request.language,
+            locale=locale,
             prompt_tokens=agent.usage.prompt_tokens,
             completion_tokens=agent.usage.completion_tokens,
             model_seconds=round(agent.usage.seconds, 3),
