@@ -51,6 +51,7 @@ from service.generation.blocks.timeline import (
 from service.generation.blocks.treatment import TreatmentPlan, Treatments, treatment_block
 from service.generation.completeness import refuse_if_short
 from service.generation.identity import age_on, invent_demographics
+from service.generation.localise import in_language
 from service.generation.narrative import summarise
 from service.records import (
     BlockTiming,
@@ -209,17 +210,6 @@ class PatientGenerator:
             second = self._second_tumour(
                 agent, patient, request.second_tumour, end, anthracycline_dose(used)
             )
-        summary = summarise(
-            demographics,
-            first.diagnosis,
-            first.chemotherapy[: first.first_line_items],
-            first.radiotherapy,
-            request.language,
-            surgery=first.surgery,
-            hsct=first.hsct,
-            relapse=relapse,
-            second_tumour=second,
-        )
         provenance = Provenance(
             generator=GENERATOR,
             backend=self.model.backend,
@@ -253,7 +243,7 @@ class PatientGenerator:
         record_id = str(uuid.uuid5(RECORD_NAMESPACE, identity))
         record = PatientRecord(
             record_id=record_id,
-            summary=summary,
+            summary="",
             demographics=demographics,
             diagnosis=first.diagnosis,
             chemotherapy=first.chemotherapy,
@@ -271,7 +261,20 @@ class PatientGenerator:
             provenance=provenance,
         )
         refuse_if_short(request, record, self.store)
-        return GeneratedPatient(record, agent.usage.seconds)
+        # The record's words in its language first, so that the summary restates them.
+        record = in_language(record, request.language)
+        summary = summarise(
+            record.demographics,
+            record.diagnosis,
+            record.chemotherapy[: first.first_line_items],
+            record.radiotherapy,
+            request.language,
+            surgery=record.surgery,
+            hsct=record.hsct,
+            relapse=record.relapse,
+            second_tumour=record.second_tumour,
+        )
+        return GeneratedPatient(record.model_copy(update={"summary": summary}), agent.usage.seconds)
 
     def _treatments(
         self,
