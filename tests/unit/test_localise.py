@@ -140,3 +140,11 @@ def test_spanish_names_are_aliases_so_extractors_and_the_verifier_know_them(file
         names = {row[first].lower(), *row["aliases"].split("|")}
         assert row["es"].strip(), row[first]
         assert row["es"].lower() in names, row[first]
+
+
+def test_a_spanish_radiotherapy_site_keeps_its_pcsp_code():
+    from service.exports.pcsp_codes import radiotherapy_site
+
+    assert radiotherapy_site("cuerpo entero")["coding"][0]["code"] == "50.50"
+    assert radiotherapy_site("ambos pulmones")["coding"][0]["code"] == "7.11.1"
+    assert radiotherapy_site("ambos pulmones")["text"] == "ambos pulmones"
