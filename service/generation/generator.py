@@ -52,7 +52,7 @@ from service.generation.blocks.treatment import TreatmentPlan, Treatments, treat
 from service.generation.completeness import refuse_if_short
 from service.generation.identity import age_on, invent_demographics
 from service.generation.localise import in_language
-from service.generation.narrative import summarise
+from service.generation.narrative import summarise_record
 from service.records import (
     BlockTiming,
     ChunkRef,
@@ -263,17 +263,7 @@ class PatientGenerator:
         refuse_if_short(request, record, self.store)
         # The record's words in its language first, so that the summary restates them.
         record = in_language(record, request.language)
-        summary = summarise(
-            record.demographics,
-            record.diagnosis,
-            record.chemotherapy[: first.first_line_items],
-            record.radiotherapy,
-            request.language,
-            surgery=record.surgery,
-            hsct=record.hsct,
-            relapse=record.relapse,
-            second_tumour=record.second_tumour,
-        )
+        summary = summarise_record(record, first.first_line_items, request.language)
         return GeneratedPatient(record.model_copy(update={"summary": summary}), agent.usage.seconds)
 
     def _treatments(
