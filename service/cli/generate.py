@@ -51,8 +51,9 @@ def generate(
     """Generate synthetic patients, store them, and print them with their citations.
 
     Describe the patient with --prompt, with the other options, or both (options win).
-    Invented names, phones and e-mails are Spanish (the configured locale, es_ES by
-    default) whatever the record's --language; --locale chooses another (en_GB, es_MX)."""
+
+    Names, phones and e-mails are Spanish (es_ES, the configured locale)
+    whatever --language says; --locale chooses another (en_GB, es_MX)."""
     from service.cli.render import render_record
     from service.components import build_services
     from service.generation.flow import GenerationFailed
