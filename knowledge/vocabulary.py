@@ -439,27 +439,51 @@ def usual_site(code: str) -> str | None:
     return USUAL_SITES.get(iccc_group(record.iccc[0]))
 
 
+# Files of named things with a column per language ("es"): (kind, the column of the
+# English name) for ``name_in``.
+NAMED_IN_LANGUAGES = {
+    "body_site": ("body_sites.csv", "site"),
+    "radiotherapy_site": ("radiotherapy_sites.csv", "site"),
+    "procedure": ("surgical_procedures.csv", "procedure"),
+    "supportive": ("supportive_care.csv", "term"),
+    "conditioning": ("conditioning_regimens.csv", "name"),
+}
+
+
 @cache
 def _names_in(language: str) -> dict[tuple[str, str], str]:
     """(kind, English term or code) -> the vocabulary's name in ``language``, for tumours
-    (by code), topographies (by code and by term) and drugs (by INN)."""
+    (by code), topographies (by code and by term, and a "NOS" term also without it: "lower
+    limb" is "miembro inferior"), drugs (by INN) and the kinds of ``NAMED_IN_LANGUAGES``."""
     names: dict[tuple[str, str], str] = {}
     for t in tumour_records():
         if name := dict(t.languages).get(language):
             names[("tumour", t.code)] = name
     for row in _rows("icdo3_topography.csv"):
         if name := (row.get(language) or "").strip():
+            term = row["term"].strip()
             names[("site", row["code"].strip())] = name
-            names[("site", row["term"].strip())] = name
+            names[("site", term)] = name
+            if _NOS.search(term):
+                names.setdefault(("site", _NOS.sub("", term)), _NOS.sub("", name))
     for d in drug_records():
         if name := dict(d.languages).get(language):
             names[("drug", d.term)] = name
+    for kind, (file, column) in NAMED_IN_LANGUAGES.items():
+        for row in _rows(file):
+            if name := (row.get(language) or "").strip():
+                names[(kind, row[column].strip())] = name
+    for row in _rows("surgical_procedures.csv"):
+        if name := (row.get(f"removes_{language}") or "").strip():
+            names[("removed", row["removes"].strip())] = name
     return names
 
 
 def name_in(language: str, kind: str, key: str, default: str) -> str:
     """The vocabulary's ``language`` name of a tumour (by code), a site (by topography code
-    or term) or a drug (by INN); ``default`` where it has none."""
+    or term), a drug (by INN), an organ a procedure removes, or a body site, radiotherapy
+    site, procedure, supportive-care term or conditioning regimen (by its English name);
+    ``default`` where it has none."""
     if language == "en":
         return default
     return _names_in(language).get((kind, key), default)

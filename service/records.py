@@ -317,6 +317,11 @@ class Provenance(BaseModel):
     request: str
     reference_date: date
     language: str
+    locale: str | None = Field(
+        None,
+        description="Faker locale of the invented identity (records made before it was kept "
+        "have none)",
+    )
     prompt_tokens: int
     completion_tokens: int
     # Measured, so they differ between two runs of the same seed; nothing else does.

@@ -25,6 +25,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from ingest.options import IngestOptions, PdfLimits
 from knowledge.embedded import packaged_embedder_path
 from models.embedded import packaged_gguf_path
+from service.generation.locales import locale_problem, normalised_locale
 from service.generation.options import DEFAULT_REPAIR_ROUNDS, GenerationOptions
 
 ENV_PREFIX = "CLINSYNTH_"
@@ -183,7 +184,9 @@ class RecordSettings(_Group):
     model_config = _group_config(prefix)
 
     locale: str = Field(
-        GenerationOptions.locale, description="Faker locale for invented names and identifiers"
+        GenerationOptions.locale,
+        description="Faker locale for invented names and identifiers, whatever the record's "
+        "language (a request's locale overrides it)",
     )
     reference_date: date | None = Field(
         None,
@@ -196,6 +199,13 @@ class RecordSettings(_Group):
         description="Regenerations allowed for a record that fails an error-severity rule "
         "(the validation messages go to the model; the best attempt is kept)",
     )
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        if problem := locale_problem(value):
+            raise ValueError(problem)
+        return normalised_locale(value)
 
 
 class JobSettings(_Group):

@@ -14,6 +14,7 @@ from service.cli.common import (
     DiagnosisOption,
     FormatOption,
     LanguageOption,
+    LocaleOption,
     OutputFormat,
     RelapseOption,
     SecondTumourOption,
@@ -77,6 +78,7 @@ def create(
     relapse: RelapseOption = None,
     second_tumour: SecondTumourOption = None,
     language: LanguageOption = None,
+    locale: LocaleOption = None,
     output: FormatOption = OutputFormat.text,
 ) -> None:
     """Queue a batch; `clinsynth serve` or `clinsynth worker` processes it.
@@ -97,6 +99,7 @@ def create(
         "relapse": relapse,
         "second_tumour": second_tumour,
         "language": language,
+        "locale": locale,
     }
     try:
         request = BatchRequest.model_validate({k: v for k, v in given.items() if v is not None})

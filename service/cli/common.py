@@ -50,7 +50,16 @@ SecondTumourOption = Annotated[
     str | None, typer.Option("--second-tumour", help="A second, different tumour")
 ]
 LanguageOption = Annotated[
-    str | None, typer.Option(help="en or es (default: the prompt's language)")
+    str | None,
+    typer.Option(help="Language of the record's text: en or es (default: the prompt's)"),
+]
+LocaleOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Faker locale of the invented names, phone and e-mail (es_ES, es_MX, en_GB, "
+        "pt_PT...), whatever --language says; default: the configured records locale "
+        "(CLINSYNTH_LOCALE, es_ES)"
+    ),
 ]
 # Seeds are stored as 32-bit integers; the seeds derived from one wrap (requests.seed_at).
 SeedOption = Annotated[

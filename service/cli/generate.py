@@ -15,6 +15,7 @@ from service.cli.common import (
     DiagnosisOption,
     FormatOption,
     LanguageOption,
+    LocaleOption,
     OutputFormat,
     RelapseOption,
     SecondTumourOption,
@@ -45,10 +46,14 @@ def generate(
     relapse: RelapseOption = None,
     second_tumour: SecondTumourOption = None,
     language: LanguageOption = None,
+    locale: LocaleOption = None,
 ) -> None:
     """Generate synthetic patients, store them, and print them with their citations.
 
-    Describe the patient with --prompt, with the other options, or both (options win)."""
+    Describe the patient with --prompt, with the other options, or both (options win).
+
+    Names, phones and e-mails are Spanish (es_ES, the configured locale)
+    whatever --language says; --locale chooses another (en_GB, es_MX)."""
     from service.cli.render import render_record
     from service.components import build_services
     from service.generation.flow import GenerationFailed
@@ -65,6 +70,7 @@ def generate(
             relapse=relapse,
             second_tumour=second_tumour,
             language=language,
+            locale=locale,
         )
     except RequestError as exc:
         error(str(exc))

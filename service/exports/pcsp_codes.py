@@ -12,6 +12,7 @@ binding is extensible or absent, text alone.
 
 from __future__ import annotations
 
+from knowledge.vocabulary import radiotherapy_sites
 from service.exports.fhir_common import PCSP, Json, cc
 
 IG = "http://hl7.eu/fhir/ig/pcsp"
@@ -97,8 +98,11 @@ _RT_SITES = {
 
 
 def radiotherapy_site(site: str) -> Json:
-    """A site from the IG's radiotherapy code system, or ``as-text`` with the words."""
-    found = _RT_SITES.get(site.strip().lower())
+    """A site from the IG's radiotherapy code system, or ``as-text`` with the words; a
+    Spanish record's site ("cuerpo entero") is looked up under its vocabulary term."""
+    key = site.strip().lower()
+    term = next((t.term for t in radiotherapy_sites() if key in t.names), key)
+    found = _RT_SITES.get(key) or _RT_SITES.get(term)
     if found:
         return cc(CS_RADIOTHERAPY, found[0], found[1], site)
     return cc(ABSENT, "as-text", "As Text", site)

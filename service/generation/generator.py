@@ -51,7 +51,8 @@ from service.generation.blocks.timeline import (
 from service.generation.blocks.treatment import TreatmentPlan, Treatments, treatment_block
 from service.generation.completeness import refuse_if_short
 from service.generation.identity import age_on, invent_demographics
-from service.generation.narrative import summarise
+from service.generation.localise import in_language
+from service.generation.narrative import summarise_record
 from service.records import (
     BlockTiming,
     ChunkRef,
@@ -64,7 +65,7 @@ from service.records import (
     SecondTumour,
     StemCellTransplant,
 )
-from service.requests import ParsedRequest, RequestError, locale_for, parse_request
+from service.requests import ParsedRequest, RequestError, parse_request
 
 GENERATOR = "clinsynth/0.2"
 RECORD_NAMESPACE = uuid.UUID("6f0c7c1e-3a0e-4b8e-9d7a-1c2b3d4e5f60")
@@ -137,6 +138,7 @@ class PatientGenerator:
             age = request.age
         else:
             age = rng.randint(1, SECOND_TUMOUR_MAX_AGE if wants_second else 17)
+        locale = request.locale or self.options.locale  # whatever the record's language
         room = lookback_days(rng, relapse=bool(request.relapse), second_tumour=wants_second)
         for lookback in years_back(request.age_now, age, room):
             diagnosis_date = today - timedelta(days=lookback)
@@ -145,7 +147,7 @@ class PatientGenerator:
                 sex=request.sex,
                 age=age,
                 diagnosis_date=diagnosis_date,
-                locale=locale_for(request.language, self.options.locale),
+                locale=locale,
             )
             if request.age_now in (None, age_on(demographics.birth_date, today)):
                 break
@@ -208,17 +210,6 @@ class PatientGenerator:
             second = self._second_tumour(
                 agent, patient, request.second_tumour, end, anthracycline_dose(used)
             )
-        summary = summarise(
-            demographics,
-            first.diagnosis,
-            first.chemotherapy[: first.first_line_items],
-            first.radiotherapy,
-            request.language,
-            surgery=first.surgery,
-            hsct=first.hsct,
-            relapse=relapse,
-            second_tumour=second,
-        )
         provenance = Provenance(
             generator=GENERATOR,
             backend=self.model.backend,
@@ -235,6 +226,7 @@ class PatientGenerator:
             request=request.prompt,
             reference_date=today,
             language=request.language,
+            locale=locale,
             prompt_tokens=agent.usage.prompt_tokens,
             completion_tokens=agent.usage.completion_tokens,
             model_seconds=round(agent.usage.seconds, 3),
@@ -251,7 +243,7 @@ class PatientGenerator:
         record_id = str(uuid.uuid5(RECORD_NAMESPACE, identity))
         record = PatientRecord(
             record_id=record_id,
-            summary=summary,
+            summary="",
             demographics=demographics,
             diagnosis=first.diagnosis,
             chemotherapy=first.chemotherapy,
@@ -269,7 +261,10 @@ class PatientGenerator:
             provenance=provenance,
         )
         refuse_if_short(request, record, self.store)
-        return GeneratedPatient(record, agent.usage.seconds)
+        # The record's words in its language first, so that the summary restates them.
+        record = in_language(record, request.language)
+        summary = summarise_record(record, first.first_line_items, request.language)
+        return GeneratedPatient(record.model_copy(update={"summary": summary}), agent.usage.seconds)
 
     def _treatments(
         self,

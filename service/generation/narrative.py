@@ -12,6 +12,7 @@ from service.records import (
     ChemotherapyAdministration,
     Demographics,
     Diagnosis,
+    PatientRecord,
     RadiotherapyCourse,
     Relapse,
     SecondTumour,
@@ -133,3 +134,19 @@ def summarise(
             )
         )
     return " ".join(parts)
+
+
+def summarise_record(record: PatientRecord, first_line_items: int, language: str) -> str:
+    """``summarise`` of a whole record whose first ``first_line_items`` administrations are
+    its first-line chemotherapy (the rest conditioning)."""
+    return summarise(
+        record.demographics,
+        record.diagnosis,
+        record.chemotherapy[:first_line_items],
+        record.radiotherapy,
+        language,
+        surgery=record.surgery,
+        hsct=record.hsct,
+        relapse=record.relapse,
+        second_tumour=record.second_tumour,
+    )

@@ -12,7 +12,6 @@ from service.requests.common import (
     DEFAULT_BLOCKS,
     DESCRIBING,
     FIRST_LINE,
-    LOCALES,
     MAX_AGE,
     MAX_PROMPT,
     NOTHING_TO_GENERATE,
@@ -23,7 +22,6 @@ from service.requests.common import (
 from service.requests.domain import (
     ParsedRequest,
     build_request,
-    locale_for,
     parse_request,
     request_from,
 )
@@ -36,7 +34,6 @@ __all__ = [
     "DEFAULT_BLOCKS",
     "DESCRIBING",
     "FIRST_LINE",
-    "LOCALES",
     "MAX_AGE",
     "MAX_PROMPT",
     "MAX_SEED",
@@ -47,7 +44,6 @@ __all__ = [
     "RequestError",
     "RequestFields",
     "build_request",
-    "locale_for",
     "parse_request",
     "request_from",
     "resolve_tumour",

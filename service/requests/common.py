@@ -17,7 +17,6 @@ NOTHING_TO_GENERATE = "nothing to generate: give a prompt or at least one of " +
 )
 # What a client reads when it sends neither a prompt nor a describing field.
 REQUIRED_UNLESS_DESCRIBED = "Field required unless one of " + ", ".join(DESCRIBING) + " is given"
-LOCALES = {"es": "es_ES", "en": "en_GB"}
 
 
 # Words that carry no content between a negation and what it governs, or around a name.

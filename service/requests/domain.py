@@ -15,7 +15,6 @@ from service.requests.common import (
     DEFAULT_BLOCKS,
     DESCRIBING,
     FIRST_LINE,
-    LOCALES,
     MAX_PROMPT,
     NOTHING_TO_GENERATE,
     RequestError,
@@ -46,6 +45,7 @@ class ParsedRequest:
     overrides: tuple[str, ...] = ()  # where an explicit field replaced what the prompt said
     from_fields: tuple[str, ...] = ()  # the explicit fields given besides the prompt
     age_now: int | None = None  # the patient's age today, where the prompt gives both
+    locale: str | None = None  # Faker locale of the invented identity; None: the configured one
 
     @property
     def blocks(self) -> list[str]:
@@ -151,15 +151,8 @@ def build_request(fields: RequestFields) -> ParsedRequest:
         overrides=tuple(notes),
         from_fields=tuple(sorted(given)),
         age_now=read.age_now if "age" not in given else None,
+        locale=fields.locale,
     )
-
-
-def locale_for(language: str, configured: str) -> str:
-    """The Faker locale for a record in ``language``: the configured one when it speaks
-    that language (es_MX for es), else the language's default (es_ES, en_GB)."""
-    if configured.split("_")[0].lower() == language:
-        return configured
-    return LOCALES.get(language, configured)
 
 
 def _show(value: Any) -> str:
@@ -192,4 +185,6 @@ def _request_text(
         parts.append(f"second tumour: {_show(second)}")
     if fields.language is not None:
         parts.append(f"language {fields.language}")
+    if fields.locale is not None:
+        parts.append(f"locale {fields.locale}")
     return "; ".join(parts)

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from service.generation.locales import locale_problem, normalised_locale
 from service.records import Sex
 from service.requests.common import (
     BLOCKS,
@@ -86,8 +87,16 @@ class RequestFields(BaseModel):
     )
     language: Literal["en", "es"] | None = Field(
         None,
-        description="Language of the record's text; invented names and identifiers come "
-        "from its locale. Default: the prompt's language, else en",
+        description="Language of the record's text (the names and identifiers do not follow "
+        "it: see locale). Default: the prompt's language, else en",
+    )
+    locale: str | None = Field(
+        None,
+        min_length=2,
+        max_length=20,
+        description="Faker locale the invented names, phone and e-mail come from (es_ES, "
+        "es_MX, en_GB, pt_PT...), whatever the record's language. Default: the deployment's "
+        "records.locale (CLINSYNTH_LOCALE, es_ES); the health-card number stays SIP-style",
     )
     seed: int | None = Field(None, ge=0, le=MAX_SEED, description="Same seed, same record")
     count: int | None = Field(None, ge=1, le=100, description="How many patients, 1 to 100")
@@ -129,6 +138,15 @@ class RequestFields(BaseModel):
                 "language", "'{value}' is not a supported language: use en or es", {"value": value}
             )
         return found
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if problem := locale_problem(value):
+            raise PydanticCustomError("locale", problem)
+        return normalised_locale(value)
 
     @field_validator("blocks", mode="before")
     @classmethod

@@ -25,6 +25,7 @@ from service.api.exports import export_batch
 from service.api.reports import batch_report, build_batch_report
 from service.batches.models import BatchRequest
 from service.exports.formats import ExportFormat
+from service.generation.locales import EXAMPLES
 from service.requests.common import BLOCKS
 from service.requests.wire import validation_message
 from service.ui.session import UiUser, ui_require
@@ -52,7 +53,7 @@ def batch_request(values: dict[str, list[str]], *, max_count: int) -> BatchReque
         return (values.get(name) or [""])[-1].strip()
 
     data: dict[str, Any] = {}
-    for name in ("prompt", "sex", "diagnosis", "second_tumour", "language"):
+    for name in ("prompt", "sex", "diagnosis", "second_tumour", "language", "locale"):
         if value := one(name):
             data[name] = value
     for name in ("age", "seed", "count"):
@@ -74,13 +75,17 @@ def batch_request(values: dict[str, list[str]], *, max_count: int) -> BatchReque
         raise UiError(422, validation_message(exc)) from exc
 
 
-def _form_context() -> dict[str, Any]:
-    return {"blocks": BLOCKS}
+def _form_context(request: Request) -> dict[str, Any]:
+    return {
+        "blocks": BLOCKS,
+        "locales": EXAMPLES,
+        "default_locale": services_of(request).generator.options.locale,
+    }
 
 
 @generation_pages.get("/ui/generate")
 def generate_page(request: Request, user: Annotated[UiUser, ui_require("generate")]) -> Response:
-    context = {**_form_context(), "max_count": GENERATE_MAX, "action": "/ui/generate"}
+    context = {**_form_context(request), "max_count": GENERATE_MAX, "action": "/ui/generate"}
     return render(request, "generate.html", context, user=user)
 
 
@@ -101,7 +106,7 @@ def batches_page(
     batches = get_batches(request)
     items = batches.page(limit=PAGE_SIZE, offset=offset)
     context = {
-        **_form_context(),
+        **_form_context(request),
         "batches": items,
         "total": batches.store.count(),
         "offset": offset,

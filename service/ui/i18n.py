@@ -86,6 +86,8 @@ SPANISH: dict[str, str] = {
     "Relapse": "Recaída",
     "Second tumour": "Segundo tumor",
     "Record language": "Idioma del registro",
+    "Names locale": "Localización de los nombres",
+    "default": "por defecto",
     "Seed": "Semilla",
     "Count": "Cantidad",
     "Fields given here win over what the description says.": (

@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 # The check modules register their checks on import.
-from service.validation import clinical, codes, grounding, regimens, treatments  # noqa: F401
+from service.validation import (  # noqa: F401
+    clinical,
+    codes,
+    grounding,
+    language,
+    regimens,
+    treatments,
+)
 from service.validation.bounds import Bounds
 from service.validation.codes import Vocabulary
 from service.validation.context import CHECKS, CheckContext, Offending

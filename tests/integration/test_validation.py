@@ -43,6 +43,7 @@ def test_citations_resolve_and_support_items_in_the_ingested_guideline(tmp_path)
     result = ingest_file(CORPUS_PDF_DIR / "ewing_sarcoma.pdf", store, ingest_options(settings))
     assert result.status == "ingested", result.error
     data = grounded_record_data()
+    data["provenance"]["language"] = "en"  # its clinical words are English
     for item in cited_items(data):
         for citation in item["citations"]:
             citation.update(stored_citation(store, citation["quote"]))

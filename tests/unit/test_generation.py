@@ -225,7 +225,8 @@ def test_summary_restates_the_record_in_the_request_language():
     assert "de sarcoma de Ewing (CIE-O-3 9364/3), localización: huesos largos" in spanish.summary
     assert "(vincristina, ifosfamida, doxorrubicina, etopósido)" in spanish.summary
     assert spanish.radiotherapy == []  # only chemotherapy was asked for
-    assert "con metástasis en lung" in spanish.summary
+    assert "con metástasis en pulmón" in spanish.summary  # the record says pulmón too
+    assert spanish.diagnosis.metastasis_sites == ["pulmón"]
 
 
 def test_option_order_is_seeded():

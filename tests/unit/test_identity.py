@@ -37,3 +37,13 @@ def test_sip_style_card_encodes_surnames_sex_and_birth():
 
 def test_years_before_handles_leap_day():
     assert years_before(date(2024, 2, 29), 1) == date(2023, 2, 28)
+
+
+def test_a_person_can_be_invented_in_every_accepted_locale():
+    from service.generation.locales import LOCALES
+
+    for locale in LOCALES:
+        d = invent_demographics(
+            seed=2, sex=None, age=7, diagnosis_date=date(2025, 3, 1), locale=locale
+        )
+        assert d.phone and d.email and d.health_card_number

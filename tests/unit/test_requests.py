@@ -12,9 +12,9 @@ from service.requests import (
     RequestError,
     RequestFields,
     build_request,
-    locale_for,
     parse_request,
     resolve_tumour,
+    validation_message,
 )
 from service.settings import Settings
 from service.storage.database import open_database
@@ -309,17 +309,21 @@ def test_tumour_names_codes_and_phrases_resolve(name, code):
 
 
 @pytest.mark.parametrize(
-    ("language", "configured", "locale"),
-    [
-        ("es", "es_ES", "es_ES"),
-        ("en", "es_ES", "en_GB"),
-        ("es", "es_MX", "es_MX"),
-        ("en", "en_US", "en_US"),
-        ("es", "en_US", "es_ES"),
-    ],
+    ("given", "kept"), [("es_MX", "es_MX"), ("en-gb", "en_GB"), ("PT_pt", "pt_PT"), (None, None)]
 )
-def test_names_follow_the_language(language, configured, locale):
-    assert locale_for(language, configured) == locale
+def test_a_locale_is_kept_as_faker_writes_it_and_names_the_record(given, kept):
+    request = build_request(RequestFields(prompt="boy with Ewing sarcoma", locale=given))
+    assert request.locale == kept
+    assert ("locale" in request.prompt) == (given is not None)
+
+
+@pytest.mark.parametrize("locale", ["xx_YY", "klingon", "es_XX"])
+def test_an_unknown_locale_is_refused_naming_it_and_valid_ones(locale):
+    with pytest.raises(ValidationError) as caught:
+        RequestFields(prompt="boy with Ewing sarcoma", locale=locale)
+    message = validation_message(caught.value)
+    assert message.startswith(f"locale: unknown locale '{locale}'")
+    assert "es_ES, es_MX" in message and "en_GB" in message
 
 
 # -- POST /v1/patients and `clinsynth generate` ------------------------------------------
@@ -372,6 +376,7 @@ def test_api_count_returns_a_list_of_stored_records(tmp_path):
         ({}, "prompt: Field required unless one of age, sex, diagnosis, blocks, relapse"),
         ({"age": -2, "diagnosis": "osteosarcoma"}, "age: -2 is negative"),
         ({"language": "fr", "age": 3}, "language: 'fr' is not a supported language"),
+        ({"locale": "xx_YY", "age": 3}, "locale: unknown locale 'xx_YY'"),
         ({"blocks": ["magic"]}, "blocks: unknown treatment block 'magic'"),
         ({"prompt": "boy", "count": 0}, "count: Input should be greater than or equal to 1"),
         ({"prompt": "boy", "second_tumor": "x"}, "second_tumor: Extra inputs are not permitted"),
@@ -415,6 +420,7 @@ runner = CliRunner()
         (["-p", "ALL, only chemotherapy, then a transplant"], "only chemotherapy but also"),
         (["--block", "magic"], "unknown treatment block 'magic'"),
         (["--language", "fr", "--age", "4"], "'fr' is not a supported language"),
+        (["--locale", "xx_YY", "--age", "4"], "locale: unknown locale 'xx_YY'"),
         ([], "nothing to generate: give a prompt or at least one of age, sex"),
         (["--diagnosis", "osteosarcoma", "--block", "others", "--relapse"], "needs a first-line"),
     ],
@@ -435,27 +441,61 @@ def test_cli_generates_from_options(clinsynth_env, monkeypatch):
     monkeypatch.setattr(components, "build_language_model", lambda s, backend=None: model)
     args = ["generate", "-p", "8-year-old girl with Ewing sarcoma", "--age", "11", "--sex", "male"]
     args += ["--block", "quimioterapia", "--language", "es", "--seed", "3", "--format", "json"]
-    result = runner.invoke(cli, args)
+    result = runner.invoke(cli, [*args, "--locale", "en_GB"])
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout)[0]
+    assert record["provenance"]["locale"] == "en_GB"
+    assert record["demographics"]["first_surname"] in _surnames("en_GB")
     assert record["demographics"]["sex"] == "male"
     assert record["diagnosis"]["age_at_diagnosis"] == 11
     assert record["provenance"]["language"] == "es" and not record["radiotherapy"]
     assert "note: age: the field's 11 replaces the prompt's 8" in result.stderr
 
 
-@pytest.mark.parametrize(("language", "locale"), [("es", "es_ES"), ("en", "en_GB")])
-def test_names_come_from_the_records_language(tmp_path, language, locale):
+def _surnames(locale):
     import importlib
 
-    surnames = set(importlib.import_module(f"faker.providers.person.{locale}").Provider.last_names)
+    return set(importlib.import_module(f"faker.providers.person.{locale}").Provider.last_names)
+
+
+@pytest.mark.parametrize(
+    ("language", "locale", "expected"),
+    [
+        ("es", None, "es_ES"),
+        ("en", None, "es_ES"),
+        ("en", "en_GB", "en_GB"),
+        ("es", "es_MX", "es_MX"),
+    ],
+)
+def test_names_are_spanish_whatever_the_language_unless_a_locale_is_asked(
+    tmp_path, language, locale, expected
+):
     model = FakeModel().enqueue(diagnosis_answer(), TREATMENT)
     body = {"prompt": "boy with Ewing sarcoma", "language": language, "seed": 8}
+    if locale:
+        body["locale"] = locale
     with api(tmp_path, model) as c:
         record = c.post("/v1/patients", json=body).json()
     people = record["demographics"]
-    assert {people["first_surname"], people["second_surname"]} <= surnames
+    assert {people["first_surname"], people["second_surname"]} <= _surnames(expected)
     assert record["provenance"]["language"] == language
+    assert record["provenance"]["locale"] == expected
+
+
+def test_the_configured_locale_is_the_default(tmp_path, monkeypatch):
+    monkeypatch.setenv("CLINSYNTH_LOCALE", "es-mx")
+    assert Settings(home=tmp_path).records.locale == "es_MX"
+    monkeypatch.setenv("CLINSYNTH_LOCALE", "xx_YY")
+    with pytest.raises(ValidationError, match="unknown locale 'xx_YY'"):
+        Settings(home=tmp_path)
+
+
+def test_a_batch_keeps_its_locale_with_its_request():
+    from service.batches.models import BatchRequest, parsed_request
+
+    stored = BatchRequest(prompt="boy with Ewing sarcoma", count=3, locale="pt-PT").stored_request()
+    assert stored["locale"] == "pt_PT"
+    assert parsed_request(stored).locale == "pt_PT"
 
 
 @pytest.mark.parametrize(

@@ -52,6 +52,17 @@ def put(path: str, value: Any) -> Edit:
     return edit
 
 
+def in_spanish(data: dict[str, Any]) -> None:
+    """The record as the generator writes it for a Spanish request."""
+    from service.generation.localise import in_language
+
+    spanish = in_language(PatientRecord.model_validate(data), "es").model_dump(mode="json")
+    data.clear()
+    data.update(spanish)
+    data["summary"] = "Niño de 12 años con sarcoma de Ewing de la pelvis."
+    data["provenance"]["language"] = "es"
+
+
 def extra_doxorubicin(cycles: int) -> Edit:
     """``cycles`` more doxorubicin 20 mg/m2 cycles, three weeks apart from 2020-06-22."""
 
@@ -276,6 +287,11 @@ BREAKS: dict[str, Case] = {
         dose("2020-06-22", "methotrexate", 12, "mg", triple_it()),
         mentions="methotrexate 12 mg (cycle 3, 2020-06-22) is given intrathecally",
     ),
+    "language.spanish_terms": case(
+        put("provenance.language", "es"),
+        mentions="chemotherapy[0].drug: 'vincristine' is English in a Spanish record; "
+        "the vocabulary says 'vincristina'",
+    ),
     "request.honoured": case(
         put("provenance.parsed_request.diagnosis", "osteosarcoma"),
         put("provenance.parsed_request.diagnosis_codes", ["9180/3"]),
@@ -441,6 +457,8 @@ PASSES: dict[str, list[Edit]] = {
         put(f"{OTHERS}.fertility_preservation", {"done": False, "method": None})
     ],
     "codes.tumour_recognised": [put(f"{DX}.tumour", "extraosseous Ewing sarcoma")],
+    # Every rule, the verifier's included, passes the record in Spanish.
+    "language.spanish_terms": [in_spanish],
     "codes.topography_matches_site": [put(f"{DX}.site", "pelvis")],
     "codes.drug_known": [put(f"{CHEMO0}.drug", "Vincristina")],
     "codes.drug_atc": [put(f"{CHEMO0}.atc", None)],
@@ -458,6 +476,7 @@ def validator() -> Validator:
 
 def record_with(edits: list[Edit]) -> PatientRecord:
     data = grounded_record_data()
+    data["provenance"]["language"] = "en"  # its clinical words are English
     for edit in edits:
         edit(data)
     return PatientRecord.model_validate(data)
@@ -507,6 +526,7 @@ def test_without_chunks_grounding_is_skipped_not_passed():
 
 def test_the_validation_date_bounds_future_events_too():
     data = full_record_data()
+    data["provenance"]["language"] = "en"  # its clinical words are English
     data["provenance"]["reference_date"] = "2030-01-01"
     data["others"]["central_venous_catheter"]["placed_date"] = "2026-01-01"
     result = Validator(Vocabulary.bundled(), None, TODAY).validate(PatientRecord(**data))

@@ -414,3 +414,19 @@ def test_serve_prints_where_the_ui_is(clinsynth_env: Path, monkeypatch: pytest.M
     assert "web UI: http://127.0.0.1:8123/ui" in result.stderr
     assert ui_address_line("0.0.0.0", 80).startswith("web UI: http://127.0.0.1:80/ui")
     assert ui_address_line("::1", 8000).startswith("web UI: http://[::1]:8000/ui")
+
+
+def test_the_generate_form_chooses_the_names_locale(ui: Ui) -> None:
+    from service.ui.generation import batch_request
+
+    _, token = ui.keys.create(["admin"])
+    ui.login(token)
+    page = ui.client.get("/ui/generate").text
+    assert 'name="locale"' in page and '<option value="es_MX">' in page
+    assert "es_ES" in page  # the configured default, shown as the placeholder
+    asked = batch_request({"prompt": ["Ewing sarcoma"], "locale": ["en-GB"]}, max_count=10)
+    assert asked.stored_request()["locale"] == "en_GB"
+    csrf = ui.csrf("/ui/generate")
+    bad = ui.client.post("/ui/generate", data={"csrf": csrf, "prompt": "x", "locale": "xx_YY"})
+    assert bad.status_code == 422 and "unknown locale" in bad.text and "es_MX" in bad.text
+    assert ui.model.calls == []

@@ -15,12 +15,20 @@ from service.settings import Settings
 from service.storage.database import open_database
 from service.storage.patients import RecordStore
 from service.validation import ValidationResult
-from tests.records import full_record_data
+from tests.records import full_record_data as spanish_record_data
 from tests.unit.test_rules import BREAKS
 
 runner = CliRunner()
 # Without a knowledge store holding the test chunks, grounding is checked elsewhere.
 PLANTED = {rule: case for rule, case in BREAKS.items() if not rule.startswith("grounding.")}
+
+
+def full_record_data() -> dict[str, Any]:
+    """The shared record, told English: its clinical words are the vocabulary's English
+    terms (a Spanish one would also be warned of them by language.spanish_terms)."""
+    data = spanish_record_data()
+    data["provenance"]["language"] = "en"
+    return data
 
 
 def planted(rule_id: str, number: int) -> dict[str, Any]:
