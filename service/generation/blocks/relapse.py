@@ -9,6 +9,9 @@ from datetime import date
 
 from knowledge.care_facts import SecondLineFact, SiteFact, care_facts
 from knowledge.evidence import DrugDoseFact, build_evidence_sheet
+from knowledge.facts.mentions import tumour_terms
+from knowledge.facts.text import mentions
+from knowledge.vocabulary import groups_holding
 from service.generation.blocks.base import Agent, GenerationError, Patient, as_object, unique_by
 from service.generation.blocks.chemotherapy import administration, anthracycline_dose
 from service.generation.blocks.timeline import SECOND_LINE_MAX_CYCLES, cycle_dates
@@ -39,7 +42,11 @@ def relapse_block(agent: Agent, patient: Patient, diagnosis: Diagnosis, anchor: 
         where,
     )
     facts = care_facts(chunks)
-    sites = unique_by([s for s in facts.sites if s.sex in (None, patient.sex)], lambda s: s.site)
+    code = diagnosis.icdo3_morphology
+    sites = unique_by(
+        [s for s in facts.sites if s.sex in (None, patient.sex) and _about(s.quote, code)],
+        lambda s: s.site,
+    )
     # Sites a sentence names win over a relapse read as local for want of a named site.
     sites = [s for s in sites if s.named] or sites
     if not sites:
@@ -94,6 +101,13 @@ def relapse_block(agent: Agent, patient: Patient, diagnosis: Diagnosis, anchor: 
         second, group = pair
     doses = _doses(agent, tumour, group, where)
     return RelapsePlan(site, second, group, doses)
+
+
+def _about(quote: str, code: str) -> bool:
+    """Whether a sentence names no tumour, or this one (by any name, or a group holding it):
+    "medulloblastomas relapse" says nothing of a meningioma's relapse."""
+    named = {m.term.code for m in mentions(quote, tumour_terms())}
+    return not named or code in named or bool(named & {g.code for g in groups_holding(code)})
 
 
 def _doses(
