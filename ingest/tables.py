@@ -160,6 +160,13 @@ class TableReader:
         cursor = 0
         for raw in body:
             for line in _split_lines(raw):
+                # A row's cells usually stand one after the other in the page text: start
+                # looking for them where the whole row stands, so that a cell's words
+                # written earlier on the page ("vincristine" in the paragraph above the
+                # table) are not cited instead of the cell.
+                whole = index.find("".join(t for t in line if t and t.strip()), cursor)
+                if whole is not None and index.key_offset(whole[0]) >= cursor:
+                    cursor = index.key_offset(whole[0])
                 cells = []
                 for column, text in enumerate(line):
                     if not text or not text.strip():

@@ -68,7 +68,7 @@ _LOCATIVE = re.compile(
     r"(?:the\s+|el\s+|la\s+|los\s+|las\s+|o\s+|a\s+|os\s+|as\s+)?$",
     re.IGNORECASE,
 )
-_METASTASIS = re.compile(r"metast|secund|late effect|efeitos? tardi|efectos? tard", re.I)
+_METASTASIS = re.compile(r"met[aá]st|secund|late effect|efeitos? tardi|efectos? tard", re.I)
 _PRIMARY = re.compile(r"\bprim[aá]r", re.IGNORECASE)
 # "a total dose of 375 mg/m2": a bound, like a cumulative dose.
 _TOTAL = re.compile(r"\btotal dose\b|\bdose total\b|\bdosis total\b", re.IGNORECASE)

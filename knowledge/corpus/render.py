@@ -1,18 +1,26 @@
 """Render the clinsynth guideline corpus (src/*.txt) to PDF (pdf/<stem>.pdf).
 
-Source format (plain ASCII text, blocks separated by blank lines):
+Source format (UTF-8 text, blocks separated by blank lines):
 
 * the first block is the document title (bold, larger);
 * a single-line block of at most 80 characters that does not end in
   sentence punctuation is a section heading (bold);
 * a block whose lines all start with "- " is a bullet list;
 * a block starting with "> " is a quoted, boxed paragraph;
+* a block whose lines all start with "|" is a ruled table: cells are separated
+  by "|", the first line is the header row (bold);
 * any other block is a paragraph (its lines are joined with spaces).
+
+A source that is pure ASCII is set in the PDF core font Helvetica (nothing
+embedded: the PDFs written before Unicode sources were allowed stay as they
+were); any other source is set in Roboto (Apache-2.0, from the font-roboto
+package the project already depends on), embedded and subset, so "mg/m²",
+"µg/kg", "≥" and Spanish accents print and extract as written.
 
 Output is deterministic: the creation date and producer are fixed, so
 re-running the script yields byte-identical PDFs.  Lines are wrapped at
 spaces only (no hyphenation), so phrases such as "9364/3" or "mg/m2" are never
-split.
+split, and neither a paragraph nor a table is split across pages.
 
 Usage: python knowledge/corpus/render.py [--src DIR] [--out DIR]
 """
@@ -29,18 +37,34 @@ from fpdf import FPDF
 HERE = Path(__file__).resolve().parent
 FIXED_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 PRODUCER = "clinsynth knowledge/corpus/render.py (fpdf2)"
-FONT = "Helvetica"
+CORE_FONT = "Helvetica"  # ASCII sources
+UNICODE_FONT = "Roboto"  # any other source
 BODY_SIZE = 10.5
+TABLE_SIZE = 9.5
+TABLE_LINE_H = 5.0
 LINE_H = 5.2
 MAX_HEADING_LEN = 80
 
 
 class CorpusPDF(FPDF):
-    """A4 document with a centred "Page N" footer."""
+    """A4 document with a centred "Page N" footer, set in one font family."""
+
+    def __init__(self, family: str):
+        super().__init__(orientation="P", unit="mm", format="A4")
+        self.body_family = family
+        if family == UNICODE_FONT:
+            import font_roboto
+
+            self.add_font(family, "", font_roboto.Roboto)
+            self.add_font(family, "B", font_roboto.RobotoBold)
+            self.add_font(family, "I", font_roboto.RobotoItalic)
+
+    def use(self, style: Literal["", "B", "I"], size: float) -> None:
+        self.set_font(self.body_family, style, size)
 
     def footer(self) -> None:
         self.set_y(-15)
-        self.set_font(FONT, "", 8)
+        self.use("", 8)
         self.cell(0, 10, f"Page {self.page_no()}", align="C")
 
 
@@ -62,6 +86,56 @@ def wrap_words(pdf: FPDF, text: str, width: float) -> str:
     if current:
         lines.append(current)
     return "\n".join(lines)
+
+
+def is_table(block: list[str]) -> bool:
+    return all(ln.startswith("|") for ln in block)
+
+
+def table_cells(line: str) -> list[str]:
+    """``| a | b |`` -> ``["a", "b"]`` (outer pipes optional)."""
+    return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+
+def write_table(pdf: CorpusPDF, block: list[str]) -> None:
+    """A ruled table (pdfplumber finds its cells), header row bold, kept on one page.
+
+    Columns are as wide as their longest word allows, the rest shared out by content
+    length, so dose columns stay on one line where they can."""
+    rows = [table_cells(ln) for ln in block]
+    columns = len(rows[0])
+    if any(len(r) != columns for r in rows):
+        raise ValueError(f"table rows of unequal length: {block[0]!r}")
+    pdf.use("", TABLE_SIZE)
+    pad = 2 * pdf.c_margin + 0.5
+    longest_word = [
+        max(pdf.get_string_width(w) for r in rows for w in r[c].split() or [""]) + pad
+        for c in range(columns)
+    ]
+    content = [max(pdf.get_string_width(r[c]) for r in rows) + pad for c in range(columns)]
+    spare = pdf.epw - sum(longest_word)
+    extra = [max(0.0, c - w) for c, w in zip(content, longest_word, strict=True)]
+    share = min(1.0, spare / sum(extra)) if sum(extra) else 0.0
+    widths = [w + e * share for w, e in zip(longest_word, extra, strict=True)]
+    widths = [w * pdf.epw / sum(widths) for w in widths]
+    wrapped = [
+        [wrap_words(pdf, cell, width - pad) for cell, width in zip(r, widths, strict=True)]
+        for r in rows
+    ]
+    lines = sum(max(c.count("\n") + 1 for c in r) for r in wrapped)
+    ensure_space(pdf, TABLE_LINE_H * lines + 2)
+    for index, row in enumerate(wrapped):
+        pdf.use("B" if index == 0 else "", TABLE_SIZE)
+        height = TABLE_LINE_H * max(c.count("\n") + 1 for c in row)
+        top = pdf.get_y()
+        x = pdf.l_margin
+        for cell, width in zip(row, widths, strict=True):
+            pdf.rect(x, top, width, height)
+            pdf.set_xy(x, top)
+            pdf.multi_cell(width, TABLE_LINE_H, cell, border=0)
+            x += width
+        pdf.set_xy(pdf.l_margin, top + height)
+    pdf.ln(3)
 
 
 def is_heading(block: list[str]) -> bool:
@@ -103,7 +177,7 @@ def write_paragraph(
 
 
 def render(src: Path, out: Path) -> None:
-    raw = src.read_text(encoding="ascii")
+    raw = src.read_text(encoding="utf-8")
     blocks = [
         [ln.rstrip() for ln in chunk.strip("\n").splitlines()]
         for chunk in raw.split("\n\n")
@@ -111,7 +185,7 @@ def render(src: Path, out: Path) -> None:
     ]
     title = " ".join(blocks[0])
 
-    pdf = CorpusPDF(orientation="P", unit="mm", format="A4")
+    pdf = CorpusPDF(CORE_FONT if raw.isascii() else UNICODE_FONT)
     pdf.set_margins(20, 20, 20)
     pdf.set_auto_page_break(auto=True, margin=20)
     pdf.set_creation_date(FIXED_DATE)
@@ -123,30 +197,32 @@ def render(src: Path, out: Path) -> None:
         pdf.set_producer(PRODUCER)
     pdf.add_page()
 
-    pdf.set_font(FONT, "B", 15)
+    pdf.use("B", 15)
     write_paragraph(pdf, title)
     pdf.ln(3)
 
     for block in blocks[1:]:
-        if is_heading(block):
+        if is_table(block):
+            write_table(pdf, block)
+        elif is_heading(block):
             # Keep the heading together with the first lines of its section.
             ensure_space(pdf, 1.5 + 7 + 1 + 3 * LINE_H)
             pdf.ln(1.5)
-            pdf.set_font(FONT, "B", 12)
+            pdf.use("B", 12)
             write_paragraph(pdf, block[0])
             pdf.ln(1)
         elif all(ln.startswith("- ") for ln in block):
-            pdf.set_font(FONT, "", BODY_SIZE)
+            pdf.use("", BODY_SIZE)
             for item in block:
                 write_paragraph(pdf, item[2:], indent=5, bullet=True)
             pdf.ln(2)
         elif block[0].startswith("> "):
-            pdf.set_font(FONT, "I", BODY_SIZE)
+            pdf.use("I", BODY_SIZE)
             text = " ".join(ln.removeprefix(">").strip() for ln in block)
             write_paragraph(pdf, text, indent=5, border=1)
             pdf.ln(2.5)
         else:
-            pdf.set_font(FONT, "", BODY_SIZE)
+            pdf.use("", BODY_SIZE)
             write_paragraph(pdf, " ".join(block))
             pdf.ln(2.5)
 

@@ -112,7 +112,8 @@ def parse_days(text: str) -> str | None:
     if match is None:
         return None
     days: list[int] = []
-    tokens = re.findall(r"\d+|-|–|a|to|al|até", match.group("list"))
+    # Whole words only: the "a" of "and" is not the Portuguese range "1 a 5".
+    tokens = re.findall(r"\d+|-|–|\b(?:a|to|al|até)\b", match.group("list"))
     index = 0
     while index < len(tokens):
         token = tokens[index]
@@ -202,6 +203,13 @@ def _page_drug(named: Sequence[Mention], text: str, match_start: int) -> Mention
     if DOSE.search(text, before[-1].end, match_start):
         return None
     return before[-1]
+
+
+def is_maximum(text: str, match: re.Match[str]) -> bool:
+    """Whether the figure is the cap written after a dose ("1.5 mg/m2 (max 2 mg)",
+    "1,5 mg/m² (máx. 2 mg)") rather than a dose of its own."""
+    cap = _MAX.search(text, max(0, match.start() - 30), match.end())
+    return cap is not None and cap.end() == match.end()
 
 
 def is_formulation(sentence: str, match: re.Match[str]) -> bool:

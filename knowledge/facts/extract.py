@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from knowledge.chunks import TableCell
-from knowledge.facts.doses import DOSE, dose_fields, is_formulation, text_doses
+from knowledge.facts.doses import DOSE, dose_fields, is_formulation, is_maximum, text_doses
 from knowledge.facts.mentions import item_mentions, regimens, tumour_mentions
 from knowledge.facts.model import Fact
 from knowledge.facts.radiotherapy import radiotherapy_facts
@@ -55,6 +55,8 @@ def row_doses(
         for match in DOSE.finditer(cell.text):
             if is_formulation(cell.text, match):
                 continue  # "Injection: 10 mg/10 mL", "Capsule: 20 mg": strengths
+            if is_maximum(cell.text, match):
+                continue  # "1.5 mg/m2 (max 2 mg)": the cap of the dose before it
             earlier = [(c, m) for c, m in named if located.index(c) < position]
             if earlier:
                 drug_cell, mention = earlier[-1]

@@ -103,6 +103,15 @@ def test_a_site_in_a_sentence_on_blood_products_is_not_where_the_tumour_is():
     assert sheet.topographies == []
 
 
+def test_a_site_of_spanish_metastases_is_not_where_the_tumour_arises():
+    text = (
+        "El hepatoblastoma se origina en el hígado. "
+        "Las metástasis se localizan casi siempre en el pulmón."
+    )
+    sheet = build_evidence_sheet([retrieved(text)])
+    assert [t.code for t in sheet.topographies] == ["C22.0"]
+
+
 def test_doses_and_courses_with_decimal_commas_and_unicode_units():
     sheet = build_evidence_sheet(
         [

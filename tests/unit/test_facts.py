@@ -276,3 +276,17 @@ def test_relapsed_cns_tumours_by_name_or_by_a_relapse_word_next_to_a_cns_tumour(
 def test_a_relapse_word_next_to_a_tumour_outside_the_cns_is_no_relapsed_cns_tumour():
     found = facts_of("Wilms tumor recidivado", "tumour_mention")
     assert [f.fields["term"] for f in found] == ["nephroblastoma, NOS"]
+
+
+def test_days_joined_by_and_are_a_list_not_a_range():
+    assert parse_days("days 1, 8 and 15") == "1,8,15"
+    assert parse_days("days 1 and 8") == "1,8"
+    assert parse_days("días 1 a 5") == "1,2,3,4,5"
+
+
+def test_the_cap_after_a_dose_in_a_table_cell_is_not_a_dose():
+    page = "vincristina 1,5 mg/m² IV (máx. 2 mg) día 1"
+    row = (cell("vincristina", page), cell("1,5 mg/m² IV (máx. 2 mg)", page), cell("día 1", page))
+    found = facts_of(page, "drug_dose", language="es", rows=[row])
+    assert [(f.fields["dose"], f.fields["unit"]) for f in found] == [(1.5, "mg/m2")]
+    assert found[0].fields["max_dose"] == 2

@@ -60,3 +60,31 @@ def test_a_row_reads_as_one_line_with_its_headers(tmp_path):
         "Week: 2; Drug and dose: Cisplatin 2.5 mg/m2; Route: IV",
         "Week: 3; Drug and dose: Etoposide 3.5 mg/m2; Route: IV",
     ]
+
+
+def test_a_cell_is_cited_in_its_table_not_where_its_words_stand_earlier(tmp_path):
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=10)
+    pdf.add_page()
+    pdf.multi_cell(0, 6, "Localised tumours receive vincristine and dactinomycin for 4 weeks.")
+    with pdf.table(col_widths=(40, 60)) as table:
+        for texts in (
+            ("Drug", "Dose"),
+            ("vincristine", "1.5 mg/m2 IV"),
+            ("dactinomycin", "45 mcg/kg"),
+        ):
+            row = table.row()
+            for text in texts:
+                row.cell(text)
+    path = tmp_path / "after_text.pdf"
+    pdf.output(str(path))
+    _, reader = open_pdf(path)
+    [page] = read_document(path, iter_pages(path, reader), ocr=None)
+    table_starts = page.text.index("Drug")
+    assert [c.text for r in page.rows for c in r.cells] == [
+        "vincristine",
+        "1.5 mg/m2 IV",
+        "dactinomycin",
+        "45 mcg/kg",
+    ]
+    assert all(c.start > table_starts for r in page.rows for c in r.cells)
