@@ -87,23 +87,12 @@ def errors(corpus: CorpusIndex, record: PatientRecord) -> list[str]:
 
 FULL: list[Any] = [
     dict(diagnosis="Ewing sarcoma", blocks=ALL_BLOCKS, relapse=True, second_tumour="osteosarcoma"),
-    pytest.param(
-        dict(
-            diagnosis="acute lymphoblastic leukaemia",
-            blocks=["chemotherapy", "radiotherapy", "hsct", "others"],
-            relapse=True,
-            second_tumour="Hodgkin lymphoma",
-            language="es",
-        ),
-        # A generator bug the independent verifier finds (grounding.item_named): the relapse
-        # cites only "Typical extramedullary sites are the CNS (meninges), testes, ... liver,
-        # spleen ..." (ALL guideline p. 3), a sentence that names no relapse; its site is
-        # read from a sentence of disease sites (knowledge.care_facts _SITE_CUE
-        # "extramedullary"), and no second-line passage is cited with it (issue 15).
-        marks=pytest.mark.xfail(
-            strict=True, reason="relapse cites a quote that names no relapse (issue 15)"
-        ),
-        id="acute lymphoblastic leukaemia",
+    dict(
+        diagnosis="acute lymphoblastic leukaemia",
+        blocks=["chemotherapy", "radiotherapy", "hsct", "others"],
+        relapse=True,
+        second_tumour="Hodgkin lymphoma",
+        language="es",
     ),
     dict(diagnosis="Hodgkin lymphoma", blocks=ALL_BLOCKS, relapse=True),
     dict(
