@@ -44,3 +44,30 @@ def test_a_nos_code_speaks_of_its_iccc_group_and_a_subtype_not_of_a_sibling():
     assert same_tumour("9260/3", "9364/3")  # Ewing sarcoma under its old and new code
     assert not same_tumour("9180/3", "9364/3")
     assert not same_tumour("9470/3", "9999/9")  # a code the vocabulary does not know
+
+
+def test_relapse_sites_and_second_line_read_in_portuguese_and_spanish():
+    # Sentences as the Portuguese manual (cpc-neuro) and Spanish guidelines write them; the
+    # accents a real PDF's extraction loses ("recada") are still a relapse.
+    found = facts(
+        "A recidiva ocorre no leito tumoral ou com disseminação leptomeníngea. "
+        "Pacientes com tumores embrionários na primeira recidiva. "
+        "Recada precoz en médula ósea. "
+        "Tumores recorrentes tratados com ciclos mensais de temozolomida."
+    )
+    named = {(s.site, s.quote[:12]) for s in found.sites if s.named}
+    assert ("primary site", "A recidiva o") in named
+    assert ("central nervous system", "A recidiva o") in named
+    assert ("bone marrow", "Recada preco") in named
+    assert all(s.relapse for s in found.sites)
+    local = [s for s in found.sites if not s.named]
+    assert [(s.site, s.quote) for s in local] == [
+        ("primary site", "Pacientes com tumores embrionários na primeira recidiva."),
+        ("primary site", "Tumores recorrentes tratados com ciclos mensais de temozolomida."),
+    ]
+    assert [f.options for f in found.second_line] == [[["temozolomide"]]]
+
+
+def test_metastasis_without_relapse_names_sites_but_no_local_relapse():
+    found = facts("Metastases occur in the lungs. The primary tumour is resected.")
+    assert [(s.site, s.relapse, s.named) for s in found.sites] == [("lung", False, True)]
