@@ -71,3 +71,13 @@ def test_relapse_sites_and_second_line_read_in_portuguese_and_spanish():
 def test_metastasis_without_relapse_names_sites_but_no_local_relapse():
     found = facts("Metastases occur in the lungs. The primary tumour is resected.")
     assert [(s.site, s.relapse, s.named) for s in found.sites] == [("lung", False, True)]
+
+
+def test_a_relapse_sentence_about_another_tumour_is_no_evidence_for_this_one():
+    from service.generation.blocks.relapse import _about
+
+    sentence = "Já os meduloblastomas são tumores com propensão à disseminação e recidiva."
+    assert _about(sentence, "9470/3")  # medulloblastoma
+    assert not _about(sentence, "9530/3")  # a meningioma's relapse is not there
+    assert _about("Pacientes na primeira recidiva.", "9530/3")  # names no tumour
+    assert _about("Relapsed CNS tumours are treated with temozolomide.", "9421/1")  # a group

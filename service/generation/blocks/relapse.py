@@ -4,6 +4,7 @@ dates them and gives the option's drugs at the doses the guideline states for th
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -20,6 +21,7 @@ from service.records import Diagnosis, Relapse
 from service.requests import RequestError
 
 RELAPSE_SITE_FIRST = "primary site"
+_PLURAL_OMA = re.compile(r"(\w+oma)s\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,8 @@ def relapse_block(agent: Agent, patient: Patient, diagnosis: Diagnosis, anchor: 
 def _about(quote: str, code: str) -> bool:
     """Whether a sentence names no tumour, or this one (by any name, or a group holding it):
     "medulloblastomas relapse" says nothing of a meningioma's relapse."""
-    named = {m.term.code for m in mentions(quote, tumour_terms())}
+    singular = _PLURAL_OMA.sub(r"\1", quote)  # "meduloblastomas" names medulloblastoma
+    named = {m.term.code for m in mentions(singular, tumour_terms())}
     return not named or code in named or bool(named & {g.code for g in groups_holding(code)})
 
 
