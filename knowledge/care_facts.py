@@ -15,7 +15,16 @@ from pydantic import BaseModel, Field
 
 from knowledge.chunks import RetrievedChunk
 from knowledge.evidence import Fact, sentence_of, sentences_matching, vocabulary_rows
-from knowledge.vocabulary import Term, Tumour, drugs, find_terms, morphologies, tumour_by_name
+from knowledge.vocabulary import (
+    Term,
+    Tumour,
+    drugs,
+    find_terms,
+    letters_dropped,
+    morphologies,
+    tumour_by_name,
+    unaccented,
+)
 
 TransplantType = Literal["autologous", "allogeneic"]
 DonorType = Literal["matched_sibling", "matched_unrelated", "haploidentical"]
@@ -91,6 +100,9 @@ class ProcedureFact(Fact):
     topography: list[str]  # ICD-O-3 topography prefixes it fits; empty: any site
     requires_metastasis: str  # a metastasis site it needs ("lung"); empty: none
     timing: Literal["diagnosis", "local_control"]
+    # A CSF diversion: "implanted" (a shunt that stays unless removed), "endoscopic" (an
+    # opening, no device), "temporary" (a drain, removed); empty: not one.
+    shunt: Literal["", "implanted", "endoscopic", "temporary"] = ""
 
 
 class TransplantTypeFact(Fact):
@@ -265,10 +277,31 @@ def _by_name(name: str, column: str) -> dict[str, dict[str, str]]:
     return {r[column]: r for r in vocabulary_rows(name)}
 
 
+@cache
+def _procedure_terms() -> tuple[Term, ...]:
+    """Procedure names as written, without accents, and with the accented letters dropped
+    (the text layer of a PDF whose font lacks them: "resseco cirrgica")."""
+    return tuple(
+        Term(
+            t.code,
+            t.term,
+            tuple(
+                dict.fromkeys(
+                    form
+                    for name in t.aliases
+                    for form in (name, unaccented(name), letters_dropped(name))
+                    if form
+                )
+            ),
+        )
+        for t in _terms("surgical_procedures.csv", "procedure")
+    )
+
+
 def procedures_in(chunk: RetrievedChunk) -> list[ProcedureFact]:
     rows = _by_name("surgical_procedures.csv", "procedure")
     facts: dict[str, ProcedureFact] = {}
-    for term, match in _find(chunk.text, _terms("surgical_procedures.csv", "procedure")):
+    for term, match in _find(chunk.text, _procedure_terms()):
         row = rows[term.term]
         facts.setdefault(
             term.term,
@@ -282,9 +315,16 @@ def procedures_in(chunk: RetrievedChunk) -> list[ProcedureFact]:
                 topography=_split(row["topography"]),
                 requires_metastasis=row["requires_metastasis"],
                 timing="diagnosis" if row["timing"] == "diagnosis" else "local_control",
+                shunt=_shunt_kind(row.get("shunt", "")),
             ),
         )
     return list(facts.values())
+
+
+def _shunt_kind(value: str) -> Literal["", "implanted", "endoscopic", "temporary"]:
+    if value in ("implanted", "endoscopic", "temporary"):
+        return value  # type: ignore[return-value]
+    return ""
 
 
 def _sentence(text: str, match: re.Match[str]) -> str:

@@ -115,6 +115,27 @@ def unaccented(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
 
 
+# A word that lost letters in extraction must keep this many, and the name this many
+# characters, for its letters-dropped form to be matched (shorter ones turn into other words).
+_DROPPED_MIN_WORD = 4
+_DROPPED_MIN_NAME = 8
+
+
+def letters_dropped(name: str) -> str | None:
+    """``name`` as a PDF whose font lacks its accented letters extracts it: those letters
+    gone ("ressecção cirúrgica" -> "resseco cirrgica", as the pypdf text layer of a
+    Portuguese manual reads). None where nothing is dropped or the result is too short to
+    be safe (every shortened word keeps 4 letters, the name 8 characters)."""
+    words = name.split()
+    kept = ["".join(c for c in w if c.isascii()) for w in words]
+    if kept == words:
+        return None
+    if any(k != w and len(k) < _DROPPED_MIN_WORD for k, w in zip(kept, words, strict=True)):
+        return None
+    dropped = " ".join(kept)
+    return dropped if len(dropped) >= _DROPPED_MIN_NAME else None
+
+
 def _split(value: str | None) -> tuple[str, ...]:
     return tuple(v.strip() for v in (value or "").split("|") if v.strip())
 

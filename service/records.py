@@ -299,6 +299,12 @@ class RequestedRecord(BaseModel):
     relapse: bool | None = None
     second_tumour: str | None = None
     second_tumour_codes: list[str] = Field(default_factory=list)
+    shunt: bool | None = Field(
+        None, description="A CSF diversion (shunt) asked for (true) or refused (false)"
+    )
+    triple_intrathecal: bool | None = Field(
+        None, description="Triple intrathecal therapy asked for (true) or refused (false)"
+    )
     from_fields: list[str] = Field(
         default_factory=list, description="What explicit fields set, over the prompt"
     )

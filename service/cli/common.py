@@ -46,6 +46,20 @@ RelapseOption = Annotated[
     bool | None,
     typer.Option("--relapse/--no-relapse", help="Relapse after first-line treatment"),
 ]
+ShuntOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--shunt/--no-shunt",
+        help="A CSF diversion (shunt, ventriculostomy, drain) in the surgery block, or none",
+    ),
+]
+TripleIntrathecalOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--triple-intrathecal/--no-triple-intrathecal",
+        help="Intrathecal therapy as methotrexate, cytarabine and a corticosteroid, or not",
+    ),
+]
 SecondTumourOption = Annotated[
     str | None, typer.Option("--second-tumour", help="A second, different tumour")
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from service.generation.blocks.treatment import tumour_codes
 from service.records import Diagnosis, PatientRecord
 from service.requests import ParsedRequest, RequestError
+from service.requests.common import is_triple_intrathecal
 
 
 def refuse_if_short(request: ParsedRequest, record: PatientRecord, store: object) -> None:
@@ -19,6 +20,12 @@ def refuse_if_short(request: ParsedRequest, record: PatientRecord, store: object
     missing = [block for block in request.blocks if not held[block]]
     if request.relapse and record.relapse is None:
         missing.append("relapse")
+    if request.shunt and not any(s.shunt for s in record.surgery):
+        missing.append("shunt")
+    if request.triple_intrathecal and not (
+        record.intrathecal and is_triple_intrathecal(record.intrathecal.drugs)
+    ):
+        missing.append("triple intrathecal therapy")
     if missing:
         d = record.diagnosis
         raise RequestError(

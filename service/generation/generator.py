@@ -35,7 +35,7 @@ from service.generation.blocks.hsct import TransplantPlan, hsct_block, indicated
 from service.generation.blocks.others import others_block
 from service.generation.blocks.radiotherapy import course_item
 from service.generation.blocks.relapse import relapse_block, relapse_item
-from service.generation.blocks.surgery import surgery_block, surgery_item, with_prosthesis
+from service.generation.blocks.surgery import SurgeryPlan, surgery_block, surgery_items
 from service.generation.blocks.timeline import (
     CYCLE_DAYS,
     RELAPSE_AFTER,
@@ -168,9 +168,11 @@ class PatientGenerator:
             anchor,
             chemotherapy=request.chemotherapy,
             radiotherapy=request.radiotherapy,
-            surgery=request.surgery,
+            surgery=request.surgery or bool(request.shunt),
             hsct=request.hsct,
             budget=anthracycline_bound(),
+            required_surgery=request.surgery,
+            primary=True,
         )
         end = first.end or diagnosis_date
         relapse: Relapse | None = None
@@ -279,8 +281,11 @@ class PatientGenerator:
         hsct: bool,
         budget: float,
         required_surgery: bool = True,
+        primary: bool = False,
     ) -> Treatments:
-        """Chemotherapy, surgery, radiotherapy and a transplant, in that clinical order."""
+        """Chemotherapy, surgery, radiotherapy and a transplant, in that clinical order (the
+        ``primary`` tumour's with the request's shunt and intrathecal wishes)."""
+        asked = agent.request
         plan = TreatmentPlan()
         if chemotherapy or radiotherapy:
             with agent.timed("treatment"):
@@ -292,20 +297,20 @@ class PatientGenerator:
                     chemotherapy=chemotherapy,
                     radiotherapy=radiotherapy,
                     anthracycline_budget=budget,
+                    triple_intrathecal=asked.triple_intrathecal if primary else None,
                 )
-        procedure = None
+        surgical = SurgeryPlan(None)
         if surgery:
             with agent.timed("surgery"):
-                procedure = surgery_block(
-                    agent, patient, diagnosis, anchor, required=required_surgery
-                )
+                shunt = asked.shunt if primary else False
+                surgical = surgery_block(agent, patient, diagnosis, anchor, required_surgery, shunt)
         cycles = [r.cycles for r in plan.regimens]
         dates = schedule_first_line(
             agent.rng,
             patient.diagnosis_date,
             cycles=sum(cycles),
             induction_cycles=induction_cycles(cycles) if cycles else 0,
-            surgery=procedure.timing if procedure else None,
+            surgery=surgical.timing,
             fractions=[c.fact.fractions for c in plan.courses],
         )
         done = Treatments(diagnosis=diagnosis, end=dates.end)
@@ -318,9 +323,9 @@ class PatientGenerator:
             )
         if dates.radiotherapy is not None:
             done.radiotherapy = [course_item(agent, c, dates.radiotherapy) for c in plan.courses]
-        if procedure is not None and dates.surgery is not None:
-            done.surgery = [surgery_item(agent, procedure, diagnosis, dates.surgery)]
-            done.diagnosis = with_prosthesis(agent, diagnosis, procedure)
+        if dates.surgery is not None:
+            done.surgery = surgery_items(agent, surgical, diagnosis, dates.surgery)
+            done.diagnosis = surgical.with_prosthesis(agent, diagnosis)
         if hsct:
             with agent.timed("hsct"):
                 transplant = hsct_block(

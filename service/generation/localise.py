@@ -127,6 +127,9 @@ def _surgery(w: Words, items: list[Surgery]) -> list[Surgery]:
                 "organs_removed": [
                     w.named(("removed", "body_site", "site"), o) for o in s.organs_removed
                 ],
+                "shunt": s.shunt.model_copy(update={"type": w.named(("procedure",), s.shunt.type)})
+                if s.shunt
+                else None,
             }
         )
         for s in items

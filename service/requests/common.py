@@ -12,6 +12,8 @@ MAX_AGE = 25
 MAX_PROMPT = 2000
 # Fields that describe the patient: a request needs a prompt or at least one of them.
 DESCRIBING = ("age", "sex", "diagnosis", "blocks", "relapse", "second_tumour")
+# Fields that ask for an item of a block; given alone they need a prompt or a describing field.
+ASKING = ("shunt", "triple_intrathecal")
 NOTHING_TO_GENERATE = "nothing to generate: give a prompt or at least one of " + ", ".join(
     DESCRIBING
 )
@@ -25,6 +27,19 @@ FILLERS = {
     "nor", "o", "u", "y", "e", "ni", "un", "una", "ningún", "ninguna", "haber", "recibido",
     "de", "la", "el", "with", "con", "sign", "signs", "evidence", "of",
 }  # fmt: skip
+
+
+# Triple intrathecal therapy: methotrexate, cytarabine and a corticosteroid (hydrocortisone
+# in COG protocols, prednisolone in AIEOP-BFM ones).
+TRIPLE_INTRATHECAL = frozenset({"methotrexate", "cytarabine"})
+INTRATHECAL_CORTICOSTEROIDS = frozenset({"hydrocortisone", "prednisolone"})
+
+
+def is_triple_intrathecal(drugs: list[str]) -> bool:
+    """Methotrexate, cytarabine and one corticosteroid, nothing else."""
+    named = set(drugs)
+    steroids = named & INTRATHECAL_CORTICOSTEROIDS
+    return len(drugs) == 3 and named >= TRIPLE_INTRATHECAL and len(steroids) == 1
 
 
 class RequestError(ValueError):

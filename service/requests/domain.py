@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from knowledge.vocabulary import Term, TumourGroup
 from service.records import RequestedRecord, Sex
 from service.requests.common import (
+    ASKING,
     BLOCKS,
     DEFAULT_BLOCKS,
     DESCRIBING,
@@ -46,11 +47,13 @@ class ParsedRequest:
     from_fields: tuple[str, ...] = ()  # the explicit fields given besides the prompt
     age_now: int | None = None  # the patient's age today, where the prompt gives both
     locale: str | None = None  # Faker locale of the invented identity; None: the configured one
+    shunt: bool | None = None  # a CSF diversion asked for (a surgery item) or refused
+    triple_intrathecal: bool | None = None  # asked for (with chemotherapy) or refused
 
     @property
     def blocks(self) -> list[str]:
-        """The treatment blocks asked for, in record order."""
-        return [b for b in BLOCKS if getattr(self, b)]
+        """The treatment blocks asked for, in record order (a shunt is a surgery item)."""
+        return [b for b in BLOCKS if getattr(self, b) or (b == "surgery" and self.shunt)]
 
     def understood(self) -> RequestedRecord:
         """What the record must hold, as provenance keeps it."""
@@ -71,6 +74,8 @@ class ParsedRequest:
             relapse=self.relapse,
             second_tumour=self.second_tumour.term if self.second_tumour else None,
             second_tumour_codes=codes(self.second_tumour),
+            shunt=self.shunt,
+            triple_intrathecal=self.triple_intrathecal,
             from_fields=list(self.from_fields),
         )
 
@@ -102,7 +107,7 @@ def build_request(fields: RequestFields) -> ParsedRequest:
         if fields.prompt is not None:
             raise RequestError("the prompt is empty: describe the patient to generate")
         raise RequestError(NOTHING_TO_GENERATE)
-    given = {name for name in DESCRIBING if getattr(fields, name) is not None}
+    given = {name for name in (*DESCRIBING, *ASKING) if getattr(fields, name) is not None}
     read = read_prompt(text, explicit=given) if text else Reading()
     diagnosis = resolve_tumour(fields.diagnosis, "diagnosis") if fields.diagnosis else None
     second = resolve_tumour(fields.second_tumour, "second_tumour") if fields.second_tumour else None
@@ -129,6 +134,11 @@ def build_request(fields: RequestFields) -> ParsedRequest:
             f"the second tumour ({second_tumour.term}) is the same as the first: a second "
             "tumour must be a different tumour (ask for a relapse with 'relapse' instead)"
         )
+    shunt: bool | None = pick("shunt", fields.shunt, read.shunt)
+    triple: bool | None = pick(
+        "triple_intrathecal", fields.triple_intrathecal, read.triple_intrathecal
+    )
+    blocks = _with_implied(blocks, explicit_blocks, shunt=shunt, triple=triple)
     if relapse and not blocks & FIRST_LINE:
         raise RequestError(
             "relapse after first-line treatment needs a first-line treatment: ask for "
@@ -152,7 +162,31 @@ def build_request(fields: RequestFields) -> ParsedRequest:
         from_fields=tuple(sorted(given)),
         age_now=read.age_now if "age" not in given else None,
         locale=fields.locale,
+        shunt=shunt,
+        triple_intrathecal=triple,
     )
+
+
+def _with_implied(
+    blocks: frozenset[str],
+    explicit: frozenset[str] | None,
+    *,
+    shunt: bool | None,
+    triple: bool | None,
+) -> frozenset[str]:
+    """Triple intrathecal therapy is given with chemotherapy: asked for, it brings the
+    chemotherapy block (a shunt brings surgery through ``ParsedRequest.blocks``); an
+    explicit list of blocks without it is a contradiction."""
+    if explicit is not None and shunt and "surgery" not in explicit:
+        raise RequestError("a shunt is a surgery item: add surgery to blocks, or drop shunt")
+    if triple and "chemotherapy" not in blocks:
+        if explicit is not None:
+            raise RequestError(
+                "triple intrathecal therapy is given with chemotherapy: add chemotherapy to "
+                "blocks, or drop triple_intrathecal"
+            )
+        return blocks | {"chemotherapy"}
+    return blocks
 
 
 def _show(value: Any) -> str:
@@ -183,6 +217,12 @@ def _request_text(
         parts.append("relapse after first-line treatment" if fields.relapse else "no relapse")
     if second is not None:
         parts.append(f"second tumour: {_show(second)}")
+    if fields.shunt is not None:
+        parts.append("with a shunt" if fields.shunt else "no shunt")
+    if fields.triple_intrathecal is not None:
+        parts.append(
+            "triple intrathecal therapy" if fields.triple_intrathecal else "no triple intrathecal"
+        )
     if fields.language is not None:
         parts.append(f"language {fields.language}")
     if fields.locale is not None:

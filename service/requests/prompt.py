@@ -1,5 +1,6 @@
 """The plain-language prompt (English or Spanish) read into request fields: age, sex,
-tumour, treatment blocks, relapse, second tumour, metastases and language."""
+tumour, treatment blocks, relapse, second tumour, metastases, a shunt, triple intrathecal
+therapy and language."""
 
 from __future__ import annotations
 
@@ -61,6 +62,16 @@ _ALL_BLOCKS = re.compile(
     re.I,
 )
 _RELAPSE = re.compile(r"relaps|reca[ií]d|recidiv|recurren", re.I)
+# A CSF diversion in English, Spanish and Portuguese ("VP shunt" one mention, so that
+# "without a VP shunt" is one negated mention).
+_SHUNT = re.compile(
+    r"(?:\bVP\s+|\bventr[ií]culo-?peritoneal\s+)?\bshunts?\b|\bderivaci[oó]n(?:es)?\b"
+    r"|\bderiva[çc](?:[ãa]o|[õo]es)\b|\bv[aá]lvulas?\b|(?-i:\bDVP\b)",
+    re.I,
+)
+_TRIPLE_INTRATHECAL = re.compile(
+    r"\btripl[ea]\s+intrat(?:h)?ecal|\bintrat(?:h)?ecal\s+tripl[ea]\b|(?-i:\bTIT\b)", re.I
+)
 _SECOND = re.compile(
     r"\b(?:second|2nd)\s+(?:primary\s+|malignant\s+)?(?:tumou?rs?|malignancy|cancer|neoplasm)|"
     r"\bsegund[oa]\s+(?:tumor|tumour|c[aá]ncer|neoplasia)\b",
@@ -106,6 +117,8 @@ class Reading:
     second_tumour: Term | None = None
     metastatic: bool | None = None
     language: str | None = None
+    shunt: bool | None = None
+    triple_intrathecal: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -143,9 +156,18 @@ def read_prompt(text: str, *, explicit: set[str]) -> Reading:
         primary = text[: span[0]] + " " * (span[1] - span[0]) + text[span[1] :]
     read.morphology = _tumour_in(primary, check="diagnosis" not in explicit)
     read.blocks = _blocks(text, check="blocks" not in explicit)
-    if relapses := list(_RELAPSE.finditer(text)):
-        read.relapse = not all(_negated(text, m.start()) for m in relapses)
+    read.relapse = _asked(_RELAPSE, text)
+    read.shunt = _asked(_SHUNT, text)
+    read.triple_intrathecal = _asked(_TRIPLE_INTRATHECAL, text)
     return read
+
+
+def _asked(pattern: re.Pattern[str], text: str) -> bool | None:
+    """True where the prompt names it, False where every mention is negated ("sin
+    válvula"), None where it says nothing."""
+    if mentions := list(pattern.finditer(text)):
+        return not all(_negated(text, m.start()) for m in mentions)
+    return None
 
 
 def _age(text: str) -> int | None:

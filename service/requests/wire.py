@@ -85,6 +85,18 @@ class RequestFields(BaseModel):
         max_length=200,
         description="A second, different tumour (same names and codes as diagnosis)",
     )
+    shunt: bool | None = Field(
+        None,
+        description="A CSF diversion (ventriculoperitoneal shunt, ventriculostomy, drain) in "
+        "the surgery block: true asks for one (surgery is then in the record), false refuses "
+        "it; default: where the tumour's guideline names one",
+    )
+    triple_intrathecal: bool | None = Field(
+        None,
+        description="Intrathecal therapy as the triple combination (methotrexate, cytarabine "
+        "and hydrocortisone): true asks for it (chemotherapy is then in the record), false "
+        "refuses it",
+    )
     language: Literal["en", "es"] | None = Field(
         None,
         description="Language of the record's text (the names and identifiers do not follow "

@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 
+from knowledge.vocabulary import drug_by_name
 from service.generation.identity import age_on
 from service.records import ChemotherapyAdministration, PatientRecord
+from service.requests.common import is_triple_intrathecal
 from service.validation.bounds import SexTerms, words_pattern
 from service.validation.context import (
     CheckContext,
@@ -308,6 +310,31 @@ def missing_from(record: PatientRecord) -> Iterator[tuple[str, str]]:
                 "second tumour",
                 (f"{asked.second_tumour} asked for, {second.diagnosis.tumour} given"),
             )
+    yield from _items_missing(record)
+
+
+def _items_missing(record: PatientRecord) -> Iterator[tuple[str, str]]:
+    """A shunt and triple intrathecal therapy, asked for or refused."""
+    asked = record.provenance.parsed_request
+    if asked is None:
+        return
+    shunts = [s.shunt.type for s in record.surgery if s.shunt]
+    if asked.shunt and not shunts:
+        yield "shunt", "asked for, no surgery item has one"
+    if asked.shunt is False and shunts:
+        yield "shunt", f"refused, the record has {', '.join(shunts)}"
+    if asked.triple_intrathecal is None:
+        return
+    given = record.intrathecal.drugs if record.intrathecal else []
+    inns = [d.term if (d := drug_by_name(name)) else name for name in given]
+    triple = is_triple_intrathecal(inns)
+    if asked.triple_intrathecal and not triple:
+        yield (
+            "triple intrathecal",
+            f"asked for, the record gives {' + '.join(given) if given else 'none'}",
+        )
+    if asked.triple_intrathecal is False and triple:
+        yield "triple intrathecal", f"refused, the record gives {' + '.join(given)}"
 
 
 @check()

@@ -302,11 +302,24 @@ def _procedures() -> _Names:
     with open(VOCAB_DIR / "surgical_procedures.csv", encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     return _Names.of(
-        (name, row["procedure"])
+        (form, row["procedure"])
         for row in rows
         for name in (row["procedure"], *row["aliases"].split("|"))
         if name.strip()
+        for form in (name, _without_accented_letters(name))
+        if form
     )
+
+
+def _without_accented_letters(name: str) -> str:
+    """The name as a PDF lacking its accented glyphs extracts it ("resseco cirrgica" for
+    "ressecção cirúrgica"); empty where no letter goes, or a word or the name gets short."""
+    words = name.split()
+    kept = ["".join(c for c in w if ord(c) < 128) for w in words]
+    if kept == words or any(len(k) < 4 for k, w in zip(kept, words, strict=True) if k != w):
+        return ""
+    joined = " ".join(kept)
+    return joined if len(joined) >= 8 else ""
 
 
 _STOP = frozenset({"with", "from", "after", "before", "under", "and", "the", "con", "para"})

@@ -58,3 +58,17 @@ def test_every_command_summary_is_one_whole_sentence():
         first = (command.help or "").strip().split("\n\n")[0]
         assert "\n" not in first, f"{name}: the summary breaks mid-sentence: {first!r}"
         assert first.endswith("."), f"{name}: {first!r}"
+
+
+def test_a_shunt_outside_the_blocks_asked_for_fails_before_any_model_loads(clinsynth_env):
+    result = runner.invoke(
+        app, ["generate", "--diagnosis", "medulloblastoma", "--block", "chemotherapy", "--shunt"]
+    )
+    assert result.exit_code == 2
+    assert "a shunt is a surgery item" in result.stderr
+    result = runner.invoke(
+        app,
+        ["generate", "--diagnosis", "ALL", "--block", "radiotherapy", "--triple-intrathecal"],
+    )
+    assert result.exit_code == 2
+    assert "triple intrathecal therapy is given with chemotherapy" in result.stderr

@@ -17,6 +17,7 @@ from knowledge.evidence import (
 from knowledge.vocabulary import drugs
 from service.generation.blocks.base import Agent
 from service.records import ChemotherapyAdministration, IntrathecalTherapy
+from service.requests.common import INTRATHECAL_CORTICOSTEROIDS, TRIPLE_INTRATHECAL
 from service.validation.bounds import Bounds
 
 FOUR_WEEKS = 28
@@ -143,3 +144,27 @@ def intrathecal_item(
 
 def atc_of(drug: str) -> str | None:
     return next((t.code for t in drugs() if t.term == drug), None)
+
+
+def intrathecal_options(facts: list[IntrathecalFact], triple: bool | None) -> list[IntrathecalFact]:
+    """The combinations a record may give: all (``triple`` None), the triple ones (True) or
+    none of them (False). A passage naming methotrexate, cytarabine and two corticosteroids
+    ("hydrocortisone instead of prednisolone") offers one triple combination per
+    corticosteroid, not four drugs at once."""
+    if triple is None:
+        return facts
+    triples: dict[tuple[str, ...], IntrathecalFact] = {}
+    for fact in facts:
+        if not set(fact.drugs) >= TRIPLE_INTRATHECAL:
+            continue
+        for steroid in [d for d in fact.drugs if d in INTRATHECAL_CORTICOSTEROIDS]:
+            drugs = [d for d in fact.drugs if d in TRIPLE_INTRATHECAL or d == steroid]
+            triples.setdefault(tuple(drugs), fact.model_copy(update={"drugs": drugs}))
+    if triple:
+        return list(triples.values())
+    return [f for f in facts if not _holds_triple(f.drugs)]
+
+
+def _holds_triple(drugs: list[str]) -> bool:
+    named = set(drugs)
+    return named >= TRIPLE_INTRATHECAL and bool(named & INTRATHECAL_CORTICOSTEROIDS)

@@ -29,6 +29,7 @@ from service.generation.blocks.chemotherapy import (
     anthracycline_dose,
     first_line,
     in_protocol_order,
+    intrathecal_options,
     within_budget,
 )
 from service.generation.blocks.hsct import TransplantPlan
@@ -47,6 +48,7 @@ from service.records import (
     StemCellTransplant,
     Surgery,
 )
+from service.requests import RequestError
 
 
 @dataclass
@@ -82,6 +84,7 @@ def treatment_block(
     chemotherapy: bool,
     radiotherapy: bool,
     anthracycline_budget: float,
+    triple_intrathecal: bool | None = None,
 ) -> TreatmentPlan:
     offer = _offer(agent, patient, diagnosis, [agent.protocol(anchor)], chemotherapy, radiotherapy)
     if (chemotherapy and not offer.regimens) or (radiotherapy and not offer.courses):
@@ -98,8 +101,16 @@ def treatment_block(
         offer.rt_sheet,
         offer.boosts,
         offer.techniques,
-        offer.intrathecal,
+        intrathecal_options(offer.intrathecal, triple_intrathecal),
     )
+    if chemotherapy and triple_intrathecal and not intrathecal:
+        raise RequestError(
+            f"triple intrathecal therapy was asked for, but no retrieved passage of the "
+            f"{diagnosis.tumour} guideline gives methotrexate, cytarabine and a corticosteroid "
+            "intrathecally (they offer "
+            + ("; ".join(" + ".join(f.drugs) for f in offer.intrathecal) or "none")
+            + ")"
+        )
     regimens = agent.shuffled(
         [
             r
@@ -144,7 +155,7 @@ def treatment_block(
     )
     if chosen and intrathecal:
         plan.intrathecal = _intrathecal(intrathecal, answer.get("intrathecal"))
-        plan.intrathecal_facts = intrathecal
+        plan.intrathecal_facts = offer.intrathecal  # single drugs' days count injections
     return plan
 
 
