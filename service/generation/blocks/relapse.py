@@ -12,7 +12,7 @@ from knowledge.care_facts import SecondLineFact, SiteFact, care_facts
 from knowledge.evidence import DrugDoseFact, build_evidence_sheet
 from knowledge.facts.mentions import tumour_terms
 from knowledge.facts.text import mentions
-from knowledge.vocabulary import groups_holding
+from knowledge.vocabulary import groups_holding, tumour_records
 from service.generation.blocks.base import Agent, GenerationError, Patient, as_object, unique_by
 from service.generation.blocks.chemotherapy import administration, anthracycline_dose
 from service.generation.blocks.timeline import SECOND_LINE_MAX_CYCLES, cycle_dates
@@ -35,16 +35,20 @@ class RelapsePlan:
 def relapse_block(agent: Agent, patient: Patient, diagnosis: Diagnosis, anchor: str) -> RelapsePlan:
     where = agent.protocol(anchor)
     tumour = diagnosis.tumour
+    code = diagnosis.icdo3_morphology
+    # Its names in every language: a Portuguese chapter speaks of "tumores embrionários
+    # recorrentes", which an English query alone may not reach.
+    names = " / ".join(_names(code)[:5])
     chunks = agent.retrieve_until(
         [
             f"{tumour} relapse: relapsed or refractory disease, second-line treatment",
             f"{tumour} metastatic sites and sites of relapse",
+            f"{names}: recidiva, recaída, doença recorrente ou progressiva, resgate",
         ],
-        lambda found: bool(care_facts(found).sites),
+        lambda found: any(_about(s.quote, code) for s in care_facts(found).sites),
         where,
     )
     facts = care_facts(chunks)
-    code = diagnosis.icdo3_morphology
     sites = unique_by(
         [s for s in facts.sites if s.sex in (None, patient.sex) and _about(s.quote, code)],
         lambda s: s.site,
@@ -103,6 +107,14 @@ def relapse_block(agent: Agent, patient: Patient, diagnosis: Diagnosis, anchor: 
         second, group = pair
     doses = _doses(agent, tumour, group, where)
     return RelapsePlan(site, second, group, doses)
+
+
+def _names(code: str) -> list[str]:
+    """A tumour's names in the vocabulary's languages, then its groups' (most specific first)."""
+    tumour = next((t for t in tumour_records() if t.code == code), None)
+    own = [*tumour.names_by_language.values()] if tumour is not None else []
+    groups = sorted(groups_holding(code), key=lambda g: len(g.members))
+    return list(dict.fromkeys([*own, *(n for g in groups for n in g.names[:2])]))
 
 
 def _about(quote: str, code: str) -> bool:
