@@ -124,11 +124,8 @@ def treatment_schema(
     techniques: list[str] | None = None,
     boosts: list[RadiotherapyFact] | None = None,
     intrathecal: list[IntrathecalFact] | None = None,
-    regimen_count: int | None = None,
 ) -> dict[str, Any]:
     """Chemotherapy as whole regimens (R1, R2...) with a cycle count; radiotherapy courses.
-
-    ``regimen_count``: how many regimens the answer holds (else one to ``MAX_REGIMENS``).
 
     A course offers a technique only when the evidence names one besides external beam,
     and a boost only when a passage states one; intrathecal therapy is offered when the
@@ -138,8 +135,8 @@ def treatment_schema(
     if want_chemotherapy and regimens:
         properties["chemotherapy"] = {
             "type": "array",
-            "minItems": min(regimen_count or 1, len(regimens)),
-            "maxItems": min(regimen_count or MAX_REGIMENS, len(regimens)),
+            "minItems": 1,
+            "maxItems": min(MAX_REGIMENS, len(regimens)),
             "items": {
                 "anyOf": [
                     _object(

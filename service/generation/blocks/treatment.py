@@ -40,13 +40,7 @@ from service.generation.blocks.radiotherapy import (
     boost_fits,
     is_total_body,
 )
-from service.generation.constraints import (
-    MAX_REGIMENS,
-    NO_BOOST,
-    EvidenceLabels,
-    regimen_label,
-    treatment_schema,
-)
+from service.generation.constraints import NO_BOOST, EvidenceLabels, regimen_label, treatment_schema
 from service.records import (
     ChemotherapyAdministration,
     Diagnosis,
@@ -116,9 +110,6 @@ def treatment_block(
         ]
     )
     courses = agent.shuffled(offer.courses)
-    # How many regimens, drawn per record: a small model answers with as many as it can (or
-    # as the first few listed), so a batch would vary only in the order options are listed.
-    count = agent.rng.randint(1, min(MAX_REGIMENS, len(regimens))) if regimens else None
     schema = treatment_schema(
         regimens,
         courses,
@@ -128,7 +119,6 @@ def treatment_block(
         techniques=[EXTERNAL_BEAM, *(t.technique for t in techniques)],
         boosts=boosts,
         intrathecal=intrathecal,
-        regimen_count=count,
     )
     if not schema["properties"]:
         return TreatmentPlan()
@@ -139,9 +129,7 @@ def treatment_block(
         radiotherapy=_course_listing(courses, boosts, rt_sheet, labels),
         intrathecal=", ".join(f"{' + '.join(f.drugs)} ({labels(f.chunk_id)})" for f in intrathecal)
         or "none",
-        chemotherapy_rule=f"mandatory, {count} regimen(s)"
-        if "chemotherapy" in schema["properties"]
-        else "none",
+        chemotherapy_rule="mandatory" if "chemotherapy" in schema["properties"] else "none",
         radiotherapy_rule="mandatory" if "radiotherapy" in schema["properties"] else "none",
         patient=f"{patient.describe()}; {diagnosis.tumour} of the {diagnosis.site}",
     )
