@@ -94,7 +94,7 @@ def radiotherapy_facts(page: int, text: str, *, decimal_comma: bool = True) -> l
                 "total_gy": clean(value),
                 "fractions": None,
                 "per_fraction_gy": None,
-                "boost": bool(_BOOST.search(sentence[max(0, total.start() - 40) : end + 20])),
+                "boost": _boost(sentence, total.start(), end, totals),
             }
             window = sentence[end : end + WINDOW]
             nearest_total = next((m.start() for m in totals if m.start() > end), len(sentence))
@@ -136,3 +136,16 @@ def radiotherapy_facts(page: int, text: str, *, decimal_comma: bool = True) -> l
             start, stop_at = begin + fraction.start(), begin + fraction.end()
             facts.append(Fact("radiotherapy", page, start, stop_at, text[start:stop_at], fields))
     return facts
+
+
+BOOST_BEFORE = 120  # characters before a total in which "boost" may name it
+
+
+def _boost(sentence: str, start: int, end: int, totals: list[re.Match[str]]) -> bool:
+    """A boost: the word stands just after the total ("54 Gy with a boost"), or before it
+    in its own clause, back to the previous total or clause break, however long the words
+    between ("a boost to the residual mass that remains PET-positive at late response
+    assessment: 10.8 Gy")."""
+    left = max([0, start - BOOST_BEFORE, *(m.end() for m in totals if m.end() <= start)])
+    left = max(left, sentence.rfind(";", 0, start) + 1)
+    return bool(_BOOST.search(sentence[left : end + 20]))

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 # The check modules register their checks on import.
 from service.validation import (  # noqa: F401
+    applicability,
     clinical,
     codes,
     grounding,

@@ -136,6 +136,17 @@ def test_english_course_with_fractions_derived_and_centigray():
     assert fact.fields["fractions"] == 30 and fact.fields["boost"] is True
 
 
+def test_a_boost_named_at_the_head_of_its_clause_is_a_boost():
+    sentence = (
+        "Involved-node radiotherapy: 19.8 Gy in 11 fractions; an additional boost is used in "
+        "some protocols, for example a boost to the residual mass that remains PET-positive "
+        "at late response assessment: 10.8 Gy in 6 fractions of 1.8 Gy."
+    )
+    course, boost = facts_of(sentence, "radiotherapy", "en")
+    assert (course.fields["total_gy"], course.fields["boost"]) == (19.8, False)
+    assert (boost.fields["total_gy"], boost.fields["boost"]) == (10.8, True)
+
+
 def test_two_totals_in_one_sentence_are_two_facts():
     found = facts_of(
         "Radioterapia: 54 Gy para 3-5 anos e 59,4 Gy a partir de 6 anos.", "radiotherapy"

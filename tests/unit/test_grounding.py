@@ -82,6 +82,14 @@ CHUNKS = [
         paragraphs("hodgkin_lymphoma", "Nodular sclerosis, the commonest", "Nodal sites are"),
     ),
     stored(
+        "hodgkin-p2-c1",
+        HODGKIN_DOC,
+        2,
+        paragraphs(
+            "hodgkin_lymphoma", "All patients receive two cycles of OEPA", "NLPHL in stage IA"
+        ),
+    ),
+    stored(
         "hsct-p1-c3", HSCT_DOC, 1, paragraphs("hsct_supportive_care", "(TBI) for myeloablative")
     ),
     stored("hsct-p1-c1", HSCT_DOC, 1, paragraphs("hsct_supportive_care", "(HSCT) is allogeneic")),

@@ -19,6 +19,7 @@ from service.validation.rules import RULES_FILE, RuleBook, RuleFileError
 from tests.records import cite, full_record_data
 from tests.unit.test_grounding import (
     ALL_DOC,
+    HODGKIN_DOC,
     HSCT_DOC,
     VAC,
     FakeChunks,
@@ -166,6 +167,29 @@ IB_CYTARABINE = cite_in(
     "per day orally on days 36-63, with intrathecal methotrexate on days 45 and 59",
 )
 
+NLPHL_CVP = cite_in(
+    HODGKIN_DOC,
+    "hodgkin-p2-c1",
+    2,
+    "Other early-stage NLPHL is treated with three cycles of low-dose CVP every 21 days: "
+    "cyclophosphamide 500 mg/m2 IV on day 1",
+)
+
+
+def oepa_vincristine(day: str) -> dict[str, Any]:
+    quote = (
+        "All patients receive two cycles of OEPA, repeated on day 29: vincristine 1.5 mg/m2 "
+        "(maximum 2 mg) IV on days 1, 8 and 15"
+    )
+    return {
+        "date": day,
+        "cycle": 1,
+        "drug": "vincristine",
+        "dose": 1.5,
+        "unit": "mg/m2",
+        "citations": [cite_in(HODGKIN_DOC, "hodgkin-p2-c1", 2, quote)],
+    }
+
 
 def dose(
     day: str, drug: str, amount: float, unit: str, *citations: dict[str, Any], cycle: int = 3
@@ -286,6 +310,10 @@ BREAKS: dict[str, Case] = {
     "chemotherapy.intrathecal_in_block": case(
         dose("2020-06-22", "methotrexate", 12, "mg", triple_it()),
         mentions="methotrexate 12 mg (cycle 3, 2020-06-22) is given intrathecally",
+    ),
+    "chemotherapy.regimen_fits_patient": case(
+        dose("2020-06-22", "cyclophosphamide", 500, "mg/m2", NLPHL_CVP),
+        mentions="names only nodular lymphocyte predominant Hodgkin lymphoma",
     ),
     "language.spanish_terms": case(
         put("provenance.language", "es"),
@@ -443,6 +471,10 @@ PASSES: dict[str, list[Edit]] = {
         put("intrathecal", intrathecal(TRIPLE)),
         # its passage gives methotrexate intrathecally, cytarabine IV
         dose("2020-06-22", "cytarabine", 75, "mg/m2", IB_CYTARABINE),
+    ],
+    # classic Hodgkin lymphoma's OEPA (its passage names no tumour) for a nodular sclerosis
+    "chemotherapy.regimen_fits_patient": [
+        put("second_tumour", {**hodgkin(), "chemotherapy": [oepa_vincristine("2023-03-15")]})
     ],
     "second_tumour.different": [put("second_tumour", hodgkin())],
     "second_tumour.after_first": [put("second_tumour", hodgkin())],

@@ -2,8 +2,9 @@
 
 The model chooses among whole regimens (with a cycle count), radiotherapy courses, and,
 where the passages offer them, a technique, a boost and an intrathecal combination. Code
-drops what does not fit the patient (age bands a passage states, the cumulative
-anthracycline bound) before the model sees the options.
+drops what does not fit the patient (a regimen whose passage names only another tumour or
+subtype, or another age band: ``knowledge.applicability``; age bands of radiotherapy; the
+cumulative anthracycline bound) before the model sees the options.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from knowledge.applicability import regimen_scope
 from knowledge.chunks import RetrievedChunk
 from knowledge.evidence import (
     EvidenceSheet,
@@ -227,7 +229,13 @@ def _offer(
             build_evidence_sheet(chemo_chunks + rt_chunks + it_chunks + technique_chunks)
         ),
         rt_sheet=rt_sheet,
-        regimens=chemo_sheet.regimens(),
+        regimens=[
+            r
+            for r in chemo_sheet.regimens()
+            if regimen_scope(r.quote, chemo_sheet.chunk(r.chunk_id)).fits(
+                diagnosis.icdo3_morphology, patient.age
+            )
+        ],
         courses=[
             r
             for r in build_evidence_sheet(rt_chunks).courses()

@@ -1,0 +1,36 @@
+"""Which regimens a record is offered, on the real corpus with the fake model at the seam:
+only those whose passage is written for the patient's tumour and age, and a batch that
+varies among them (issue 15)."""
+
+from __future__ import annotations
+
+from service.requests import request_from
+from tests.unit import test_blocks
+from tests.unit.test_blocks import CorpusIndex, SchemaModel, errors, generator
+
+corpus = test_blocks.corpus  # the module-scoped fixture of the real corpus
+
+# CVP's cycle, as the Hodgkin guideline gives it for nodular lymphocyte-predominant HL only.
+CVP = "cyclophosphamide 500 mg/m2, vinblastine 6 mg/m2, prednisone 40 mg/m2"
+
+
+def test_classic_hodgkin_lymphoma_is_never_offered_the_nlphl_regimen(corpus: CorpusIndex):
+    request = request_from(
+        diagnosis="classic Hodgkin lymphoma", age=14, blocks=["chemotherapy", "radiotherapy"]
+    )
+    regimen_sets = set()
+    for seed in range(10):
+        model = SchemaModel()
+        record = generator(corpus, model).generate_one(request, seed=seed).record
+        offered = [
+            m["content"]
+            for call in model.calls
+            for m in call.messages
+            if "Chemotherapy regimens" in m["content"]
+        ]
+        assert offered and not any(CVP in text for text in offered), seed
+        quotes = {c.quote for item in record.chemotherapy for c in item.citations}
+        assert not any("NLPHL" in q for q in quotes), (seed, quotes)
+        assert errors(corpus, record) == [], seed
+        regimen_sets.add(frozenset((i.drug, i.dose) for i in record.chemotherapy))
+    assert len(regimen_sets) >= 2
