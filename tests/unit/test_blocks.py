@@ -95,22 +95,11 @@ FULL: list[Any] = [
         language="es",
     ),
     dict(diagnosis="Hodgkin lymphoma", blocks=ALL_BLOCKS, relapse=True),
-    pytest.param(
-        dict(
-            diagnosis="osteosarcoma",
-            blocks=["chemotherapy", "surgery", "others"],
-            relapse=True,
-            second_tumour="Hodgkin lymphoma",
-        ),
-        # A generator bug the independent rule chemotherapy.regimen_fits_patient finds: the
-        # relapse block (blocks/relapse.py, knowledge/care_facts.py) gives an osteosarcoma
-        # relapse (seed 1) the second-line cyclophosphamide 1500 mg/m2 of a passage naming
-        # only Ewing sarcoma; second-line regimens are not yet filtered with
-        # knowledge.applicability as first-line ones are (issue 15).
-        marks=pytest.mark.xfail(
-            strict=True, reason="second line cites an Ewing-only regimen (issue 15)"
-        ),
-        id="osteosarcoma",
+    dict(
+        diagnosis="osteosarcoma",
+        blocks=["chemotherapy", "surgery", "others"],
+        relapse=True,
+        second_tumour="Hodgkin lymphoma",
     ),
 ]
 

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from knowledge.applicability import regimen_scope
 from knowledge.care_facts import SecondLineFact, SiteFact, care_facts
 from knowledge.evidence import DrugDoseFact, build_evidence_sheet
 from knowledge.facts.mentions import tumour_terms
@@ -60,7 +61,15 @@ def relapse_block(agent: Agent, patient: Patient, diagnosis: Diagnosis, anchor: 
             f"a relapse was asked for, but no retrieved passage of the {tumour} guideline "
             "names a site of relapse or spread"
         )
-    options = [(f, group) for f in facts.second_line for group in f.options]
+    # A second line written for another tumour or age ("VDC/IE for Ewing sarcoma") is not
+    # this patient's; the age is the one at relapse, a year or more after diagnosis at most.
+    by_id = {c.chunk_id: c for c in chunks}
+    options = [
+        (f, group)
+        for f in facts.second_line
+        if regimen_scope(f.quote, by_id.get(f.chunk_id)).fits(code, patient.age)
+        for group in f.options
+    ]
     options = unique_by(options, lambda pair: tuple(pair[1]))
     sheet = build_evidence_sheet(chunks)
     labels = EvidenceLabels(sheet)
@@ -105,7 +114,7 @@ def relapse_block(agent: Agent, patient: Patient, diagnosis: Diagnosis, anchor: 
         if pair is None:
             raise GenerationError(f"second-line treatment not in the evidence: {chosen!r}")
         second, group = pair
-    doses = _doses(agent, tumour, group, where)
+    doses = _doses(agent, tumour, group, where, code=code, age=patient.age)
     return RelapsePlan(site, second, group, doses)
 
 
@@ -126,9 +135,10 @@ def _about(quote: str, code: str) -> bool:
 
 
 def _doses(
-    agent: Agent, tumour: str, group: list[str], where: dict[str, str]
+    agent: Agent, tumour: str, group: list[str], where: dict[str, str], *, code: str, age: int
 ) -> list[DrugDoseFact]:
-    """A dose the tumour's guideline states for each drug of the group, where it states one."""
+    """A dose the tumour's guideline states for each drug of the group, where it states one
+    in a passage not written for another tumour or age."""
     if not group:
         return []
     chunks = agent.retrieve_until(
@@ -136,7 +146,12 @@ def _doses(
         lambda found: any(d.drug in group for d in build_evidence_sheet(found).doses_given()),
         where,
     )
-    given = [d for d in build_evidence_sheet(chunks).doses_given() if d.drug in group]
+    by_id = {c.chunk_id: c for c in chunks}
+    given = [
+        d
+        for d in build_evidence_sheet(chunks).doses_given()
+        if d.drug in group and regimen_scope(d.quote, by_id.get(d.chunk_id)).fits(code, age)
+    ]
     return unique_by(sorted(given, key=lambda d: group.index(d.drug)), lambda d: d.drug)
 
 
