@@ -10,6 +10,7 @@ from datetime import date
 
 from knowledge.applicability import regimen_scope
 from knowledge.care_facts import SecondLineFact, SiteFact, care_facts
+from knowledge.chunks import RetrievedChunk
 from knowledge.evidence import DrugDoseFact, build_evidence_sheet
 from knowledge.facts.mentions import tumour_terms
 from knowledge.facts.text import mentions
@@ -40,15 +41,20 @@ def relapse_block(agent: Agent, patient: Patient, diagnosis: Diagnosis, anchor: 
     # Its names in every language: a Portuguese chapter speaks of "tumores embrionários
     # recorrentes", which an English query alone may not reach.
     names = " / ".join(_names(code)[:5])
-    chunks = agent.retrieve_until(
-        [
-            f"{tumour} relapse: relapsed or refractory disease, second-line treatment",
-            f"{tumour} metastatic sites and sites of relapse",
-            f"{names}: recidiva, recaída, doença recorrente ou progressiva, resgate",
-        ],
-        lambda found: any(_about(s.quote, code) for s in care_facts(found).sites),
-        where,
-    )
+    queries = [
+        f"{tumour} relapse: relapsed or refractory disease, second-line treatment",
+        f"{tumour} metastatic sites and sites of relapse",
+        f"{names}: recidiva, recaída, doença recorrente ou progressiva, resgate",
+    ]
+
+    def about_it(found: list[RetrievedChunk]) -> bool:
+        return any(_about(s.quote, code) for s in care_facts(found).sites)
+
+    chunks = agent.retrieve_until(queries, about_it, where)
+    if not about_it(chunks):
+        # Relapse often has its own chapter ("quimioterapia de resgate") that the
+        # tumour's first-line documents do not name it in: the whole store, then.
+        chunks += agent.retrieve_until(queries, about_it, None)
     facts = care_facts(chunks)
     sites = unique_by(
         [s for s in facts.sites if s.sex in (None, patient.sex) and _about(s.quote, code)],
