@@ -538,28 +538,18 @@ def sites_in(chunk: RetrievedChunk) -> list[SiteFact]:
     found: dict[tuple[str, str], SiteFact] = {}
     for quote, _, _ in sentences_matching(chunk.text, _SITE_CUE):
         relapse = bool(_RELAPSE_CUE.search(quote))
-        named = _longest(_find(quote, _terms("body_sites.csv", "site", rows)))
-        for term, _ in named:
+        named = [t.term for t, _ in _longest(_find(quote, _terms("body_sites.csv", "site", rows)))]
+        local = [PRIMARY_SITE] if relapse and not named else []
+        for site in named or local:
             found.setdefault(
-                (term.term, quote),
+                (site, quote),
                 SiteFact(
                     chunk_id=chunk.chunk_id,
                     quote=quote,
-                    site=term.term,
+                    site=site,
                     relapse=relapse,
-                    sex=sex[term.term],
-                ),
-            )
-        if relapse and not named:
-            found.setdefault(
-                (PRIMARY_SITE, quote),
-                SiteFact(
-                    chunk_id=chunk.chunk_id,
-                    quote=quote,
-                    site=PRIMARY_SITE,
-                    relapse=True,
-                    sex=None,
-                    named=False,
+                    sex=sex[site],
+                    named=bool(named),
                 ),
             )
     return list(found.values())
