@@ -79,7 +79,12 @@ def diagnosis_block(
     if uncoded:
         sheet = build_evidence_sheet(chunks)
     options = [
-        (m, agent.shuffled(_same_document(sheet, m, sheet.topographies)))
+        (
+            m,
+            agent.shuffled(
+                [t for t in _same_document(sheet, m, sheet.topographies) if _may_arise(m, t)]
+            ),
+        )
         for m in agent.shuffled(morphologies)
     ]
     labels = EvidenceLabels(sheet)
@@ -177,9 +182,13 @@ def _open_choice(
         return None
     groups = {g.code: g for g in tumour_groups()}
     supported: dict[str, set[str]] = {}
-    for entry in coverage(None):
+    entries = coverage(None)
+    own = {e["code"] for e in entries}
+    for entry in entries:
         group = groups.get(entry["code"])
-        for code in group.members if group is not None else (entry["code"],):
+        # A group's support stands for members the guidelines never name themselves.
+        members = [c for c in group.members if c not in own] if group is not None else []
+        for code in members if group is not None else (entry["code"],):
             supported.setdefault(code, set()).update(entry["supported"])
     tumours = {t.code: t for t in tumour_records() if not t.unspecified}
     candidates = sorted(
@@ -261,6 +270,12 @@ def _draw(agent: Agent, weights: dict[str, float | None]) -> str | None:
     if not usual:
         return None
     return agent.rng.choices(list(usual), weights=list(usual.values()))[0]
+
+
+def _may_arise(morphology: CodeFact, site: CodeFact) -> bool:
+    """Only a leukaemia (ICCC-3 group I) arises in the haematopoietic system (C42): a solid
+    tumour's or a lymphoma's bone marrow is metastasis, named in a work-up sentence."""
+    return not site.code.startswith("C42") or ages.rows_of(morphology.code)[0] in (None, "I")
 
 
 def _shown(term: Term) -> str:

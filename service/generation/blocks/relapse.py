@@ -48,7 +48,7 @@ def relapse_block(agent: Agent, patient: Patient, diagnosis: Diagnosis, anchor: 
     ]
 
     def about_it(found: list[RetrievedChunk]) -> bool:
-        return any(_about(s.quote, code) for s in care_facts(found).sites)
+        return any(s.relapse and _about(s.quote, code) for s in care_facts(found).sites)
 
     chunks = agent.retrieve_until(queries, about_it, where)
     if not about_it(chunks):
@@ -56,12 +56,12 @@ def relapse_block(agent: Agent, patient: Patient, diagnosis: Diagnosis, anchor: 
         # tumour's first-line documents do not name it in: the whole store, then.
         chunks += agent.retrieve_until(queries, about_it, None)
     facts = care_facts(chunks)
-    sites = unique_by(
-        [s for s in facts.sites if s.sex in (None, patient.sex) and _about(s.quote, code)],
-        lambda s: s.site,
-    )
-    # Sites a sentence names win over a relapse read as local for want of a named site.
-    sites = [s for s in sites if s.named] or sites
+    found = [s for s in facts.sites if s.sex in (None, patient.sex) and _about(s.quote, code)]
+    # The relapse cites its site's sentence, which must speak of relapse: sites a relapse
+    # sentence names first, then a relapse read as local for want of a named site; a
+    # sentence on metastases alone only where no sentence speaks of relapse.
+    tiers = ([s for s in found if s.relapse and s.named], [s for s in found if s.relapse], found)
+    sites = unique_by(next((tier for tier in tiers if tier), []), lambda s: s.site)
     if not sites:
         raise RequestError(
             f"a relapse was asked for, but no retrieved passage of the {tumour} guideline "
