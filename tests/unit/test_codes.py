@@ -99,7 +99,7 @@ def test_every_code_the_corpus_states_is_in_the_vocabulary_with_its_term(kind, t
     stated = re.compile(rf"ICD-O-3 {kind} (\S+) \(([^)]+)\)")
     found = 0
     for source in CORPUS_SRC.glob("*.txt"):
-        for code, name in stated.findall(source.read_text(encoding="ascii")):
+        for code, name in stated.findall(source.read_text(encoding="utf-8")):
             term = next((t for t in terms if t.code == code), None)
             assert term is not None, f"{source.name}: {code} not in the vocabulary"
             assert names_code(name, term, terms), f"{source.name}: {name} vs {term.term}"

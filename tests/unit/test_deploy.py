@@ -178,7 +178,11 @@ def test_clinsynth_services_take_settings_that_exist(
         assert set(environment) <= known, set(environment) - known
         for key, value in environment.items():
             # ${VARIABLE:-default} and ${VARIABLE:?message} as deploy/.env would fill them
-            monkeypatch.setenv(key, re.sub(r"\$\{[^}]*\}", "example", str(value)))
+            # (${VAR:-default} takes its default, so a locale is a real one; else "example")
+            filled = re.sub(
+                r"\$\{[^}]*\}", lambda m: _default_of(m.group(0)) or "example", str(value)
+            )
+            monkeypatch.setenv(key, filled)
         settings = Settings()
         assert settings.api.api_auth == "required"
         assert settings.llm.backend == "openai"
@@ -320,3 +324,9 @@ def test_the_wheelhouse_is_made_by_the_images_python() -> None:
     build_base = instructions(DEPLOY / "Dockerfile")[0][1].split()[0]
     assert f"cpu)  image={build_base};" in script
     assert "deploy/wheelhouse/cpu" in (DEPLOY / "Dockerfile").read_text()
+
+
+def _default_of(reference: str) -> str | None:
+    """The default of a ``${VARIABLE:-default}`` reference; None for any other form."""
+    match = re.fullmatch(r"\$\{[^}:]*:-([^}]*)\}", reference)
+    return match.group(1) if match else None
