@@ -61,7 +61,8 @@ def diagnosis_block(
         )
     if exclude is not None and wanted is None:
         morphologies = [m for m in morphologies if m.code != exclude]
-    morphologies = _supporting(agent, morphologies, blocks)
+    if drawn is None:  # drawn tumours were chosen from the coverage already
+        morphologies = _supporting(agent, morphologies, blocks)
     if drawn is None and (wanted is None or isinstance(wanted, TumourGroup)):
         morphologies = _usual_at(agent, morphologies, patient.age)
     if not morphologies:
