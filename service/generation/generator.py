@@ -56,6 +56,7 @@ from service.generation.narrative import summarise_record
 from service.records import (
     BlockTiming,
     ChunkRef,
+    Demographics,
     Diagnosis,
     Others,
     PatientRecord,
@@ -69,6 +70,7 @@ from service.requests import ParsedRequest, RequestError, parse_request
 
 GENERATOR = "clinsynth/0.2"
 RECORD_NAMESPACE = uuid.UUID("6f0c7c1e-3a0e-4b8e-9d7a-1c2b3d4e5f60")
+REDRAWS = 3  # other tumours drawn for a request without a diagnosis when one fails a block
 SECOND_TUMOUR_MAX_AGE = 15  # a drawn age leaves room for a second tumour before 25
 
 __all__ = [
@@ -85,6 +87,15 @@ class GeneratedPatient:
 
     record: PatientRecord
     seconds: float
+
+
+class _Redraw(Exception):
+    """A drawn tumour whose passages failed a requested block: draw another."""
+
+    def __init__(self, codes: tuple[str, ...], refusal: RequestError):
+        super().__init__(str(refusal))
+        self.codes = codes
+        self.refusal = refusal
 
 
 class PatientGenerator:
@@ -121,7 +132,31 @@ class PatientGenerator:
         feedback: Sequence[str] | None = None,
     ) -> GeneratedPatient:
         """One record. ``feedback``: validation messages of a previous attempt, shown to
-        the model in every block prompt so it can avoid them."""
+        the model in every block prompt so it can avoid them.
+
+        A request without a diagnosis gets a tumour drawn among those the fact index says
+        support every requested block; where that tumour's passages then fail a block (the
+        index counts a page that names a tumour in passing), another is drawn without it,
+        up to ``REDRAWS`` times, and the last refusal is the request's."""
+        excluded: tuple[str, ...] = ()
+        redraws = 0
+        while True:
+            try:
+                return self._attempt(request, seed=seed, feedback=feedback, excluded=excluded)
+            except _Redraw as redraw:
+                redraws += 1
+                if redraws > REDRAWS:
+                    raise redraw.refusal from None
+                excluded += redraw.codes
+
+    def _attempt(
+        self,
+        request: ParsedRequest,
+        *,
+        seed: int,
+        feedback: Sequence[str] | None,
+        excluded: tuple[str, ...],
+    ) -> GeneratedPatient:
         rng = random.Random(seed)
         agent = Agent(
             store=self.store,
@@ -158,9 +193,38 @@ class PatientGenerator:
                 patient,
                 wanted=request.morphology,
                 metastatic=request.metastatic,
-                exclude=request.second_tumour.code if request.second_tumour else None,
+                exclude=(
+                    *((request.second_tumour.code,) if request.second_tumour else ()),
+                    *excluded,
+                ),
                 blocks=request.blocks,
             )
+        try:
+            return self._rest(
+                agent, request, patient, demographics, diagnosis, anchor, locale, today
+            )
+        except RequestError as refusal:
+            if request.morphology is not None:
+                raise
+            code = diagnosis.icdo3_morphology
+            # The tumours drawn with it stand on the same evidence: none of them either.
+            drawn = agent.drawn if code in agent.drawn else ()
+            raise _Redraw((code, *drawn), refusal) from refusal
+
+    def _rest(
+        self,
+        agent: Agent,
+        request: ParsedRequest,
+        patient: Patient,
+        demographics: Demographics,
+        diagnosis: Diagnosis,
+        anchor: str,
+        locale: str,
+        today: date,
+    ) -> GeneratedPatient:
+        """The record's treatments, relapse, supportive care and second tumour, after its
+        diagnosis."""
+        rng, seed, diagnosis_date = agent.rng, agent.seed, patient.diagnosis_date
         first = self._treatments(
             agent,
             patient,

@@ -339,3 +339,73 @@ def test_without_a_diagnosis_or_coverage_the_retrieved_tumours_are_drawn_by_age(
         for seed in range(1, 7)
     ]
     assert all(ages.rate(c, 2) is None or ages.rate(c, 2) >= ages.USUAL for c in made), made
+
+
+class BlockCoverageIndex(StaticIndex):
+    """The corpus with a fact index's coverage: ``claims`` maps a morphology code to the
+    blocks the index says support it, each counted in the named documents (file names)."""
+
+    def __init__(self, corpus: StaticIndex, claims: dict[str, dict[str, dict[str, int]]]):
+        super().__init__(corpus.chunks, corpus.pages)
+        ids = {c.document: c.document_sha256[:16] for c in corpus.chunks}
+        self.entries = [
+            {
+                "code": code,
+                "supported": list(blocks),
+                "blocks": {
+                    block: {"documents": {ids[d]: n for d, n in docs.items()}}
+                    for block, docs in blocks.items()
+                },
+            }
+            for code, blocks in claims.items()
+        ]
+
+    def tumour_coverage(self, codes: set[str] | None) -> list[dict[str, Any]]:
+        return [e for e in self.entries if codes is None or e["code"] in codes]
+
+
+def test_the_anchor_is_the_document_that_treats_the_tumour_not_one_naming_it_in_passing(
+    corpus,
+):
+    """The transplant chapter lists neuroblastoma among its indications; the neuroblastoma
+    guideline states its surgery: the diagnosis cites that guideline, and so the surgery
+    comes from it (a transplant-chapter anchor refused surgery for the adrenal gland)."""
+    index = BlockCoverageIndex(
+        corpus,
+        {
+            "9500/3": {
+                "chemotherapy": {"neuroblastoma.pdf": 12, "hsct_supportive_care.pdf": 2},
+                "surgery": {"neuroblastoma.pdf": 3},
+                "hsct": {"neuroblastoma.pdf": 2, "hsct_supportive_care.pdf": 6},
+            }
+        },
+    )
+    request = request_from(age=3, diagnosis="neuroblastoma", blocks=["chemotherapy", "surgery"])
+    for seed in range(1, 5):
+        record = generator(index).generate_one(request, seed=seed).record
+        assert {c.document for c in record.diagnosis.citations} == {"neuroblastoma.pdf"}
+        assert record.surgery, seed
+        assert {c.document for c in record.surgery[0].citations} == {"neuroblastoma.pdf"}
+
+
+def test_a_drawn_tumour_whose_passages_fail_a_block_is_drawn_again(corpus):
+    """The index claims surgery for acute lymphoblastic leukaemia (a page naming it in
+    passing): drawn, its passages refuse surgery, and another candidate is drawn instead of
+    failing a request the evidence can serve."""
+    index = BlockCoverageIndex(
+        corpus,
+        {
+            "9835/3": {
+                "chemotherapy": {"acute_lymphoblastic_leukaemia.pdf": 30},
+                "surgery": {"acute_lymphoblastic_leukaemia.pdf": 1},
+            },
+            "9364/3": {
+                "chemotherapy": {"ewing_sarcoma.pdf": 20},
+                "surgery": {"ewing_sarcoma.pdf": 4},
+            },
+        },
+    )
+    request = request_from(age=4, blocks=["chemotherapy", "surgery"])
+    made = [generator(index).generate_one(request, seed=seed).record for seed in range(1, 7)]
+    assert {r.diagnosis.icdo3_morphology for r in made} == {"9364/3"}
+    assert all(r.surgery for r in made)

@@ -74,6 +74,20 @@ class Agent:
     # A tumour's protocol may span documents (a chapter and its regimen appendices): the
     # anchor document -> every document naming the tumour, the anchor first.
     protocols: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _coverage: list[dict[str, Any]] | None = field(default=None, repr=False)
+    # A request without a diagnosis: the morphology codes its tumour was drawn among
+    # (they share the evidence that made them candidates).
+    drawn: tuple[str, ...] = ()
+
+    def coverage(self) -> list[dict[str, Any]] | None:
+        """``clinsynth coverage``'s entries for every tumour the active guidelines name,
+        read from the fact index once per record; None where the store keeps no index."""
+        if self._coverage is None:
+            read = getattr(self.store, "tumour_coverage", None)
+            if read is None:
+                return None
+            self._coverage = list(read(None))
+        return self._coverage
 
     def protocol(self, anchor: str, *, wide: bool = False) -> dict[str, Any]:
         """The ``where`` filter for passages of the anchor document, or (``wide``) of every

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
+from typing import Any
 
 from knowledge import ages
 from knowledge.evidence import CodeFact, EvidenceSheet, Fact, build_evidence_sheet, tumours_in
@@ -30,27 +31,37 @@ def diagnosis_block(
     wanted: Term | None,
     metastatic: bool | None,
     event: str = "diagnosis",
-    exclude: str | None = None,
+    exclude: Collection[str] = (),
     blocks: Sequence[str] = (),
 ) -> tuple[Diagnosis, str]:
     """The diagnosis and the sha256 of the guideline that states its morphology code.
 
-    ``exclude``: a morphology code not to offer (the second tumour asked for, so that the
-    first tumour differs from it). ``blocks``: the treatment blocks asked for; tumours whose
+    ``exclude``: morphology codes not to offer where no tumour is asked for (the second
+    tumour asked for, so that the first differs from it; drawn tumours whose evidence
+    failed a block). ``blocks``: the treatment blocks asked for; tumours whose
     evidence (the fact index's coverage) supports all of them are offered first."""
     query = (
         f"{agent.request.prompt}. Diagnosis, tumour type and primary site, "
         "ICD-O-3 morphology and topography codes."
     )
     chunks = agent.retrieve(query)
-    drawn = _open_choice(agent, patient.age, blocks, exclude) if wanted is None else None
+    opened = _open_choice(agent, patient.age, blocks, exclude) if wanted is None else None
+    drawn, documents = opened or (None, ())
+    agent.drawn = drawn.members if drawn is not None else ()
     target = wanted or drawn
     if target is not None:
-        chunks += agent.retrieve(f"{' / '.join(_names(target)[:6])}: diagnosis and treatment")
+        # A drawn group is sought in the documents that name its members, by the names
+        # those documents use (the vocabulary's first names may be other members').
+        where: dict[str, Any] | None = (
+            {"document_id": {"$in": list(documents)}} if documents else None
+        )
+        about = f"{' / '.join(_names(target)[:6])}: diagnosis and treatment"
+        chunks += agent.retrieve(about, where, widen=WIDEN if documents else 1)
     sheet = build_evidence_sheet(chunks)
     morphologies = _named_in(sheet, target)
     if drawn is not None and not morphologies:
         drawn = None  # the drawn tumours' passages were not retrieved: any tumour named
+        agent.drawn = ()
         morphologies = _named_in(sheet, None)
     if wanted is not None and not morphologies:
         raise RequestError(
@@ -59,8 +70,8 @@ def diagnosis_block(
             "`clinsynth coverage` lists the tumours the guidelines treat; "
             "ingest a guideline for it first"
         )
-    if exclude is not None and wanted is None:
-        morphologies = [m for m in morphologies if m.code != exclude]
+    if wanted is None:
+        morphologies = [m for m in morphologies if m.code not in exclude]
     if drawn is None:  # drawn tumours were chosen from the coverage already
         morphologies = _supporting(agent, morphologies, blocks)
     if drawn is None and (wanted is None or isinstance(wanted, TumourGroup)):
@@ -86,7 +97,7 @@ def diagnosis_block(
                 [t for t in _same_document(sheet, m, sheet.topographies) if _may_arise(m, t)]
             ),
         )
-        for m in agent.shuffled(morphologies)
+        for m in agent.shuffled(_in_best_document(agent, sheet, morphologies, blocks))
     ]
     labels = EvidenceLabels(sheet)
     listing = "\n".join(
@@ -103,7 +114,12 @@ def diagnosis_block(
     )
     try:
         chosen = answer["diagnosis"]
-        morphology = next(m for m, _ in options if m.code == chosen["icdo3_morphology"])
+        morphology = next(
+            m
+            for m, _ in options
+            if m.code == chosen["icdo3_morphology"]
+            and labels(m.chunk_id) == chosen.get("source", labels(m.chunk_id))
+        )
         sites = next(s for m, s in options if m is morphology)
         site = chosen["site"]
         topography = next((t for t in sites if t.code == site.get("icdo3_topography")), None)
@@ -145,19 +161,55 @@ def _protocol(agent: Agent, morphology: CodeFact, anchor: str) -> tuple[str, ...
 def _supporting(agent: Agent, offered: list[CodeFact], blocks: Sequence[str]) -> list[CodeFact]:
     """The tumours whose coverage supports every requested block (by their own code or a
     group holding it); all of them where none does or the store keeps no fact index."""
-    coverage = getattr(agent.store, "tumour_coverage", None)
-    if coverage is None or not blocks or len(offered) < 2:
+    entries = agent.coverage()
+    if entries is None or not blocks:
         return offered
-    holding = {m.code: {m.code, *(g.code for g in groups_holding(m.code))} for m in offered}
     supported: dict[str, set[str]] = {}
-    for entry in coverage({c for codes in holding.values() for c in codes}):
+    for entry in entries:
         supported.setdefault(entry["code"], set()).update(entry["supported"])
     kept = [
         m
         for m in offered
-        if set(blocks) <= set().union(*(supported.get(c, set()) for c in holding[m.code]))
+        if set(blocks) <= set().union(*(supported.get(c, set()) for c in _holding(m.code)))
     ]
     return kept or offered
+
+
+def _holding(code: str) -> list[str]:
+    """A morphology code and the tumour groups holding it: the keys its coverage is under."""
+    return [code, *(g.code for g in groups_holding(code))]
+
+
+def _in_best_document(
+    agent: Agent, sheet: EvidenceSheet, offered: list[CodeFact], blocks: Sequence[str]
+) -> list[CodeFact]:
+    """Each offered tumour once, as the document that treats it best names it: the one
+    whose pages about it (the fact index's coverage) state facts for the most requested
+    blocks (every block when none is asked), then the most such facts, then the most
+    retrieved passages naming it. That document is the record's anchor, where the
+    treatment blocks look first: a transplant chapter that lists neuroblastoma among its
+    indications is not the neuroblastoma guideline."""
+    entries = {e["code"]: e for e in agent.coverage() or []}
+
+    def document(m: CodeFact) -> str:
+        return sheet.chunk(m.chunk_id).document_sha256[:16]
+
+    mentions = Counter((m.code, document(m)) for m in offered)
+
+    def score(m: CodeFact) -> tuple[int, int, int]:
+        doc = document(m)
+        per_block = Counter[str]()
+        for code in _holding(m.code):
+            for block, counted in entries.get(code, {}).get("blocks", {}).items():
+                if not blocks or block in blocks:
+                    per_block[block] += counted["documents"].get(doc, 0)
+        return (sum(1 for n in per_block.values() if n), per_block.total(), mentions[m.code, doc])
+
+    best: dict[str, CodeFact] = {}
+    for m in offered:
+        if m.code not in best or score(m) > score(best[m.code]):
+            best[m.code] = m
+    return list(best.values())
 
 
 def _named_in(sheet: EvidenceSheet, target: Term | None) -> list[CodeFact]:
@@ -171,19 +223,21 @@ def _named_in(sheet: EvidenceSheet, target: Term | None) -> list[CodeFact]:
 
 
 def _open_choice(
-    agent: Agent, age: int, blocks: Sequence[str], exclude: str | None
-) -> TumourGroup | None:
+    agent: Agent, age: int, blocks: Sequence[str], exclude: Collection[str]
+) -> tuple[TumourGroup, tuple[str, ...]] | None:
     """A request without a diagnosis: the tumours whose evidence in the ingested guidelines
     (the fact index's coverage) supports every requested block, then one ICCC-3 group or
-    subgroup of them drawn with the seed by its incidence at ``age`` (``_draw_by_age``).
-    None where the store keeps no fact index or no tumour supports every block (the
-    retrieved passages' tumours are offered instead, and a missing block is refused)."""
-    coverage = getattr(agent.store, "tumour_coverage", None)
-    if coverage is None:
+    subgroup of them drawn with the seed by its incidence at ``age`` (``_draw_by_age``),
+    with the ids of the documents that name them. Its names start with those the
+    guidelines use. None where the store keeps no fact index or no tumour supports every
+    block (the retrieved passages' tumours are offered instead, and a missing block is
+    refused)."""
+    entries = agent.coverage()
+    if entries is None:
         return None
     groups = {g.code: g for g in tumour_groups()}
     supported: dict[str, set[str]] = {}
-    entries = coverage(None)
+    sources: dict[str, list[dict[str, Any]]] = {}
     own = {e["code"] for e in entries}
     for entry in entries:
         group = groups.get(entry["code"])
@@ -191,21 +245,27 @@ def _open_choice(
         members = [c for c in group.members if c not in own] if group is not None else []
         for code in members if group is not None else (entry["code"],):
             supported.setdefault(code, set()).update(entry["supported"])
+            sources.setdefault(code, []).append(entry)
     tumours = {t.code: t for t in tumour_records() if not t.unspecified}
     candidates = sorted(
-        c for c, has in supported.items() if c in tumours and c != exclude and set(blocks) <= has
+        c
+        for c, has in supported.items()
+        if c in tumours and c not in exclude and set(blocks) <= has
     )
     if not candidates:
         return None
     drawn = _draw_by_age(agent, candidates, age) or candidates
     first = tumours[drawn[0]]
     row = ages.incidence(first.code, age)
-    return TumourGroup(
+    used = [e for c in drawn for e in sources[c]]
+    named = [str(n) for e in used for n in e.get("names", [])]
+    group = TumourGroup(
         code="drawn by age",
         term=row.name if row is not None and len(drawn) > 1 else first.term,
-        aliases=tuple(dict.fromkeys(n for c in drawn for n in tumours[c].names)),
+        aliases=tuple(dict.fromkeys([*named, *(n for c in drawn for n in tumours[c].names)])),
         members=tuple(drawn),
     )
+    return group, tuple(dict.fromkeys(d for e in used for d in e.get("documents", [])))
 
 
 def _usual_at(agent: Agent, offered: list[CodeFact], age: int) -> list[CodeFact]:
