@@ -22,6 +22,7 @@ from typing import Literal, get_args
 from pydantic import BaseModel, Field
 
 from knowledge.chunks import RetrievedChunk
+from knowledge.facts.cycles import cycle_schedule
 from knowledge.facts.doses import text_doses
 from knowledge.facts.mentions import phases_named, tumour_terms
 from knowledge.facts.radiotherapy import radiotherapy_facts
@@ -140,11 +141,15 @@ class DrugDoseFact(Fact):
 
 
 class Regimen(Fact):
-    """The drugs and doses one passage gives together (one cycle of a protocol), and the
-    treatment phase the passage names (induction, ..., relapse), if exactly one."""
+    """The drugs and doses one passage gives together (one cycle of a protocol), the
+    treatment phase the passage names (induction, ..., relapse), if exactly one, and how
+    many cycles it gives and how far apart, where it states them (``knowledge.facts.cycles``).
+    """
 
     drugs: list[DrugDoseFact]
     phase: str | None = None
+    cycles: tuple[int, int] | None = None  # least and most: "six cycles" is (6, 6)
+    interval_days: int | None = None  # "every 21 days": one cycle's day 1 to the next's
 
 
 class AgeLimited(Fact):
@@ -486,9 +491,17 @@ class EvidenceSheet(BaseModel):
         for (chunk_id, quote), given in grouped.items():
             unique = list({d.drug: d for d in reversed(given)}.values())[::-1]
             key = tuple((d.drug, d.dose, d.unit) for d in unique)
+            schedule = cycle_schedule(quote)
             regimens.setdefault(
                 key,
-                Regimen(chunk_id=chunk_id, quote=quote, drugs=unique, phase=regimen_phase(quote)),
+                Regimen(
+                    chunk_id=chunk_id,
+                    quote=quote,
+                    drugs=unique,
+                    phase=regimen_phase(quote),
+                    cycles=schedule.cycles,
+                    interval_days=schedule.interval_days,
+                ),
             )
         return list(regimens.values())
 

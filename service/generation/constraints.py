@@ -114,6 +114,13 @@ def regimen_label(index: int) -> str:
     return f"R{index}"
 
 
+def cycle_options(regimen: Regimen) -> list[int]:
+    """The cycle counts a record may give a regimen: those its passage states ("six
+    cycles", "4-6 cycles"), else 1 to ``MAX_CYCLES``."""
+    low, high = regimen.cycles or (1, MAX_CYCLES)
+    return list(range(low, high + 1))
+
+
 def treatment_schema(
     regimens: list[Regimen],
     radiotherapy: list[RadiotherapyFact],
@@ -124,31 +131,38 @@ def treatment_schema(
     techniques: list[str] | None = None,
     boosts: list[RadiotherapyFact] | None = None,
     intrathecal: list[IntrathecalFact] | None = None,
+    openers: list[Regimen] | None = None,
 ) -> dict[str, Any]:
     """Chemotherapy as whole regimens (R1, R2...) with a cycle count; radiotherapy courses.
 
-    A course offers a technique only when the evidence names one besides external beam,
-    and a boost only when a passage states one; intrathecal therapy is offered when the
-    passages give more than one intrathecal drug combination.
+    Where only some regimens may open the first line (``openers``: the induction regimens
+    on offer), the answer names one of them as ``first_regimen`` and ``chemotherapy``
+    lists the regimens that follow it. A regimen's cycle count is the one its passage
+    states, where it states one. A course offers a technique only when the evidence names
+    one besides external beam, and a boost only when a passage states one; intrathecal
+    therapy is offered when the passages give more than one intrathecal drug combination.
     """
     properties: dict[str, Any] = {}
     if want_chemotherapy and regimens:
+        branches = [
+            _object(
+                {
+                    "regimen": _const(regimen_label(i)),
+                    "source": _const(labels(r.chunk_id)),
+                    "cycles": {"enum": cycle_options(r)},
+                }
+            )
+            for i, r in enumerate(regimens, start=1)
+        ]
+        first = [branches[regimens.index(r)] for r in openers or [] if r in regimens]
+        opens = bool(first) and len(first) < len(regimens)
+        if opens:
+            properties["first_regimen"] = choice(first)
         properties["chemotherapy"] = {
             "type": "array",
-            "minItems": 1,
-            "maxItems": min(MAX_REGIMENS, len(regimens)),
-            "items": {
-                "anyOf": [
-                    _object(
-                        {
-                            "regimen": _const(regimen_label(i)),
-                            "source": _const(labels(r.chunk_id)),
-                            "cycles": {"enum": list(range(1, MAX_CYCLES + 1))},
-                        }
-                    )
-                    for i, r in enumerate(regimens, start=1)
-                ]
-            },
+            "minItems": 0 if opens else 1,
+            "maxItems": min(MAX_REGIMENS, len(regimens)) - opens,
+            "items": {"anyOf": branches},
         }
     if want_chemotherapy and regimens and intrathecal and len(intrathecal) > 1:
         properties["intrathecal"] = {

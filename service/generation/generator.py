@@ -28,6 +28,7 @@ from service.generation.blocks.chemotherapy import (
     anthracycline_bound,
     anthracycline_dose,
     corticosteroids_over_4_weeks,
+    cycle_length,
     intrathecal_item,
 )
 from service.generation.blocks.diagnosis import diagnosed_on, diagnosis_block
@@ -372,7 +373,7 @@ class PatientGenerator:
         dates = schedule_first_line(
             agent.rng,
             patient.diagnosis_date,
-            cycles=sum(cycles),
+            cycles=[cycle_length(r.regimen) for r in plan.regimens for _ in range(r.cycles)],
             induction_cycles=induction_cycles(cycles) if cycles else 0,
             surgery=surgical.timing,
             fractions=[c.fact.fractions for c in plan.courses],

@@ -49,6 +49,7 @@ class Phase(_Strict):
     name: str
     order: int = Field(ge=1)
     names: list[str] = Field(min_length=1)
+    opens_a_line: bool = True
 
 
 class Words(_Strict):
@@ -59,10 +60,38 @@ class Words(_Strict):
     systemic: list[str]
 
 
+class CycleWords(_Strict):
+    """The ``[cycles]`` table: how a quote states its regimen's cycles (service/validation/
+    cycles.py reads it)."""
+
+    max_cycles: int = Field(ge=1)
+    min_interval_days: int = Field(ge=1)
+    max_interval_days: int = Field(ge=1)
+    nouns: list[str]
+    length_nouns: list[str]
+    range_words: list[str]
+    ceiling: list[str]
+    not_a_count: list[str]
+    connectors: list[str]
+    not_a_modifier: list[str]
+    every: list[str]
+    days: list[str]
+    weeks: list[str]
+    short_days: list[str]
+    short_weeks: list[str]
+    intervals: list[str]
+    weekly: list[str]
+    repeat: list[str]
+    repeat_connectors: list[str]
+    repeat_day: list[str]
+    numbers: dict[str, int]
+
+
 class RegimenTerms(_Strict):
     conditioning_to_hsct_max_days: int = Field(ge=0)
     phase: list[Phase] = Field(min_length=1)
     words: Words
+    cycles: CycleWords
 
     @classmethod
     def load(cls, path: Path = TERMS_FILE) -> RegimenTerms:
@@ -138,6 +167,16 @@ def _reader() -> _Reader:
             + [(n, "systemic") for n in words.systemic]
         ),
     )
+
+
+def regimen_terms() -> RegimenTerms:
+    """The words and numbers of regimens.toml."""
+    return _reader().terms
+
+
+def opens_a_line(phase: str) -> bool:
+    """Whether a first line may begin with this phase (regimens.toml)."""
+    return next(p.opens_a_line for p in _reader().terms.phase if p.name == phase)
 
 
 def _conditioning_regimens() -> list[dict[str, str]]:

@@ -21,6 +21,7 @@ from service.validation import (  # noqa: F401
     applicability,
     clinical,
     codes,
+    cycles,
     grounding,
     language,
     regimens,

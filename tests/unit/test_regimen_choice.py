@@ -34,3 +34,20 @@ def test_classic_hodgkin_lymphoma_is_never_offered_the_nlphl_regimen(corpus: Cor
         assert errors(corpus, record) == [], seed
         regimen_sets.add(frozenset((i.drug, i.dose) for i in record.chemotherapy))
     assert len(regimen_sets) >= 2
+
+
+def test_ewing_sarcoma_records_open_with_vide_induction_as_the_guideline_gives_it(
+    corpus: CorpusIndex,
+):
+    """Issue 15: 2 of 5 Ewing records began with VAI consolidation and had no VIDE at all.
+    The guideline: "Induction ... consisted of six cycles of VIDE given every 21 days"."""
+    request = request_from(diagnosis="Ewing sarcoma", age=12, blocks=["chemotherapy"])
+    for seed in range(5):
+        record = generator(corpus, SchemaModel()).generate_one(request, seed=seed).record
+        opening = [c for c in record.chemotherapy if c.date == record.chemotherapy[0].date]
+        assert {c.drug for c in opening} >= {"ifosfamide", "doxorubicin", "etoposide"}, seed
+        assert all("six cycles of VIDE" in c.citations[0].quote for c in opening), seed
+        vide = sorted({c.date for c in record.chemotherapy if "VIDE" in c.citations[0].quote})
+        assert len(vide) == 6, seed
+        assert all((b - a).days >= 21 for a, b in zip(vide, vide[1:], strict=False)), seed
+        assert errors(corpus, record) == [], seed

@@ -19,6 +19,7 @@ from service.validation.regimens import (
     supportive_reason,
 )
 from tests.records import full_record_data
+from tests.unit.test_rules import hodgkin, oepa_vincristine
 
 
 def item(drug: str, dose: float, unit: str, *quotes: str, day: str = "2020-06-22"):
@@ -106,8 +107,34 @@ def test_conditioning_of_a_salvage_transplant_stands_in_the_second_line():
 def test_phases_are_judged_per_line():
     """A second line may start with its own induction after first-line maintenance."""
     data = full_record_data()
-    data["chemotherapy"][3]["citations"][0]["quote"] = "Maintenance gives vincristine 1.5 mg/m2"
+    # a citation of its own: the record's items share theirs, and the first line opens
+    # with the first cycle's, which is no maintenance
+    maintenance = {**data["chemotherapy"][3]["citations"][0]}
+    maintenance["quote"] = "Maintenance gives vincristine 1.5 mg/m2"
+    data["chemotherapy"][3]["citations"] = [maintenance]
     data["relapse"]["second_line"][0]["citations"][0]["quote"] = (
         "Relapse induction gives irinotecan 50 mg/m2"
     )
     assert validate(data) == set()
+
+
+def test_a_first_line_may_open_with_maintenance_but_not_with_consolidation():
+    """CNS protocols give maintenance after radiotherapy with no induction before it;
+    consolidation (VAI, COPDAC-28) always follows one."""
+
+    def opening_with(quote: str) -> set[str]:
+        data = full_record_data()
+        for chemo in data["chemotherapy"]:
+            chemo["citations"] = [{**chemo["citations"][0], "quote": quote}]
+        return validate(data)
+
+    assert opening_with("Maintenance chemotherapy gives cisplatin 75 mg/m2") == set()
+    assert opening_with("Consolidation with VAI gives vincristine 1.5 mg/m2") == {
+        "chemotherapy.induction_first"
+    }
+    # the second tumour's first line is a first line too
+    copdac = oepa_vincristine("2023-03-15")
+    copdac["citations"][0]["quote"] = "Consolidation with COPDAC-28 gives vincristine 1.5 mg/m2"
+    data = full_record_data()
+    data["second_tumour"] = {**hodgkin(), "chemotherapy": [copdac]}
+    assert validate(data) == {"chemotherapy.induction_first"}

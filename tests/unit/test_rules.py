@@ -191,6 +191,14 @@ def oepa_vincristine(day: str) -> dict[str, Any]:
     }
 
 
+def oepa_cycles(*days: str) -> list[Edit]:
+    """OEPA's vincristine ("two cycles of OEPA, repeated on day 29") as cycles 3, 4, ..."""
+    return [
+        dose(day, "vincristine", 1.5, "mg/m2", oepa_vincristine(day)["citations"][0], cycle=3 + n)
+        for n, day in enumerate(days)
+    ]
+
+
 def dose(
     day: str, drug: str, amount: float, unit: str, *citations: dict[str, Any], cycle: int = 3
 ) -> Edit:
@@ -294,6 +302,22 @@ BREAKS: dict[str, Case] = {
         put("chemotherapy[3].citations", [VIDE_INDUCTION]),
         mentions="induction dose vincristine 1.5 mg/m2 (cycle 2, 2020-06-01) comes after "
         "consolidation began",
+        also=("chemotherapy.induction_first",),  # the line opens with that consolidation
+    ),
+    "chemotherapy.induction_first": case(
+        put(f"{CHEMO0}.citations", [VAI_CONSOLIDATION]),
+        mentions="chemotherapy begins on 2020-05-11 with a consolidation dose, vincristine",
+    ),
+    "chemotherapy.cycles_as_stated": case(
+        *oepa_cycles("2020-06-22", "2020-07-20", "2020-08-17"),
+        mentions="3 cycles of vincristine, but its cited passage gives 2 ('All patients",
+    ),
+    "chemotherapy.interval_as_stated": case(
+        put(f"{CHEMO0}.citations", [VIDE_INDUCTION]),
+        put("chemotherapy[3].citations", [VIDE_INDUCTION]),
+        put("chemotherapy[3].date", "2020-05-25"),
+        mentions="cycle 2 of vincristine starts on 2020-05-25, 14 days after the cycle before, "
+        "but its cited passage gives every 21 days",
     ),
     "chemotherapy.relapse_regimen_in_relapse": case(
         dose("2020-06-22", "cyclophosphamide", 1500, "mg/m2", cite(VAC), RELAPSED),
@@ -457,6 +481,14 @@ PASSES: dict[str, list[Edit]] = {
         put("chemotherapy[3].citations", [VAI_CONSOLIDATION]),
         # a later phase of another kind, named by its own passage
         dose("2020-06-22", "dexamethasone", 10, "mg/m2", REINDUCTION),
+    ],
+    # a line opens with a regimen of no named phase, then consolidation
+    "chemotherapy.induction_first": [put("chemotherapy[3].citations", [VAI_CONSOLIDATION])],
+    "chemotherapy.cycles_as_stated": oepa_cycles("2020-06-22", "2020-07-20"),
+    "chemotherapy.interval_as_stated": [
+        put(f"{CHEMO0}.citations", [VIDE_INDUCTION]),
+        put("chemotherapy[3].citations", [VIDE_INDUCTION]),
+        put("chemotherapy[3].date", "2020-06-04"),  # 24 days: a delay is no fault
     ],
     "chemotherapy.relapse_regimen_in_relapse": [
         put("relapse.second_line[0].citations", [cite(VAC), RELAPSED])

@@ -16,6 +16,7 @@ from knowledge.evidence import (
 )
 from knowledge.vocabulary import drugs
 from service.generation.blocks.base import Agent
+from service.generation.blocks.timeline import CYCLE_DAYS, INTERVAL_SLACK
 from service.records import ChemotherapyAdministration, IntrathecalTherapy
 from service.requests.common import INTRATHECAL_CORTICOSTEROIDS, TRIPLE_INTRATHECAL
 from service.validation.bounds import Bounds
@@ -57,15 +58,50 @@ def first_line(regimens: list[Regimen]) -> list[Regimen]:
     return [r for r in regimens if r.phase != "relapse"]
 
 
+# A regimen whose passage names no phase goes after induction (whose passage says it comes
+# first) and before consolidation (nothing says it is a later phase).
+_UNPHASED_RANK = (PHASE_RANK["induction"] + PHASE_RANK["consolidation"]) / 2
+
+
+def phase_rank(regimen: Regimen) -> float:
+    return PHASE_RANK.get(regimen.phase or "", _UNPHASED_RANK)
+
+
 def in_protocol_order(chosen: list[ChosenRegimen]) -> list[ChosenRegimen]:
-    """The regimens whose passage names a phase sorted by it (induction first, maintenance
-    last) among the places they hold; a regimen of no known phase keeps its place."""
-    slots = [i for i, c in enumerate(chosen) if c.regimen.phase in PHASE_RANK]
-    ranked = sorted((chosen[i] for i in slots), key=lambda c: PHASE_RANK[c.regimen.phase or ""])
-    ordered = list(chosen)
-    for slot, item in zip(slots, ranked, strict=True):
-        ordered[slot] = item
-    return ordered
+    """Induction first, then regimens of no named phase, then consolidation (and the
+    phases ranked with it), maintenance last; the model's order within each rank."""
+    return sorted(chosen, key=lambda c: phase_rank(c.regimen))
+
+
+def opening_regimens(regimens: list[Regimen]) -> list[Regimen]:
+    """The regimens a first line may start with: the induction regimens on offer, else
+    those whose passage names no later phase (a line does not open with consolidation or
+    maintenance)."""
+    induction = [r for r in regimens if r.phase == "induction"]
+    return induction or [r for r in regimens if phase_rank(r) < PHASE_RANK["consolidation"]]
+
+
+def within_days(chosen: list[ChosenRegimen], days: int) -> list[ChosenRegimen]:
+    """Cycles cut so the whole first line's cycles, each as long as its interval (with its
+    slack for delays), fit in ``days``: the later regimens lose cycles first, the first
+    keeps at least one."""
+    kept: list[ChosenRegimen] = []
+    for item in chosen:
+        length = cycle_length(item.regimen)[1]
+        fit = days // length
+        cycles = min(item.cycles, fit if kept else max(1, fit))
+        if cycles > 0:
+            kept.append(ChosenRegimen(item.regimen, cycles))
+            days -= cycles * length
+    return kept
+
+
+def cycle_length(regimen: Regimen) -> tuple[int, int]:
+    """The least and most days from one of the regimen's cycles to the next: its stated
+    interval and a few days' delay, else the usual three weeks."""
+    if regimen.interval_days is None:
+        return CYCLE_DAYS, CYCLE_DAYS
+    return regimen.interval_days, regimen.interval_days + INTERVAL_SLACK
 
 
 def within_budget(chosen: list[ChosenRegimen], budget: float) -> list[ChosenRegimen]:

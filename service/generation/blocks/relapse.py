@@ -1,6 +1,7 @@
 """The relapse block: where the tumour came back and the second-line treatment, both from
 the tumour's own guideline. The model chooses the site and the second-line option; code
-dates them and gives the option's drugs at the doses the guideline states for them."""
+dates them and gives the option's drugs at the doses the guideline states for them, for as
+many cycles and as far apart as their passages state."""
 
 from __future__ import annotations
 
@@ -12,12 +13,19 @@ from knowledge.applicability import regimen_scope
 from knowledge.care_facts import SecondLineFact, SiteFact, care_facts
 from knowledge.chunks import RetrievedChunk
 from knowledge.evidence import DrugDoseFact, build_evidence_sheet
+from knowledge.facts.cycles import cycle_schedule
 from knowledge.facts.mentions import tumour_terms
 from knowledge.facts.text import mentions
 from knowledge.vocabulary import groups_holding, tumour_records
 from service.generation.blocks.base import Agent, GenerationError, Patient, as_object, unique_by
 from service.generation.blocks.chemotherapy import administration, anthracycline_dose
-from service.generation.blocks.timeline import SECOND_LINE_MAX_CYCLES, cycle_dates
+from service.generation.blocks.timeline import (
+    CYCLE_DAYS,
+    INTERVAL_SLACK,
+    SECOND_LINE_DAYS,
+    SECOND_LINE_MAX_CYCLES,
+    cycle_dates,
+)
 from service.generation.constraints import EvidenceLabels, choice, const, object_schema
 from service.records import Diagnosis, Relapse
 from service.requests import RequestError
@@ -167,10 +175,11 @@ def relapse_item(
     """The relapse on ``day`` and second-line cycles from ``start``."""
     doses = [d for d in plan.doses if anthracycline_dose([d]) == 0]
     per_cycle = anthracycline_dose(plan.doses)
-    cycles = agent.rng.randint(2, SECOND_LINE_MAX_CYCLES)
+    (low, high), span = second_line_schedule(plan.doses)
+    cycles = agent.rng.randint(low, high)
     if per_cycle and per_cycle * cycles <= anthracycline_budget:
         doses = plan.doses
-    starts = cycle_dates(start, cycles) if doses else []
+    starts = cycle_dates(agent.rng, start, cycles, span) if doses else []
     second_line = [
         administration(agent, dose, starts[cycle], cycle + 1)
         for cycle in range(len(starts))
@@ -184,6 +193,20 @@ def relapse_item(
         second_line=second_line,
         citations=agent.cite_all(cited),
     )
+
+
+def second_line_schedule(doses: list[DrugDoseFact]) -> tuple[tuple[int, int], tuple[int, int]]:
+    """How many second-line cycles (least, most) and how many days between them (least,
+    most): what every dose's passage states ("two cycles every 28 days"), else 2 to 4
+    cycles three weeks apart; as many as fit the room the record keeps for them."""
+    schedules = [cycle_schedule(quote) for quote in dict.fromkeys(d.quote for d in doses)]
+    stated = [s.cycles for s in schedules if s.cycles]
+    low = max((c[0] for c in stated), default=2)
+    high = min((c[1] for c in stated), default=SECOND_LINE_MAX_CYCLES)
+    interval = max((s.interval_days for s in schedules if s.interval_days), default=None)
+    span = (CYCLE_DAYS, CYCLE_DAYS) if interval is None else (interval, interval + INTERVAL_SLACK)
+    high = min(high, (SECOND_LINE_DAYS - CYCLE_DAYS) // span[1] + 1)
+    return (min(low, high), high), span
 
 
 __all__ = ["RELAPSE_SITE_FIRST", "RelapsePlan", "relapse_block", "relapse_item"]

@@ -1,6 +1,8 @@
 """Dates of a record's events: code decides them all, in clinical order.
 
-Chemotherapy starts days after diagnosis and repeats every cycle; local-control surgery
+Chemotherapy starts days after diagnosis and repeats every cycle (at the interval its
+guideline passage states, or up to a few days later, as delays are usual; every three weeks
+where the passage states none); local-control surgery
 comes after the induction cycles and before the rest; radiotherapy follows chemotherapy and
 surgery; a transplant follows the treatment it consolidates, its conditioning in the days
 before it; a relapse comes months after the first line, and a second tumour years after.
@@ -15,11 +17,13 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from service.generation.constraints import MAX_CYCLES, MAX_REGIMENS
 from service.generation.identity import years_before
 
-CYCLE_DAYS = 21
+CYCLE_DAYS = 21  # from one cycle to the next where the guideline states no interval
+INTERVAL_SLACK = 3  # days a cycle may start after its stated interval (count recovery)
+FIRST_LINE_CHEMOTHERAPY_DAYS = 480  # room for every first-line cycle (cut to fit)
 SECOND_LINE_MAX_CYCLES = 4
+SECOND_LINE_DAYS = SECOND_LINE_MAX_CYCLES * CYCLE_DAYS  # room for second-line cycles
 MAX_AGE = 25
 # Gaps in days, (least, most).
 START = (5, 21)  # diagnosis to first cycle
@@ -37,19 +41,25 @@ MAX_FRACTIONS = 40
 _RADIOTHERAPY_DAYS = math.ceil(MAX_FRACTIONS / 5) * 7
 FIRST_LINE_MAX = (
     START[1]
-    + (MAX_REGIMENS * MAX_CYCLES) * CYCLE_DAYS
+    + FIRST_LINE_CHEMOTHERAPY_DAYS
     + BEFORE_SURGERY[1]
     + AFTER_SURGERY[1]
     + BEFORE_RADIOTHERAPY[1]
     + _RADIOTHERAPY_DAYS
     + BEFORE_TRANSPLANT[1]
 )
-SECOND_LINE_MAX = SECOND_LINE_START[1] + SECOND_LINE_MAX_CYCLES * CYCLE_DAYS
+SECOND_LINE_MAX = SECOND_LINE_START[1] + SECOND_LINE_DAYS
 RELAPSE_MAX = RELAPSE_AFTER[1] + SECOND_LINE_MAX + BEFORE_TRANSPLANT[1]
 
 
 def days(rng: random.Random, span: tuple[int, int]) -> timedelta:
     return timedelta(days=rng.randint(*span))
+
+
+def cycle_gap(rng: random.Random, span: tuple[int, int]) -> timedelta:
+    """Days from a cycle to the next, within ``span``; a fixed span draws nothing, so a
+    record whose guideline states no interval keeps the dates it had before intervals."""
+    return timedelta(days=span[0]) if span[0] == span[1] else days(rng, span)
 
 
 def lookback_days(rng: random.Random, *, relapse: bool, second_tumour: bool) -> int:
@@ -88,23 +98,25 @@ def schedule_first_line(
     rng: random.Random,
     diagnosis: date,
     *,
-    cycles: int,
+    cycles: list[tuple[int, int]],
     induction_cycles: int,
     surgery: str | None,
     fractions: list[int],
 ) -> FirstLineDates:
-    """``surgery`` is None, "diagnosis" (a biopsy on the diagnosis day) or "local_control"
-    (after ``induction_cycles`` cycles, or after all of them)."""
+    """``cycles``: each cycle's least and most days to the next treatment. ``surgery`` is
+    None, "diagnosis" (a biopsy on the diagnosis day) or "local_control" (after
+    ``induction_cycles`` cycles, or after all of them)."""
     starts: list[date] = []
     surgery_day = diagnosis if surgery == "diagnosis" else None
     day = diagnosis + days(rng, START)
-    for index in range(cycles):
+    chemotherapy_end = diagnosis
+    for index, span in enumerate(cycles):
         if surgery == "local_control" and index == induction_cycles and starts:
             surgery_day = starts[-1] + days(rng, BEFORE_SURGERY)
             day = surgery_day + days(rng, AFTER_SURGERY)
         starts.append(day)
-        day += timedelta(days=CYCLE_DAYS)
-    chemotherapy_end = starts[-1] + timedelta(days=CYCLE_DAYS) if starts else diagnosis
+        day += cycle_gap(rng, span)
+        chemotherapy_end = day
     if surgery == "local_control" and surgery_day is None:
         surgery_day = (
             starts[-1] + days(rng, BEFORE_SURGERY) if starts else diagnosis + days(rng, (14, 42))
@@ -124,8 +136,12 @@ def induction_cycles(cycles_per_regimen: list[int]) -> int:
     return math.ceil(sum(cycles_per_regimen) / 2)
 
 
-def cycle_dates(start: date, cycles: int) -> list[date]:
-    return [start + timedelta(days=CYCLE_DAYS * i) for i in range(cycles)]
+def cycle_dates(rng: random.Random, start: date, cycles: int, span: tuple[int, int]) -> list[date]:
+    """``cycles`` start dates from ``start``, each within ``span`` days of the one before."""
+    starts = [start]
+    for _ in range(cycles - 1):
+        starts.append(starts[-1] + cycle_gap(rng, span))
+    return starts[:cycles]
 
 
 def transplant_date(rng: random.Random, after: date) -> date:

@@ -1,6 +1,8 @@
 """Block 2: chemotherapy regimens and radiotherapy courses from the tumour's own guideline.
 
-The model chooses among whole regimens (with a cycle count), radiotherapy courses, and,
+The model chooses among whole regimens (with a cycle count: the one their passage states,
+where it states one; an induction regimen first where the guideline gives one), radiotherapy
+courses, and,
 where the passages offer them, a technique, a boost and an intrathecal combination. Code
 drops what does not fit the patient (a regimen whose passage names only another tumour or
 subtype, or another age band: ``knowledge.applicability``; age bands of radiotherapy; the
@@ -32,7 +34,9 @@ from service.generation.blocks.chemotherapy import (
     first_line,
     in_protocol_order,
     intrathecal_options,
+    opening_regimens,
     within_budget,
+    within_days,
 )
 from service.generation.blocks.hsct import TransplantPlan
 from service.generation.blocks.radiotherapy import (
@@ -41,7 +45,14 @@ from service.generation.blocks.radiotherapy import (
     boost_fits,
     is_total_body,
 )
-from service.generation.constraints import NO_BOOST, EvidenceLabels, regimen_label, treatment_schema
+from service.generation.blocks.timeline import FIRST_LINE_CHEMOTHERAPY_DAYS
+from service.generation.constraints import (
+    NO_BOOST,
+    EvidenceLabels,
+    cycle_options,
+    regimen_label,
+    treatment_schema,
+)
 from service.records import (
     ChemotherapyAdministration,
     Diagnosis,
@@ -121,6 +132,7 @@ def treatment_block(
         ]
     )
     courses = agent.shuffled(offer.courses)
+    openers = opening_regimens(regimens)
     schema = treatment_schema(
         regimens,
         courses,
@@ -130,6 +142,7 @@ def treatment_block(
         techniques=[EXTERNAL_BEAM, *(t.technique for t in techniques)],
         boosts=boosts,
         intrathecal=intrathecal,
+        openers=openers,
     )
     if not schema["properties"]:
         return TreatmentPlan()
@@ -145,10 +158,14 @@ def treatment_block(
         patient=f"{patient.describe()}; {diagnosis.tumour} of the {diagnosis.site}",
     )
     # Only the blocks the schema offered are read, whatever else a backend returns.
-    chosen = _regimens(regimens, answer.get("chemotherapy", []) if chemotherapy else [])
+    items = answer.get("chemotherapy", []) if chemotherapy else []
+    if "first_regimen" in schema["properties"]:
+        items = [_first_regimen(answer.get("first_regimen"), openers, regimens), *items]
+    chosen = _regimens(regimens, items)
     # Induction first, maintenance last, whatever order the model listed them in; the
-    # anthracycline budget then cuts the later phases' cycles.
+    # anthracycline budget and the time the record has then cut the later phases' cycles.
     chosen = within_budget(in_protocol_order(chosen), anthracycline_budget)
+    chosen = within_days(chosen, FIRST_LINE_CHEMOTHERAPY_DAYS)
     plan = TreatmentPlan(
         regimens=chosen,
         courses=_courses(courses, boosts, rt_sheet, answer.get("radiotherapy", []))
@@ -254,11 +271,34 @@ def _regimen_listing(regimens: list[Regimen], labels: EvidenceLabels) -> str:
         "\n".join(
             f"- {regimen_label(i)}: "
             + ", ".join(f"{d.drug} {d.dose:g} {d.unit}" for d in r.drugs)
+            + _schedule(r)
             + f" (source {labels(r.chunk_id)})"
             for i, r in enumerate(regimens, start=1)
         )
         or "- none"
     )
+
+
+def _schedule(regimen: Regimen) -> str:
+    """What the passage states of the regimen's phase and cycles, for the prompt."""
+    said = [regimen.phase] if regimen.phase else []
+    if regimen.cycles:
+        low, high = regimen.cycles
+        said.append(f"{low} cycles" if low == high else f"{low} to {high} cycles")
+    if regimen.interval_days:
+        said.append(f"every {regimen.interval_days} days")
+    return f"; {', '.join(said)}" if said else ""
+
+
+def _first_regimen(answer: Any, openers: list[Regimen], regimens: list[Regimen]) -> Any:
+    """The answer's first regimen, which must be one the first line may open with."""
+    allowed = {regimen_label(regimens.index(r) + 1) for r in openers}
+    if not isinstance(answer, dict) or answer.get("regimen") not in allowed:
+        raise GenerationError(
+            f"first-line chemotherapy must start with one of {', '.join(sorted(allowed))} "
+            f"(an induction regimen where the guideline gives one), not {answer!r}"
+        )
+    return answer
 
 
 def _course_listing(
@@ -287,8 +327,13 @@ def _regimens(regimens: list[Regimen], items: list[Any]) -> list[ChosenRegimen]:
         regimen = by_label.get(str(label))
         if regimen is None:
             raise GenerationError(f"chemotherapy regimen not in the evidence: {item!r}")
+        cycles = item.get("cycles", 1)
+        if cycles not in cycle_options(regimen):
+            raise GenerationError(
+                f"{label}: {cycles!r} cycles, but its passage gives {cycle_options(regimen)}"
+            )
         # The schema cannot forbid repeats; keep the first.
-        chosen.setdefault(str(label), ChosenRegimen(regimen, int(item.get("cycles", 1))))
+        chosen.setdefault(str(label), ChosenRegimen(regimen, int(cycles)))
     return list(chosen.values())
 
 
