@@ -230,6 +230,35 @@ def test_second_tumour_differs_and_comes_later(corpus):
     assert second.chemotherapy and second.diagnosis.age_at_diagnosis <= 25
 
 
+def test_second_tumour_gets_exactly_the_blocks_asked_for_it(corpus):
+    request = request_from(
+        prompt="18-year-old patient who had the tumor at 13, osteosarcoma with surgery and "
+        "chemotherapy; second tumor Hodgkin's lymphoma, nodular sclerosis, with chemo and radio"
+    )
+    record = generator(corpus).generate_one(request, seed=3).record
+    assert record.chemotherapy and record.surgery and not record.radiotherapy
+    second = record.second_tumour
+    assert second is not None and second.diagnosis.icdo3_morphology == "9663/3"
+    assert second.chemotherapy and second.radiotherapy and not second.surgery
+    assert record.provenance.parsed_request is not None
+    assert record.provenance.parsed_request.second_tumour_blocks == [
+        "chemotherapy",
+        "radiotherapy",
+    ]
+    assert errors(corpus, record) == [], record.summary
+
+
+def test_a_block_the_second_tumours_evidence_cannot_support_fails_naming_it(corpus):
+    request = request_from(
+        diagnosis="Ewing sarcoma",
+        blocks=["chemotherapy"],
+        second_tumour="acute lymphoblastic leukaemia",
+        second_tumour_blocks=["surgery"],
+    )
+    with pytest.raises(RequestError, match="^the second tumour, .*leukaemia.*: surgery was asked"):
+        generator(corpus).generate_one(request, seed=1)
+
+
 def test_feedback_reaches_every_block_prompt(corpus):
     request = request_from(diagnosis="Hodgkin lymphoma", blocks=["chemotherapy", "hsct"])
     model = SchemaModel()

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from models.fake import FakeModel
 from service.cli import app as cli
+from service.generation.completeness import refuse_if_short
 from service.requests import (
     RequestError,
     RequestFields,
@@ -17,7 +18,9 @@ from service.requests import (
     parse_request,
     validation_message,
 )
+from tests.records import full_record
 from tests.unit.test_requests import api, blocks_of
+from tests.unit.test_rules import hodgkin
 
 CASE_STUDY = (
     "18-year-old patient who had the tumor at 13, osteosarcoma with surgery and chemotherapy; "
@@ -239,3 +242,16 @@ def test_the_cli_exits_2_before_any_model_loads(clinsynth_env):
     )
     assert result.exit_code == 2
     assert "a transplant (hsct) for the second tumour (classic Hodgkin" in result.stderr
+
+
+def test_a_record_short_of_a_block_asked_for_the_second_tumour_is_refused_naming_it():
+    request = parse_request(CASE_STUDY)
+    second = {**hodgkin(), "radiotherapy": [], "chemotherapy": []}
+    record = full_record(second_tumour=second)
+    with pytest.raises(RequestError) as refused:
+        refuse_if_short(request, record, None)
+    assert str(refused.value).startswith(
+        "the ingested guidelines give no usable chemotherapy or radiotherapy for the second "
+        "tumour, classic Hodgkin lymphoma, nodular sclerosis (ICD-O-3 9663/3)"
+    )
+    assert "cumulative anthracycline bound" in str(refused.value)  # the first had doxorubicin
