@@ -382,6 +382,7 @@ class PatientGenerator:
                 metastatic=None,
                 event="second tumour diagnosis",
                 blocks=[b for b in BLOCKS if b in blocks] if required else (),
+                about=wanted.term,
             )
         try:
             treated = self._treatments(

@@ -248,6 +248,20 @@ def test_second_tumour_gets_exactly_the_blocks_asked_for_it(corpus):
     assert errors(corpus, record) == [], record.summary
 
 
+def test_second_tumour_is_treated_from_its_own_guideline(corpus):
+    # The prompt describes the first tumour: retrieved for it, the Ewing guideline (which
+    # names osteosarcoma once) outweighed the osteosarcoma one and gave its regimens.
+    request = request_from(
+        prompt="14-year-old boy with Ewing sarcoma, chemotherapy and radiotherapy; second "
+        "tumour: osteosarcoma, with chemotherapy and surgery"
+    )
+    for seed in range(2):
+        second = generator(corpus).generate_one(request, seed=seed).record.second_tumour
+        assert second is not None and second.chemotherapy and second.surgery
+        items = [second.diagnosis, *second.chemotherapy, *second.surgery]
+        assert {c.document for item in items for c in item.citations} == {"osteosarcoma.pdf"}
+
+
 def test_a_block_the_second_tumours_evidence_cannot_support_fails_naming_it(corpus):
     request = request_from(
         diagnosis="Ewing sarcoma",
