@@ -299,6 +299,12 @@ class RequestedRecord(BaseModel):
     relapse: bool | None = None
     second_tumour: str | None = None
     second_tumour_codes: list[str] = Field(default_factory=list)
+    second_tumour_blocks: list[str] | None = Field(
+        None,
+        description="Treatment blocks asked for the second tumour, each required; none named "
+        "(and records made before it was kept): null, the second tumour then follows the "
+        "first tumour's kinds of treatment where its evidence allows",
+    )
     shunt: bool | None = Field(
         None, description="A CSF diversion (shunt) asked for (true) or refused (false)"
     )

@@ -35,8 +35,8 @@ ItemOutcome = Literal["stored", "duplicate", "failed", "skipped", "inactive"]
 
 class BatchRequest(RequestFields):
     """What ``POST /v1/batches`` accepts: the fields of ``POST /v1/patients`` (a prompt and/or
-    age, sex, diagnosis, blocks, relapse, second_tumour, language, seed) plus a larger
-    ``count`` and an optional ``idempotency_key``."""
+    age, sex, diagnosis, blocks, relapse, second_tumour, second_tumour_blocks, language,
+    seed) plus a larger ``count`` and an optional ``idempotency_key``."""
 
     count: int = Field(  # required here, and up to MAX_COUNT
         ge=1, le=MAX_COUNT, description=f"How many records, 1 to {MAX_COUNT}"

@@ -17,6 +17,7 @@ from service.cli.common import (
     LocaleOption,
     OutputFormat,
     RelapseOption,
+    SecondTumourBlockOption,
     SecondTumourOption,
     SexOption,
     ShuntOption,
@@ -81,6 +82,7 @@ def create(
     shunt: ShuntOption = None,
     triple_intrathecal: TripleIntrathecalOption = None,
     second_tumour: SecondTumourOption = None,
+    second_tumour_block: SecondTumourBlockOption = None,
     language: LanguageOption = None,
     locale: LocaleOption = None,
     output: FormatOption = OutputFormat.text,
@@ -104,6 +106,7 @@ def create(
         "shunt": shunt,
         "triple_intrathecal": triple_intrathecal,
         "second_tumour": second_tumour,
+        "second_tumour_blocks": second_tumour_block,
         "language": language,
         "locale": locale,
     }

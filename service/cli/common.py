@@ -63,6 +63,15 @@ TripleIntrathecalOption = Annotated[
 SecondTumourOption = Annotated[
     str | None, typer.Option("--second-tumour", help="A second, different tumour")
 ]
+SecondTumourBlockOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--second-tumour-block",
+        help="Treatment block the second tumour must have (repeatable): chemotherapy, "
+        "radiotherapy, surgery; default: those the prompt names for it, else the first "
+        "tumour's kinds",
+    ),
+]
 LanguageOption = Annotated[
     str | None,
     typer.Option(help="Language of the record's text: en or es (default: the prompt's)"),

@@ -18,6 +18,7 @@ from service.cli.common import (
     LocaleOption,
     OutputFormat,
     RelapseOption,
+    SecondTumourBlockOption,
     SecondTumourOption,
     SeedOption,
     SexOption,
@@ -49,6 +50,7 @@ def generate(
     shunt: ShuntOption = None,
     triple_intrathecal: TripleIntrathecalOption = None,
     second_tumour: SecondTumourOption = None,
+    second_tumour_block: SecondTumourBlockOption = None,
     language: LanguageOption = None,
     locale: LocaleOption = None,
 ) -> None:
@@ -75,6 +77,7 @@ def generate(
             shunt=shunt,
             triple_intrathecal=triple_intrathecal,
             second_tumour=second_tumour,
+            second_tumour_blocks=second_tumour_block,
             language=language,
             locale=locale,
         )

@@ -1,7 +1,9 @@
-"""No requested block is ever dropped: a record lacking one is refused with the reason."""
+"""No requested block is ever dropped: a record lacking one (the first tumour's or the
+second tumour's) is refused with the reason."""
 
 from __future__ import annotations
 
+from service.generation.blocks.chemotherapy import anthracycline_bound, anthracycline_dose
 from service.generation.blocks.treatment import tumour_codes
 from service.records import Diagnosis, PatientRecord
 from service.requests import ParsedRequest, RequestError
@@ -33,6 +35,44 @@ def refuse_if_short(request: ParsedRequest, record: PatientRecord, store: object
             f"{d.tumour} (ICD-O-3 {d.icdo3_morphology}), so a record with every requested "
             f"block cannot be made; {coverage_note(store, d)}"
         )
+    _refuse_if_second_short(request, record, store)
+
+
+def _refuse_if_second_short(request: ParsedRequest, record: PatientRecord, store: object) -> None:
+    """The blocks asked for the second tumour, each in its part of the record."""
+    second = record.second_tumour
+    if request.second_tumour is None or request.second_tumour_blocks is None:
+        return
+    if second is None:
+        raise RequestError(f"the second tumour ({request.second_tumour.term}) was not generated")
+    held = {
+        "chemotherapy": second.chemotherapy,
+        "radiotherapy": second.radiotherapy,
+        "surgery": second.surgery,
+    }
+    missing = [block for block in request.second_tumour_blocks if not held[block]]
+    if missing:
+        d = second.diagnosis
+        raise RequestError(
+            f"the ingested guidelines give no usable {' or '.join(missing)} for the second "
+            f"tumour, {d.tumour} (ICD-O-3 {d.icdo3_morphology}), so a record with every "
+            f"block requested for it cannot be made; {coverage_note(store, d)}"
+            + _anthracyclines_used(record, missing)
+        )
+
+
+def _anthracyclines_used(record: PatientRecord, missing: list[str]) -> str:
+    """Why the second tumour's chemotherapy may be missing where its guideline gives
+    regimens: what the first tumour's treatment used of the cumulative anthracycline bound."""
+    used = record.chemotherapy + (record.relapse.second_line if record.relapse else [])
+    dose = anthracycline_dose(used)
+    if "chemotherapy" not in missing or dose == 0:
+        return ""
+    return (
+        f"; its regimens must also fit the cumulative anthracycline bound "
+        f"({anthracycline_bound():g} mg/m2 doxorubicin-equivalent), of which the first "
+        f"tumour's treatment used {dose:.0f}"
+    )
 
 
 def coverage_note(store: object, diagnosis: Diagnosis) -> str:

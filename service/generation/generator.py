@@ -4,7 +4,8 @@ A record is written block by block (``service.generation.blocks``): the diagnosi
 the whole store; chemotherapy, radiotherapy, surgery and the relapse from the guideline
 that states the chosen diagnosis (its "anchor"), so drugs and doses come from the tumour's
 own protocol; the transplant and supportive care ("others") from whatever guidance the
-store holds for them. A second tumour gets its own diagnosis and treatments the same way.
+store holds for them. A second tumour gets its own diagnosis and treatments the same way:
+those the request asks for it, else the first tumour's kinds.
 Identifiers and every date come from seeded code (``service.generation.blocks.timeline``),
 never from the model, so the same seed gives the same record.
 """
@@ -67,7 +68,7 @@ from service.records import (
     SecondTumour,
     StemCellTransplant,
 )
-from service.requests import ParsedRequest, RequestError, parse_request
+from service.requests import BLOCKS, ParsedRequest, RequestError, parse_request
 
 GENERATOR = "clinsynth/0.2"
 RECORD_NAMESPACE = uuid.UUID("6f0c7c1e-3a0e-4b8e-9d7a-1c2b3d4e5f60")
@@ -428,7 +429,9 @@ class PatientGenerator:
     def _second_tumour(
         self, agent: Agent, patient: Patient, wanted: Term, after: date, used: float
     ) -> SecondTumour:
-        request = agent.request
+        """The second tumour's diagnosis and the treatments asked for it (each required),
+        else the first tumour's kinds of treatment where its evidence allows."""
+        blocks, required = agent.request.second_tumour_treatment()
         day = second_tumour_date(agent.rng, after, patient.birth_date)
         if day is None:
             raise RequestError(
@@ -438,21 +441,29 @@ class PatientGenerator:
         later = diagnosed_on(day, patient, age_on(patient.birth_date, day))
         with agent.timed("second_tumour"):
             diagnosis, anchor = diagnosis_block(
-                agent, later, wanted=wanted, metastatic=None, event="second tumour diagnosis"
+                agent,
+                later,
+                wanted=wanted,
+                metastatic=None,
+                event="second tumour diagnosis",
+                blocks=[b for b in BLOCKS if b in blocks] if required else (),
+                about=wanted.term,
             )
-        treated = self._treatments(
-            agent,
-            later,
-            diagnosis,
-            anchor,
-            # The first tumour's kinds of treatment (chemotherapy when it had none of them).
-            chemotherapy=request.chemotherapy or not (request.radiotherapy or request.surgery),
-            radiotherapy=request.radiotherapy,
-            surgery=request.surgery,
-            hsct=False,
-            budget=max(0.0, anthracycline_bound() - used),
-            required_surgery=False,
-        )
+        try:
+            treated = self._treatments(
+                agent,
+                later,
+                diagnosis,
+                anchor,
+                chemotherapy="chemotherapy" in blocks,
+                radiotherapy="radiotherapy" in blocks,
+                surgery="surgery" in blocks,
+                hsct=False,  # a second tumour holds no transplant: the request refuses one
+                budget=max(0.0, anthracycline_bound() - used),
+                required_surgery=required,
+            )
+        except RequestError as exc:
+            raise RequestError(f"the second tumour, {diagnosis.tumour}: {exc}") from exc
         return SecondTumour(
             diagnosis=treated.diagnosis,
             chemotherapy=treated.chemotherapy,

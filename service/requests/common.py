@@ -8,12 +8,16 @@ Block = Literal["chemotherapy", "radiotherapy", "surgery", "hsct", "others"]
 BLOCKS: tuple[Block, ...] = ("chemotherapy", "radiotherapy", "surgery", "hsct", "others")
 FIRST_LINE = frozenset({"chemotherapy", "radiotherapy", "surgery", "hsct"})
 DEFAULT_BLOCKS = frozenset({"chemotherapy", "radiotherapy"})
+# What a record's second tumour holds (``SecondTumour``): a transplant and supportive care
+# ("others") are not among them.
+SECOND_TUMOUR_BLOCKS: tuple[Block, ...] = ("chemotherapy", "radiotherapy", "surgery")
 MAX_AGE = 25
 MAX_PROMPT = 2000
 # Fields that describe the patient: a request needs a prompt or at least one of them.
 DESCRIBING = ("age", "sex", "diagnosis", "blocks", "relapse", "second_tumour")
-# Fields that ask for an item of a block; given alone they need a prompt or a describing field.
-ASKING = ("shunt", "triple_intrathecal")
+# Fields that ask for an item of a block, or for the second tumour's treatment; given alone
+# they need a prompt or a describing field.
+ASKING = ("shunt", "triple_intrathecal", "second_tumour_blocks")
 NOTHING_TO_GENERATE = "nothing to generate: give a prompt or at least one of " + ", ".join(
     DESCRIBING
 )

@@ -18,6 +18,7 @@ from service.requests.common import (
     FIRST_LINE,
     MAX_PROMPT,
     NOTHING_TO_GENERATE,
+    SECOND_TUMOUR_BLOCKS,
     RequestError,
 )
 from service.requests.prompt import Reading, read_prompt
@@ -43,6 +44,8 @@ class ParsedRequest:
     others: bool = False
     relapse: bool | None = None  # relapse after first-line treatment; None: not asked
     second_tumour: Term | None = None  # the second tumour's morphology, when one is asked
+    # The second tumour's treatment blocks asked for, each required; None: none named
+    second_tumour_blocks: tuple[str, ...] | None = None
     overrides: tuple[str, ...] = ()  # where an explicit field replaced what the prompt said
     from_fields: tuple[str, ...] = ()  # the explicit fields given besides the prompt
     age_now: int | None = None  # the patient's age today, where the prompt gives both
@@ -54,6 +57,14 @@ class ParsedRequest:
     def blocks(self) -> list[str]:
         """The treatment blocks asked for, in record order (a shunt is a surgery item)."""
         return [b for b in BLOCKS if getattr(self, b) or (b == "surgery" and self.shunt)]
+
+    def second_tumour_treatment(self) -> tuple[frozenset[str], bool]:
+        """The second tumour's blocks, and whether each is required: those asked for, else
+        the first tumour's kinds of treatment (chemotherapy where it had none of them),
+        given where the second tumour's evidence allows."""
+        if self.second_tumour_blocks is not None:
+            return frozenset(self.second_tumour_blocks), True
+        return _second_default(self.chemotherapy, self.radiotherapy, self.surgery), False
 
     def understood(self) -> RequestedRecord:
         """What the record must hold, as provenance keeps it."""
@@ -74,6 +85,9 @@ class ParsedRequest:
             relapse=self.relapse,
             second_tumour=self.second_tumour.term if self.second_tumour else None,
             second_tumour_codes=codes(self.second_tumour),
+            second_tumour_blocks=(
+                list(self.second_tumour_blocks) if self.second_tumour_blocks is not None else None
+            ),
             shunt=self.shunt,
             triple_intrathecal=self.triple_intrathecal,
             from_fields=list(self.from_fields),
@@ -134,6 +148,18 @@ def build_request(fields: RequestFields) -> ParsedRequest:
             f"the second tumour ({second_tumour.term}) is the same as the first: a second "
             "tumour must be a different tumour (ask for a relapse with 'relapse' instead)"
         )
+    second_blocks = _second_tumour_blocks(
+        pick(
+            "second_tumour_blocks",
+            frozenset(fields.second_tumour_blocks)
+            if fields.second_tumour_blocks is not None
+            else None,
+            read.second_tumour_blocks,
+        ),
+        read.second_tumour_refused if "second_tumour_blocks" not in given else frozenset(),
+        second_tumour,
+        first=blocks,
+    )
     shunt: bool | None = pick("shunt", fields.shunt, read.shunt)
     triple: bool | None = pick(
         "triple_intrathecal", fields.triple_intrathecal, read.triple_intrathecal
@@ -158,6 +184,7 @@ def build_request(fields: RequestFields) -> ParsedRequest:
         others="others" in blocks,
         relapse=relapse,
         second_tumour=second_tumour,
+        second_tumour_blocks=second_blocks,
         overrides=tuple(notes),
         from_fields=tuple(sorted(given)),
         age_now=read.age_now if "age" not in given else None,
@@ -165,6 +192,56 @@ def build_request(fields: RequestFields) -> ParsedRequest:
         shunt=shunt,
         triple_intrathecal=triple,
     )
+
+
+def _second_default(chemotherapy: bool, radiotherapy: bool, surgery: bool) -> frozenset[str]:
+    """The first tumour's kinds of treatment, chemotherapy where it had none of them."""
+    kinds = {"chemotherapy": chemotherapy, "radiotherapy": radiotherapy, "surgery": surgery}
+    return frozenset(b for b, asked in kinds.items() if asked) or frozenset({"chemotherapy"})
+
+
+def _second_tumour_blocks(
+    asked: frozenset[str] | None,
+    refused: frozenset[str],
+    second: Term | None,
+    *,
+    first: frozenset[str],
+) -> tuple[str, ...] | None:
+    """The second tumour's blocks in record order; None where none is named. A clause that
+    only refuses some ("second tumour: Hodgkin lymphoma, without radiotherapy") asks for the
+    default's others. A transplant or supportive care cannot be the second tumour's."""
+    refused &= frozenset(SECOND_TUMOUR_BLOCKS)  # "no transplant" changes no default
+    if asked is None and refused:
+        default = _second_default(
+            "chemotherapy" in first, "radiotherapy" in first, "surgery" in first
+        )
+        asked = default - refused
+        if not asked:
+            raise RequestError(
+                "the prompt refuses the second tumour's "
+                + _show(refused)
+                + " and names no other treatment for it: name one (e.g. 'second tumour: "
+                "Hodgkin lymphoma, with chemotherapy') or give second_tumour_blocks"
+            )
+    if asked is None:
+        return None
+    if second is None:
+        raise RequestError(
+            "second_tumour_blocks gives a second tumour's treatment but no second tumour is "
+            "asked for: give second_tumour, or name it in the prompt ('second tumour: <name>')"
+        )
+    if "hsct" in asked:
+        raise RequestError(
+            f"a transplant (hsct) for the second tumour ({second.term}) cannot be generated: "
+            "a record's second tumour holds chemotherapy, radiotherapy and surgery only; ask "
+            "for the transplant among the first tumour's blocks, or leave it out"
+        )
+    if "others" in asked:
+        raise RequestError(
+            "others (supportive care) belongs to the record, not to one tumour: put it in "
+            "blocks, not in second_tumour_blocks"
+        )
+    return tuple(b for b in SECOND_TUMOUR_BLOCKS if b in asked)
 
 
 def _with_implied(
@@ -217,6 +294,9 @@ def _request_text(
         parts.append("relapse after first-line treatment" if fields.relapse else "no relapse")
     if second is not None:
         parts.append(f"second tumour: {_show(second)}")
+    if fields.second_tumour_blocks is not None:
+        shown = _show(frozenset(fields.second_tumour_blocks))
+        parts.append(f"second tumour's treatment: {shown}")
     if fields.shunt is not None:
         parts.append("with a shunt" if fields.shunt else "no shunt")
     if fields.triple_intrathecal is not None:

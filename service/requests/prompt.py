@@ -1,12 +1,14 @@
 """The plain-language prompt (English or Spanish) read into request fields: age, sex,
-tumour, treatment blocks, relapse, second tumour, metastases, a shunt, triple intrathecal
-therapy and language."""
+tumour, treatment blocks, relapse, second tumour and its treatment blocks, metastases, a
+shunt, triple intrathecal therapy and language.
+
+The treatments named in the clause about the second tumour ("second tumour: Hodgkin
+lymphoma, with chemo and radio") are the second tumour's; the others are the first's."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 from knowledge.vocabulary import Term
 from service.records import Sex
@@ -14,11 +16,12 @@ from service.requests.common import (
     BLOCKS,
     DEFAULT_BLOCKS,
     FILLERS,
+    SECOND_TUMOUR_BLOCKS,
     Block,
     RequestError,
     age_problem,
 )
-from service.requests.tumours import find_tumours, unknown_tumour
+from service.requests.tumours import find_tumours, refines, unknown_tumour
 
 _AGE = re.compile(
     r"(?<![\d-])(\d{1,3})\s*-?\s*(?:years?|yrs?|y/o|años|año|anos)\b|\baged?\s+(\d{1,3})\b",
@@ -79,6 +82,22 @@ _SECOND = re.compile(
 )
 _SECOND_LEAD = re.compile(r"[\s:(,–—-]*(?:(?:of|de|an?|una?|with|con)\s+)?", re.I)
 _CLAUSE_END = re.compile(r"[.;\n)]")
+_SENTENCE_END = re.compile(r"[.;\n]")
+_SUBTYPE_GAP = re.compile(r"[\s,:(–-]*(?:(?:sub)?(?:type|tipo)\s+)?", re.I)
+# After "(Burkitt lymphoma)": words that go on about the second tumour.
+_GOES_ON = re.compile(
+    r"\s*,?\s*(?:treated|managed|given|receiv|which|that|with|tratad|recib|que|con)\b", re.I
+)
+# "radiation-induced", "secondary to radiotherapy": a cause, not a treatment asked for.
+_CAUSE_AFTER = re.compile(
+    r"-(?:induced|related|associated|inducid[oa]s?|relacionad[oa]s?|asociad[oa]s?)$", re.I
+)
+_CAUSE_BEFORE = re.compile(
+    r"\b(?:induced|caused|secondary|related|due|inducid[oa]s?|causad[oa]s?|secundari[oa]s?|"
+    r"asociad[oa]s?|relacionad[oa]s?|debid[oa]s?)\s+(?:by|to|por|a|al|con)\s+"
+    r"(?:(?:the|a|an|previous|prior|earlier|la|el|una?|previa|anterior)\s+)*$",
+    re.I,
+)
 _ONLY_BEFORE = re.compile(
     r"\b(?:only|just|solo|sólo|solamente|únicamente|unicamente|exclusivamente|exclusively)"
     r"(?:\s+(?:with|con|received|recibió|recibio|a|la))*\s*$",
@@ -115,6 +134,8 @@ class Reading:
     blocks: frozenset[str] | None = None
     relapse: bool | None = None
     second_tumour: Term | None = None
+    second_tumour_blocks: frozenset[str] | None = None  # named in its clause
+    second_tumour_refused: frozenset[str] = frozenset()  # refused there, none named
     metastatic: bool | None = None
     language: str | None = None
     shunt: bool | None = None
@@ -149,13 +170,13 @@ def read_prompt(text: str, *, explicit: set[str]) -> Reading:
     elif _FEMALE.search(text) and not _MALE.search(text):
         read.sex = "female"
     primary = text
+    second: _SecondMention | None = None
     if marker := _SECOND.search(text):
-        span, read.second_tumour = _second_tumour(
-            text, marker, check="second_tumour" not in explicit
-        )
-        primary = text[: span[0]] + " " * (span[1] - span[0]) + text[span[1] :]
+        second = _second_tumour(text, marker, check="second_tumour" not in explicit)
+        read.second_tumour = second.term
+        primary = _blank(text, *second.hidden)
     read.morphology = _tumour_in(primary, check="diagnosis" not in explicit)
-    read.blocks = _blocks(text, check="blocks" not in explicit)
+    _read_blocks(read, text, second, explicit)
     read.relapse = _asked(_RELAPSE, text)
     read.shunt = _asked(_SHUNT, text)
     read.triple_intrathecal = _asked(_TRIPLE_INTRATHECAL, text)
@@ -212,13 +233,47 @@ def _mentions(text: str) -> list[_Mention]:
                 start -= 1
             while end < len(text) and (text[end].isalnum() or text[end] == "-"):
                 end += 1
-            found.append(_Mention(block, start, end, _negated(text, start), text[start:end]))
+            words = text[start:end]
+            if _CAUSE_AFTER.search(words) or _CAUSE_BEFORE.search(text, 0, start):
+                continue  # "a radiation-induced sarcoma": no radiotherapy asked for
+            found.append(_Mention(block, start, end, _negated(text, start), words))
     return sorted(set(found), key=lambda m: (m.start, m.block))
 
 
-def _blocks(text: str, *, check: bool) -> frozenset[str] | None:
-    """The blocks the prompt names (None: none); "only X" with another block is an error."""
+def _blank(text: str, start: int, end: int) -> str:
+    return text[:start] + " " * (end - start) + text[end:]
+
+
+def _read_blocks(
+    read: Reading, text: str, second: _SecondMention | None, explicit: set[str]
+) -> None:
+    """The first tumour's blocks from the prompt outside the second tumour's clause, the
+    second tumour's from inside it (supportive care, "others", is the record's)."""
     mentions = _mentions(text)
+    if second is None or second.clause is None:
+        read.blocks = _blocks(text, mentions, check="blocks" not in explicit)
+        return
+    start, end = second.clause
+    name_start, name_end = second.name
+    inside = [m for m in mentions if start <= m.start < end]
+    outside = [m for m in mentions if m not in inside]
+    inside = [m for m in inside if m.end <= name_start or m.start >= name_end]
+    read.blocks = _blocks(_blank(text, start, end), outside, check="blocks" not in explicit)
+    positive = [m for m in inside if not m.negated]
+    named = {m.block for m in positive}
+    if _ALL_BLOCKS.search(text, start, end):
+        named |= set(SECOND_TUMOUR_BLOCKS)
+    if "second_tumour_blocks" not in explicit:
+        _check_only(text, positive)
+    if "others" in named:  # supportive care is kept once per record
+        named.discard("others")
+        read.blocks = (DEFAULT_BLOCKS if read.blocks is None else read.blocks) | {"others"}
+    read.second_tumour_blocks = frozenset(named) or None
+    read.second_tumour_refused = frozenset({m.block for m in inside if m.negated} - named)
+
+
+def _blocks(text: str, mentions: list[_Mention], *, check: bool) -> frozenset[str] | None:
+    """The blocks the prompt names (None: none); "only X" with another block is an error."""
     positive = [m for m in mentions if not m.negated]
     named = {m.block for m in positive} | (set(BLOCKS) if _ALL_BLOCKS.search(text) else set())
     negated = {m.block for m in mentions if m.negated} - named
@@ -250,21 +305,36 @@ def _check_only(text: str, positive: list[_Mention]) -> None:
                 )
 
 
-def _second_tumour(text: str, marker: re.Match[str], *, check: bool) -> tuple[Any, Term | None]:
+@dataclass(frozen=True)
+class _SecondMention:
+    """Where the prompt speaks of the second tumour."""
+
+    term: Term | None
+    hidden: tuple[int, int]  # hidden from the first tumour's search
+    name: tuple[int, int]  # the tumour's name: its words name no treatment
+    clause: tuple[int, int] | None  # what is said of it; None: "without a second tumour"
+
+
+def _second_tumour(text: str, marker: re.Match[str], *, check: bool) -> _SecondMention:
     """The second tumour the prompt names after "second tumour"/"segundo tumor", and the
-    span to hide from the first tumour's search."""
+    spans of its name and clause."""
     if _negated(text, marker.start()):
-        return (marker.start(), marker.end()), None
+        span = (marker.start(), marker.end())
+        return _SecondMention(None, span, span, None)
     lead = _SECOND_LEAD.match(text, marker.end())
     start = lead.end() if lead else marker.end()
     end = m.start() if (m := _CLAUSE_END.search(text, start)) else len(text)
     clause = text[start:end]
     found = find_tumours(clause)
     if found:
-        term, _, match_end = min(found, key=lambda f: (f[1], f[1] - f[2]))
-        return (marker.start(), start + match_end), term
+        term, name_start, name_end = min(found, key=lambda f: (f[1], f[1] - f[2]))
+        term, name_end = _subtype(clause, found, term, name_end)
+        name = (start + name_start, start + name_end)
+        spoken = (marker.start(), _clause_end(text, name[1]))
+        return _SecondMention(term, (marker.start(), name[1]), name, spoken)
     if not check:
-        return (marker.start(), end), None
+        spoken = (marker.start(), _clause_end(text, marker.end()))
+        return _SecondMention(None, (marker.start(), end), (marker.start(), marker.end()), spoken)
     phrase = re.split(r",|\band\b|\by\b|\bwith\b|\bcon\b", clause)[0].strip()
     if not phrase:
         raise RequestError(
@@ -272,6 +342,36 @@ def _second_tumour(text: str, marker: re.Match[str], *, check: bool) -> tuple[An
             "'second tumour: <name>' (e.g. second tumour: Hodgkin lymphoma) or give second_tumour"
         )
     raise unknown_tumour("second tumour", phrase)
+
+
+def _subtype(
+    clause: str, found: list[tuple[Term, int, int]], term: Term, end: int
+) -> tuple[Term, int]:
+    """The tumour's subtype where a name right after it gives one ("linfoma de Hodgkin,
+    esclerosis nodular"), with where its name ends."""
+    after = [f for f in found if f[1] >= end and _SUBTYPE_GAP.fullmatch(clause, end, f[1])]
+    for subtype, _, subtype_end in sorted(after, key=lambda f: (f[1], f[1] - f[2])):
+        if refines(subtype, term):
+            return subtype, subtype_end
+    return term, end
+
+
+def _clause_end(text: str, after: int) -> int:
+    """Where what the prompt says of the second tumour ends: at the end of its sentence (a
+    full stop, semicolon or new line), or at a parenthesis closing one opened before its
+    name ("a second malignancy (Burkitt lymphoma), chemotherapy and surgery") unless the
+    words after it go on about it ("(Burkitt lymphoma) treated with chemotherapy")."""
+    sentence = _SENTENCE_END.search(text, after)
+    end = sentence.start() if sentence else len(text)
+    depth = 0
+    for i in range(after, end):
+        if text[i] == "(":
+            depth += 1
+        elif text[i] == ")":
+            if depth == 0:
+                return end if _GOES_ON.match(text, i + 1) else i
+            depth -= 1
+    return end
 
 
 def _tumour_in(text: str, *, check: bool) -> Term | None:

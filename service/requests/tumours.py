@@ -153,6 +153,16 @@ def find_tumours(text: str) -> list[tuple[Term, int, int]]:
     ]
 
 
+def refines(specific: Term, general: Term) -> bool:
+    """Whether ``specific`` is a subtype of ``general``, a "NOS" morphology of the same
+    ICCC-3 subgroup ("linfoma de Hodgkin, esclerosis nodular": the nodular sclerosis one)."""
+    records = {t.code: t for t in tumour_records()}
+    wide, narrow = records.get(general.code), records.get(specific.code)
+    if wide is None or narrow is None or wide.code == narrow.code:
+        return False
+    return wide.term.endswith(", NOS") and bool(set(wide.iccc) & set(narrow.iccc))
+
+
 def unknown_tumour(what: str, text: str, around: tuple[int, int] | None = None) -> RequestError:
     """An unknown tumour with up to three close vocabulary names: names similar to a phrase
     of ``text`` of up to five words (around a tumour-like word when given), or containing

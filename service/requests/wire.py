@@ -32,6 +32,10 @@ _BLOCK_ALIASES: dict[str, Block] = {
     ),
     **dict.fromkeys(("other", "otros", "otras", "otro"), "others"),
 }
+_USABLE = {
+    "blocks": "chemotherapy, radiotherapy, surgery, hsct or others",
+    "second_tumour_blocks": "chemotherapy, radiotherapy or surgery",
+}
 _SEX_ALIASES: dict[str, Sex] = {
     **dict.fromkeys(("female", "f", "mujer", "femenino", "girl", "niña"), "female"),
     **dict.fromkeys(("male", "m", "hombre", "masculino", "varón", "boy", "niño"), "male"),
@@ -84,6 +88,13 @@ class RequestFields(BaseModel):
         min_length=1,
         max_length=200,
         description="A second, different tumour (same names and codes as diagnosis)",
+    )
+    second_tumour_blocks: list[Block] | None = Field(
+        None,
+        description="Exactly these treatment blocks for the second tumour: chemotherapy, "
+        "radiotherapy, surgery (the names of blocks; a transplant or others is refused with "
+        "the reason); default: the ones the prompt's second-tumour clause names, else the "
+        "first tumour's kinds of treatment",
     )
     shunt: bool | None = Field(
         None,
@@ -160,9 +171,9 @@ class RequestFields(BaseModel):
             raise PydanticCustomError("locale", problem)
         return normalised_locale(value)
 
-    @field_validator("blocks", mode="before")
+    @field_validator("blocks", "second_tumour_blocks", mode="before")
     @classmethod
-    def _block_aliases(cls, value: Any) -> Any:
+    def _block_aliases(cls, value: Any, info: ValidationInfo) -> Any:
         if isinstance(value, str):
             value = [part for part in value.split(",") if part.strip()]
         if not isinstance(value, list):
@@ -174,9 +185,8 @@ class RequestFields(BaseModel):
                 if key not in _BLOCK_ALIASES:
                     raise PydanticCustomError(
                         "block",
-                        "unknown treatment block '{block}': use chemotherapy, radiotherapy, "
-                        "surgery, hsct or others",
-                        {"block": item},
+                        "unknown treatment block '{block}': use {usable}",
+                        {"block": item, "usable": _USABLE[info.field_name or "blocks"]},
                     )
                 item = _BLOCK_ALIASES[key]
             if item not in blocks:

@@ -26,7 +26,7 @@ from service.api.reports import batch_report, build_batch_report
 from service.batches.models import BatchRequest
 from service.exports.formats import ExportFormat
 from service.generation.locales import EXAMPLES
-from service.requests.common import BLOCKS
+from service.requests.common import BLOCKS, SECOND_TUMOUR_BLOCKS
 from service.requests.wire import validation_message
 from service.ui.session import UiUser, ui_require
 from service.ui.views import (
@@ -65,8 +65,9 @@ def batch_request(values: dict[str, list[str]], *, max_count: int) -> BatchReque
     data.setdefault("count", 1)
     if data["count"] > max_count:
         raise UiError(422, f"count: at most {max_count} here (more as a batch)")
-    if blocks := [b for b in values.get("blocks", []) if b]:
-        data["blocks"] = blocks
+    for name in ("blocks", "second_tumour_blocks"):
+        if blocks := [b for b in values.get(name, []) if b]:
+            data[name] = blocks
     if one("relapse") in ("true", "on"):
         data["relapse"] = True
     try:
@@ -78,6 +79,7 @@ def batch_request(values: dict[str, list[str]], *, max_count: int) -> BatchReque
 def _form_context(request: Request) -> dict[str, Any]:
     return {
         "blocks": BLOCKS,
+        "second_tumour_blocks": SECOND_TUMOUR_BLOCKS,
         "locales": EXAMPLES,
         "default_locale": services_of(request).generator.options.locale,
     }

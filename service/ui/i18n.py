@@ -85,6 +85,7 @@ SPANISH: dict[str, str] = {
     "others": "otros",
     "Relapse": "Recaída",
     "Second tumour": "Segundo tumor",
+    "Second tumour's blocks": "Bloques del segundo tumor",
     "Record language": "Idioma del registro",
     "Names locale": "Localización de los nombres",
     "default": "por defecto",

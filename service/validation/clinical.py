@@ -310,6 +310,18 @@ def missing_from(record: PatientRecord) -> Iterator[tuple[str, str]]:
                 "second tumour",
                 (f"{asked.second_tumour} asked for, {second.diagnosis.tumour} given"),
             )
+        if second is not None:
+            held = {
+                "chemotherapy": second.chemotherapy,
+                "radiotherapy": second.radiotherapy,
+                "surgery": second.surgery,
+            }
+            for block in asked.second_tumour_blocks or []:
+                if not held.get(block):
+                    yield (
+                        f"second tumour's {block}",
+                        f"asked for, not in the record's second tumour ({second.diagnosis.tumour})",
+                    )
     yield from _items_missing(record)
 
 

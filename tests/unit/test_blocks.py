@@ -230,6 +230,49 @@ def test_second_tumour_differs_and_comes_later(corpus):
     assert second.chemotherapy and second.diagnosis.age_at_diagnosis <= 25
 
 
+def test_second_tumour_gets_exactly_the_blocks_asked_for_it(corpus):
+    request = request_from(
+        prompt="18-year-old patient who had the tumor at 13, osteosarcoma with surgery and "
+        "chemotherapy; second tumor Hodgkin's lymphoma, nodular sclerosis, with chemo and radio"
+    )
+    record = generator(corpus).generate_one(request, seed=3).record
+    assert record.chemotherapy and record.surgery and not record.radiotherapy
+    second = record.second_tumour
+    assert second is not None and second.diagnosis.icdo3_morphology == "9663/3"
+    assert second.chemotherapy and second.radiotherapy and not second.surgery
+    assert record.provenance.parsed_request is not None
+    assert record.provenance.parsed_request.second_tumour_blocks == [
+        "chemotherapy",
+        "radiotherapy",
+    ]
+    assert errors(corpus, record) == [], record.summary
+
+
+def test_second_tumour_is_treated_from_its_own_guideline(corpus):
+    # The prompt describes the first tumour: retrieved for it, the Ewing guideline (which
+    # names osteosarcoma once) outweighed the osteosarcoma one and gave its regimens.
+    request = request_from(
+        prompt="14-year-old boy with Ewing sarcoma, chemotherapy and radiotherapy; second "
+        "tumour: osteosarcoma, with chemotherapy and surgery"
+    )
+    for seed in range(2):
+        second = generator(corpus).generate_one(request, seed=seed).record.second_tumour
+        assert second is not None and second.chemotherapy and second.surgery
+        items = [second.diagnosis, *second.chemotherapy, *second.surgery]
+        assert {c.document for item in items for c in item.citations} == {"osteosarcoma.pdf"}
+
+
+def test_a_block_the_second_tumours_evidence_cannot_support_fails_naming_it(corpus):
+    request = request_from(
+        diagnosis="Ewing sarcoma",
+        blocks=["chemotherapy"],
+        second_tumour="acute lymphoblastic leukaemia",
+        second_tumour_blocks=["surgery"],
+    )
+    with pytest.raises(RequestError, match="^the second tumour, .*leukaemia.*: surgery was asked"):
+        generator(corpus).generate_one(request, seed=1)
+
+
 def test_feedback_reaches_every_block_prompt(corpus):
     request = request_from(diagnosis="Hodgkin lymphoma", blocks=["chemotherapy", "hsct"])
     model = SchemaModel()

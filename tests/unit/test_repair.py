@@ -226,6 +226,8 @@ def test_the_bundled_request_set_spans_the_corpus_and_the_ways_users_ask():
     assert sum(p.language == "es" for p in parsed) >= 15
     assert sum(bool(p.relapse) for p in parsed) >= 4
     assert sum(bool(p.second_tumour) for p in parsed) >= 2
+    # a second tumour with its own blocks, asked in English and in Spanish
+    assert {p.language for p in parsed if p.second_tumour_blocks} == {"en", "es"}
     assert any(p.age_now is not None for p in parsed)  # "had the tumour at 13"
 
 

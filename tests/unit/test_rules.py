@@ -617,6 +617,32 @@ def test_second_tumour_treatment_is_dated_from_its_own_diagnosis(validator):
     assert "before diagnosis on 2023-03-01" in result.failures[0].message
 
 
+SECOND_ASKED = [
+    put("provenance.parsed_request.second_tumour", "Hodgkin lymphoma"),
+    put("provenance.parsed_request.second_tumour_codes", ["9650/3", "9663/3"]),
+    put("provenance.parsed_request.second_tumour_blocks", ["chemotherapy"]),
+]
+
+
+def test_request_honoured_checks_the_blocks_asked_for_the_second_tumour(validator):
+    untreated = record_with([put("second_tumour", hodgkin())])
+    assert validator.validate(untreated).passed  # none asked: none required
+    result = validator.validate(record_with([put("second_tumour", hodgkin()), *SECOND_ASKED]))
+    assert [(f.rule_id, f.message) for f in result.failures] == [
+        (
+            "request.honoured",
+            "second tumour's chemotherapy: asked for, not in the record's second tumour "
+            "(classic Hodgkin lymphoma, nodular sclerosis)",
+        )
+    ]
+
+
+def test_request_honoured_passes_a_second_tumour_with_every_block_asked_for_it(validator):
+    second = {**hodgkin(), "chemotherapy": [oepa_vincristine("2023-03-15")]}
+    result = validator.validate(record_with([put("second_tumour", second), *SECOND_ASKED]))
+    assert result.failures == [] and result.passed
+
+
 def test_a_female_patient_with_male_sites_and_procedures(validator):
     result = validator.validate(record_with([put("demographics.sex", "female")]))
     messages = {f.rule_id: f.message for f in result.failures}

@@ -416,6 +416,19 @@ def test_serve_prints_where_the_ui_is(clinsynth_env: Path, monkeypatch: pytest.M
     assert ui_address_line("::1", 8000).startswith("web UI: http://[::1]:8000/ui")
 
 
+def test_the_generate_form_asks_for_the_second_tumours_blocks(ui: Ui) -> None:
+    from service.ui.generation import batch_request
+
+    _, token = ui.keys.create(["admin"])
+    ui.login(token)
+    page = ui.client.get("/ui/generate").text
+    assert 'name="second_tumour_blocks" value="radiotherapy"' in page
+    assert 'name="second_tumour_blocks" value="hsct"' not in page
+    values = {"second_tumour": ["Hodgkin lymphoma"], "second_tumour_blocks": ["radiotherapy"]}
+    asked = batch_request(values, max_count=10)
+    assert asked.stored_request()["second_tumour_blocks"] == ["radiotherapy"]
+
+
 def test_the_generate_form_chooses_the_names_locale(ui: Ui) -> None:
     from service.ui.generation import batch_request
 

@@ -33,15 +33,19 @@ def diagnosis_block(
     event: str = "diagnosis",
     exclude: Collection[str] = (),
     blocks: Sequence[str] = (),
+    about: str | None = None,
 ) -> tuple[Diagnosis, str]:
     """The diagnosis and the sha256 of the guideline that states its morphology code.
 
     ``exclude``: morphology codes not to offer where no tumour is asked for (the second
     tumour asked for, so that the first differs from it; drawn tumours whose evidence
-    failed a block). ``blocks``: the treatment blocks asked for; tumours whose
-    evidence (the fact index's coverage) supports all of them are offered first."""
+    failed a block). ``blocks``: the treatment blocks asked for; tumours whose evidence
+    (the fact index's coverage) supports all of them are offered first. ``about``: what
+    the passages are retrieved for, the request's prompt by default (a second tumour's own
+    name: the prompt describes the first, whose guideline would then outweigh the second
+    tumour's own and become its anchor)."""
     query = (
-        f"{agent.request.prompt}. Diagnosis, tumour type and primary site, "
+        f"{about or agent.request.prompt}. Diagnosis, tumour type and primary site, "
         "ICD-O-3 morphology and topography codes."
     )
     chunks = agent.retrieve(query)
