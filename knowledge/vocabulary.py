@@ -278,6 +278,56 @@ def radiotherapy_sites() -> tuple[Term, ...]:
     return _read("radiotherapy_sites.csv", "site", "site")
 
 
+@dataclass(frozen=True)
+class Syndrome(Term):
+    """A cancer predisposition syndrome: ``code`` and ``term`` are its English name;
+    ``genes`` name it only where one germline variant is the syndrome (dominant ones)."""
+
+    genes: tuple[str, ...] = ()
+    languages: tuple[tuple[str, str], ...] = ()
+
+
+@cache
+def predisposition_syndromes() -> tuple[Syndrome, ...]:
+    """Cancer predisposition syndromes (``predisposition_syndromes.csv``) by any name."""
+    records = []
+    for row in _rows("predisposition_syndromes.csv"):
+        term, languages = row["syndrome"].strip(), _languages(row)
+        records.append(
+            Syndrome(
+                code=term,
+                term=term,
+                aliases=_aliases(term, _split(row["aliases"]), (n for _, n in languages)),
+                genes=_split(row.get("genes")),
+                languages=languages,
+            )
+        )
+    return tuple(records)
+
+
+def syndrome_by_name(name: str) -> Syndrome | None:
+    """The syndrome a name denotes (English, Spanish or Portuguese name, or an alias)."""
+    key = _key(name)
+    return next((s for s in predisposition_syndromes() if key in map(_key, s.names)), None)
+
+
+@cache
+def radiation_terms(kind: str) -> tuple[Term, ...]:
+    """Rows of ``radiation_sources.csv`` of one kind: ``brachytherapy_source``,
+    ``applicator``, ``dose_rate`` or ``radiopharmaceutical`` (code and term: its name)."""
+    rows = [r for r in _rows("radiation_sources.csv") if r["kind"].strip() == kind]
+    if not rows:
+        raise ValueError(f"radiation_sources.csv has no rows of kind {kind!r}")
+    return tuple(
+        Term(
+            r["name"].strip(),
+            r["name"].strip(),
+            _aliases(r["name"], _split(r["aliases"]), (n for _, n in _languages(r))),
+        )
+        for r in rows
+    )
+
+
 def _key(name: str) -> str:
     return unaccented(" ".join(name.split()).casefold())
 
@@ -468,6 +518,8 @@ NAMED_IN_LANGUAGES = {
     "procedure": ("surgical_procedures.csv", "procedure"),
     "supportive": ("supportive_care.csv", "term"),
     "conditioning": ("conditioning_regimens.csv", "name"),
+    "syndrome": ("predisposition_syndromes.csv", "syndrome"),
+    "radiation": ("radiation_sources.csv", "name"),
 }
 
 
