@@ -252,3 +252,27 @@ def test_radionuclide_sentences_are_told_from_external_beam_ones():
     assert not states_radionuclide_course(
         "Radiotherapy to bone metastases that remain MIBG-positive: 21.6 Gy in 12 fractions."
     )
+
+
+def test_the_bundled_corpus_states_mibg_therapy_and_brachytherapy_with_their_values():
+    from tests.conftest import CORPUS_PDF_DIR
+
+    def passages(name: str) -> list:
+        reader = PdfReader(CORPUS_PDF_DIR / name)
+        return [
+            chunk(p.extract_text(), document=name, page=i) for i, p in enumerate(reader.pages, 1)
+        ]
+
+    metabolic = [f for c in passages("neuroblastoma.pdf") for f in metabolic_in(c)]
+    assert [(f.activity, f.activity_unit, f.relapse, f.high_risk) for f in metabolic] == [
+        (18.0, "mCi/kg", False, True),  # induction, COG ANBL1531
+        (12.0, "mCi/kg", True, False),  # refractory disease, NANT
+    ]
+    brachytherapy = [f for c in passages("rabdomiosarcoma.pdf") for f in brachytherapy_in(c)]
+    courses = [(c.site, c.dose, c.fractions) for f in brachytherapy if (c := f.course)]
+    assert courses == [("bladder and prostate", 27.5, 5), ("vagina", 27.5, 5)]
+    assert {(f.applicator, f.dose_rate) for f in brachytherapy} == {
+        ("interstitial", "HDR"),
+        ("intracavitary", "HDR"),
+        ("interstitial", "PDR"),
+    }

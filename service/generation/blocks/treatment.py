@@ -26,6 +26,7 @@ from knowledge.evidence import (
     TechniqueFact,
     build_evidence_sheet,
 )
+from knowledge.radionuclides import states_radionuclide_course
 from knowledge.vocabulary import groups_holding
 from service.generation.blocks.base import Agent, GenerationError, Patient, unique_by
 from service.generation.blocks.chemotherapy import (
@@ -256,7 +257,9 @@ def _offer(
         courses=[
             r
             for r in build_evidence_sheet(rt_chunks).courses()
-            if r.fits(patient.age) and not is_total_body(r)  # TBI is transplant conditioning
+            if r.fits(patient.age)
+            and not is_total_body(r)  # TBI is transplant conditioning
+            and not states_radionuclide_course(r.quote)  # brachytherapy's Gy are its own
         ],
         boosts=[b for b in rt_sheet.boosts() if b.fits(patient.age)],
         techniques=offered_techniques(rt_sheet),
