@@ -14,7 +14,7 @@ from datetime import date
 from datetime import date as Day  # for fields declared after a field named `date`
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from knowledge.evidence import DoseUnit
 
@@ -123,16 +123,41 @@ class MetabolicTherapy(BaseModel):
 
 
 class RadiotherapyCourse(ClinicalItem):
+    """A course of radiotherapy. Metabolic (radionuclide) therapy is dosed by the activity
+    given (``metabolic``), which guidelines state instead of a dose in Gy: its ``dose`` may be
+    None and its ``fractions`` count administrations."""
+
     start_date: date
     site: str
-    dose: float = Field(gt=0)
+    dose: float | None = Field(
+        gt=0, description="Total dose in Gy; none for metabolic therapy dosed by its activity"
+    )
     unit: Literal["Gy"] = "Gy"
-    fractions: int = Field(ge=1)
+    fractions: int = Field(ge=1, description="Fractions (administrations of metabolic therapy)")
     technique: RadiotherapyTechnique = "external_beam"
     boost: RadiotherapyBoost | None = None
     shielding_block_site: str | None = None
     brachytherapy: Brachytherapy | None = None
     metabolic: MetabolicTherapy | None = None
+
+    def given(self) -> str:
+        """What the course gives: "21.6 Gy in 12 fractions", or a metabolic therapy's
+        activity ("131I-MIBG 18 mCi/kg in 1 administration")."""
+        if self.dose is None and self.metabolic is not None:
+            m = self.metabolic
+            times = "administration" if self.fractions == 1 else "administrations"
+            activity = f"{m.radiopharmaceutical} {m.activity:g} {m.activity_unit}"
+            return f"{activity} in {self.fractions} {times}"
+        return f"{self.dose:g} Gy in {self.fractions} fractions"
+
+    @model_validator(mode="after")
+    def _dosed(self) -> RadiotherapyCourse:
+        if self.dose is None and (self.technique != "metabolic" or self.metabolic is None):
+            raise ValueError(
+                "dose (Gy) is required, except for metabolic therapy that gives its "
+                "administered activity (technique 'metabolic' with 'metabolic')"
+            )
+        return self
 
 
 class Shunt(BaseModel):

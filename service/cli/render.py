@@ -37,9 +37,7 @@ def render_record(record: PatientRecord) -> str:
     if record.radiotherapy:
         lines.append("  Radiotherapy:")
         for r in record.radiotherapy:
-            lines.append(
-                f"    from {r.start_date}: {r.site}, {r.dose:g} {r.unit} in {r.fractions} fractions"
-            )
+            lines.append(f"    from {r.start_date}: {r.site}, {r.given()}")
             lines.extend(_citations(r.citations))
     p = record.provenance
     lines.append(

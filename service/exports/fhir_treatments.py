@@ -137,7 +137,7 @@ def add_radiotherapy(
             k,
             "Procedure",
             extension=[
-                ext(RELATED_INFO, valueReference=b.ref(f"{k}/dose")),
+                ext(RELATED_INFO, valueReference=b.ref(f"{k}/dose")) if rt.dose else None,
                 *[
                     ext(PCSP + "radiotherapy-energy-or-isotope", valueCodeableConcept=as_text(s))
                     for s in isotopes
@@ -162,7 +162,8 @@ def add_radiotherapy(
         )
         fractions = {"code": local("fractions", "Fractions"), "valueInteger": rt.fractions}
         total = sct("445461008", "Total radiation dose delivered")
-        _dose(b, f"{k}/dose", total, rt.site, rt.dose, course, [fractions])
+        if rt.dose is not None:  # metabolic therapy is dosed by its activity (below)
+            _dose(b, f"{k}/dose", total, rt.site, rt.dose, course, [fractions])
         if rt.boost:
             boost = b.add(
                 f"{k}/boost",

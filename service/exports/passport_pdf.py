@@ -214,7 +214,11 @@ def _radiotherapy(pdf: _Passport, courses) -> None:
     lab = pdf.labels
     for rt in courses:
         boost = f" + {lab['boost']} {rt.boost.site} {rt.boost.dose} Gy" if rt.boost else ""
-        text = f"{rt.start_date}: {rt.site} {rt.dose} Gy / {rt.fractions} {lab['fractions']}"
+        given = f"{rt.dose} Gy / {rt.fractions} {lab['fractions']}"
+        if rt.dose is None and rt.metabolic is not None:  # dosed by its activity
+            m = rt.metabolic
+            given = f"{m.radiopharmaceutical} {m.activity:g} {m.activity_unit}"
+        text = f"{rt.start_date}: {rt.site} {given}"
         pdf.item(f"{text} ({rt.technique.replace('_', ' ')}){boost}", rt.citations)
     if not courses:
         pdf.item(lab["none"])

@@ -202,7 +202,9 @@ def add_radiotherapy(
             "Procedure",
             Profile.RADIOTHERAPY,
             extension=[
-                ext(Extension.RELATED_INFO, valueReference=b.ref(f"{k}/dose")),
+                ext(Extension.RELATED_INFO, valueReference=b.ref(f"{k}/dose"))
+                if rt.dose is not None
+                else None,
                 *[
                     ext(Extension.ENERGY_OR_ISOTOPE, valueCodeableConcept=_isotope(s))
                     for s in isotopes
@@ -224,7 +226,8 @@ def add_radiotherapy(
             note=notes + citation_notes(rt.citations),
         )
         total = sct("445461008", "Total radiation dose delivered")
-        _total_dose(b, f"{k}/dose", total, rt.site, rt.dose, course)
+        if rt.dose is not None:  # metabolic therapy is dosed by its activity (below)
+            _total_dose(b, f"{k}/dose", total, rt.site, rt.dose, course)
         if rt.boost:
             boost = b.put(
                 section,

@@ -32,6 +32,10 @@ PHRASES = {
         "localised": "without metastases",
         "chemotherapy": "Chemotherapy: {cycles} cycles ({drugs}).",
         "radiotherapy": "Radiotherapy to {site}: {dose:g} Gy in {fractions} fractions.",
+        "brachytherapy": "Brachytherapy ({source}) to {site}: {dose:g} Gy in {fractions} "
+        "fractions.",
+        "metabolic": "Metabolic therapy with {radiopharmaceutical} {activity:g} {unit}.",
+        "predisposition": "Predisposition: {syndromes}.",
         "surgery": "Surgery on {date}: {description}.",
         "hsct": "{type} stem cell transplant on {date}{conditioning}.",
         "conditioning": " after {name} conditioning",
@@ -52,6 +56,10 @@ PHRASES = {
         "localised": "sin metástasis",
         "chemotherapy": "Quimioterapia: {cycles} ciclos ({drugs}).",
         "radiotherapy": "Radioterapia en {site}: {dose:g} Gy en {fractions} fracciones.",
+        "brachytherapy": "Braquiterapia ({source}) en {site}: {dose:g} Gy en {fractions} "
+        "fracciones.",
+        "metabolic": "Terapia metabólica con {radiopharmaceutical} {activity:g} {unit}.",
+        "predisposition": "Predisposición: {syndromes}.",
         "surgery": "Cirugía el {date}: {description}.",
         "hsct": "Trasplante de progenitores hematopoyéticos {type} el {date}{conditioning}.",
         "conditioning": " tras acondicionamiento {name}",
@@ -107,10 +115,11 @@ def summarise(
                 ),
             )
         )
-    parts.extend(
-        say["radiotherapy"].format(site=r.site, dose=r.dose, fractions=r.fractions)
-        for r in radiotherapy
-    )
+    if diagnosis.genetic_conditions:
+        parts.append(
+            say["predisposition"].format(syndromes=", ".join(diagnosis.genetic_conditions))
+        )
+    parts.extend(_course(say, r) for r in radiotherapy)
     parts.extend(say["surgery"].format(date=s.date, description=s.description) for s in surgery)
     parts.extend(
         say["hsct"].format(
@@ -150,3 +159,18 @@ def summarise_record(record: PatientRecord, first_line_items: int, language: str
         relapse=record.relapse,
         second_tumour=record.second_tumour,
     )
+
+
+def _course(say: dict[str, str], r: RadiotherapyCourse) -> str:
+    """A course in the summary's words: metabolic therapy by its activity, brachytherapy
+    with its source."""
+    if r.metabolic is not None:
+        m = r.metabolic
+        return say["metabolic"].format(
+            radiopharmaceutical=m.radiopharmaceutical, activity=m.activity, unit=m.activity_unit
+        )
+    if r.brachytherapy is not None:
+        return say["brachytherapy"].format(
+            source=r.brachytherapy.source, site=r.site, dose=r.dose, fractions=r.fractions
+        )
+    return say["radiotherapy"].format(site=r.site, dose=r.dose, fractions=r.fractions)

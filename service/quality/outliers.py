@@ -85,7 +85,9 @@ def numeric_features(
         **{f"cumulative_{cls}_mg_m2": dose for cls, dose in cumulative.items()},
         "intrathecal_injections": float(record.intrathecal.injections if record.intrathecal else 0),
         "rt_courses": float(len(radio)),
-        "rt_total_dose_gy": float(sum(r.dose + (r.boost.dose if r.boost else 0) for r in radio)),
+        "rt_total_dose_gy": float(
+            sum((r.dose or 0.0) + (r.boost.dose if r.boost else 0.0) for r in radio)
+        ),
         "rt_fractions": float(sum(r.fractions for r in radio)),
         "surgeries": float(len(surgery)),
         "transplants": float(len(record.hsct)),

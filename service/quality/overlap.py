@@ -67,10 +67,9 @@ def structured_description(record: PatientRecord) -> str:
     if record.chemotherapy:
         drug_names = ", ".join(dict.fromkeys(a.drug for a in record.chemotherapy))
         parts.append(f"Chemotherapy with {drug_names}.")
-    parts += [
-        f"Radiotherapy to {r.site}: {r.dose:g} Gy in {r.fractions} fractions."
-        for r in record.radiotherapy
-    ]
+    if d.genetic_conditions:
+        parts.append(f"Predisposition: {', '.join(d.genetic_conditions)}.")
+    parts += [f"Radiotherapy to {r.site}: {r.given()}." for r in record.radiotherapy]
     parts += [f"Surgery: {s.description}." for s in record.surgery]
     parts += [f"{h.type.capitalize()} stem-cell transplant." for h in record.hsct]
     if record.relapse:

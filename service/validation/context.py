@@ -109,4 +109,4 @@ def chemotherapy_label(c: ChemotherapyAdministration) -> str:
 
 
 def radiotherapy_label(r: RadiotherapyCourse) -> str:
-    return f"{r.site} {r.dose:g} Gy in {r.fractions} fractions ({r.start_date})"
+    return f"{r.site} {r.given()} ({r.start_date})"

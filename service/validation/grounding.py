@@ -12,12 +12,20 @@ codes stand on a cited page. Nothing here reads facts with the generator's extra
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from knowledge.chunks import GuidelineChunk
-from knowledge.vocabulary import find_terms, groups_holding, morphologies, topographies
+from knowledge.vocabulary import (
+    find_terms,
+    groups_holding,
+    morphologies,
+    topographies,
+    tumour_by_name,
+    tumour_records,
+)
 from service.records import (
     ChemotherapyAdministration,
     Citation,
@@ -212,11 +220,7 @@ def _supported(
             if not any(verifier.names_drug(q, drug) for q in quotes)
         ]
     if isinstance(item, RadiotherapyCourse):
-        if any(verifier.site_with_dose(q, item.site, item.dose) for q in quotes):
-            return []
-        return [
-            ("radiotherapy_site_dose", {"site": item.site, "dose": item.dose, "citations": cited})
-        ]
+        return _course_supported(item, quotes, cited)
     if isinstance(item, Surgery | StemCellTransplant | Relapse):
         named, what = _named(item, quotes)
         return [] if named else [("item_named", {"named": what, "citations": cited})]
@@ -226,8 +230,64 @@ def _supported(
             ("code_supported", {"code": code, "citations": cited})
             for code in codes
             if not any(code in page for page in pages) and not _code_named(code, pages)
+        ] + [
+            ("syndrome_in_quote", {"syndrome": name, "citations": cited})
+            for name in item.genetic_conditions
+            if not any(
+                verifier.names_syndrome(q, name) and _names_tumour(q, item.icdo3_morphology)
+                for q in quotes
+            )
         ]
     return []
+
+
+def _course_supported(
+    item: RadiotherapyCourse, quotes: list[str], cited: str
+) -> list[tuple[str, Offending]]:
+    """Site and Gy in one sentence (a metabolic therapy dosed by its activity has none); a
+    metabolic therapy's radiopharmaceutical with its activity; a brachytherapy's source,
+    applicator and dose rate."""
+    problems: list[tuple[str, Offending]] = []
+    if item.dose is not None and not any(
+        verifier.site_with_dose(q, item.site, item.dose) for q in quotes
+    ):
+        problems.append(
+            ("radiotherapy_site_dose", {"site": item.site, "dose": item.dose, "citations": cited})
+        )
+    if (m := item.metabolic) is not None and not any(
+        verifier.states_activity(q, m.radiopharmaceutical, m.activity, m.activity_unit)
+        for q in quotes
+    ):
+        given = f"{m.radiopharmaceutical} {m.activity:g} {m.activity_unit}"
+        problems.append(("activity_in_quote", {"given": given, "citations": cited}))
+    if (b := item.brachytherapy) is not None:
+        unnamed = [
+            verifier.brachytherapy_unnamed(q, b.source, b.applicator, b.dose_rate) for q in quotes
+        ]
+        if all(unnamed):
+            fewest = min(unnamed, key=len)
+            problems.append(
+                ("brachytherapy_in_quote", {"unnamed": ", ".join(fewest), "citations": cited})
+            )
+    return problems
+
+
+_PLURAL_OMA = re.compile(r"(\w+oma)s\b", re.IGNORECASE)
+
+
+def _names_tumour(quote: str, code: str) -> bool:
+    """The quote names the tumour coded ``code`` (any vocabulary name, a plural "-omas", a
+    tumour group holding it, or the "NOS" code of its group)."""
+    terms = tuple(t for t in morphologies() if t.code == code) + groups_holding(code)
+    record = tumour_by_name(code)
+    if record is not None and record.iccc:
+        terms += tuple(
+            t
+            for t in tumour_records()
+            if t.code != code and t.iccc[:1] == record.iccc[:1] and t.term.endswith(", NOS")
+        )
+    text = _PLURAL_OMA.sub(r"\1", " ".join(quote.split()))
+    return bool(terms) and bool(find_terms(text, terms))
 
 
 def _code_named(code: str, pages: list[str]) -> bool:
@@ -312,3 +372,18 @@ def item_named(ctx: CheckContext) -> list[Offending]:
 @check(needs_chunks=True)
 def code_supported(ctx: CheckContext) -> list[Offending]:
     return grounding_of(ctx).of("code_supported")
+
+
+@check(needs_chunks=True)
+def syndrome_in_quote(ctx: CheckContext) -> list[Offending]:
+    return grounding_of(ctx).of("syndrome_in_quote")
+
+
+@check(needs_chunks=True)
+def activity_in_quote(ctx: CheckContext) -> list[Offending]:
+    return grounding_of(ctx).of("activity_in_quote")
+
+
+@check(needs_chunks=True)
+def brachytherapy_in_quote(ctx: CheckContext) -> list[Offending]:
+    return grounding_of(ctx).of("brachytherapy_in_quote")

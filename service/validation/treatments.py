@@ -88,19 +88,23 @@ def _site_dose(ctx: CheckContext, course: RadiotherapyCourse) -> tuple[str, Site
     return "any site", bounds.default
 
 
-def _dosed_courses(ctx: CheckContext) -> Iterator[tuple[RadiotherapyCourse, str, SiteDose]]:
+def _dosed_courses(
+    ctx: CheckContext,
+) -> Iterator[tuple[RadiotherapyCourse, float, str, SiteDose]]:
+    """Courses dosed in Gy (not brachytherapy or metabolic therapy), with their dose."""
     for _, course in radiotherapy_items(ctx.record):
-        if course.technique not in ctx.bounds.radiotherapy.exempt_techniques:
-            yield course, *_site_dose(ctx, course)
+        exempt = course.technique in ctx.bounds.radiotherapy.exempt_techniques
+        if not exempt and course.dose is not None:
+            yield course, course.dose, *_site_dose(ctx, course)
 
 
 @check()
 def radiotherapy_total_dose(ctx: CheckContext) -> Iterator[Offending]:
-    for course, bound_site, bounds in _dosed_courses(ctx):
-        if course.dose not in bounds.total_gy:
+    for course, dose, bound_site, bounds in _dosed_courses(ctx):
+        if dose not in bounds.total_gy:
             yield {
                 "course": radiotherapy_label(course),
-                "dose": course.dose,
+                "dose": dose,
                 "bound_site": bound_site,
                 "range": bounds.total_gy,
             }
@@ -108,8 +112,8 @@ def radiotherapy_total_dose(ctx: CheckContext) -> Iterator[Offending]:
 
 @check()
 def radiotherapy_fraction_dose(ctx: CheckContext) -> Iterator[Offending]:
-    for course, bound_site, bounds in _dosed_courses(ctx):
-        per_fraction = round(course.dose / course.fractions, 3)
+    for course, dose, bound_site, bounds in _dosed_courses(ctx):
+        per_fraction = round(dose / course.fractions, 3)
         if per_fraction not in bounds.fraction_gy:
             yield {
                 "course": radiotherapy_label(course),
@@ -124,7 +128,7 @@ def radiotherapy_boost(ctx: CheckContext) -> Iterator[Offending]:
     bounds = ctx.bounds.radiotherapy
     for _, course in radiotherapy_items(ctx.record):
         boost = course.boost
-        if boost is None:
+        if boost is None or course.dose is None:
             continue
         total = course.dose + boost.dose
         if boost.dose not in bounds.boost_gy or total > bounds.max_total_with_boost_gy:

@@ -358,3 +358,33 @@ def test_an_invalid_bundle_is_a_clear_error():
     bundle["entry"][3]["resource"]["dosage"]["dose"]["value"] = "a lot"
     with pytest.raises(FhirConversionError, match="dose"):
         validate_bundle(bundle)
+
+
+def test_a_metabolic_therapy_dosed_by_its_activity_has_no_gy_observation():
+    data = full_record_data()
+    data["radiotherapy"][0].update(
+        site="whole body (systemic)",
+        dose=None,
+        fractions=1,
+        technique="metabolic",
+        metabolic={"radiopharmaceutical": "131I-MIBG", "activity": 18, "activity_unit": "mCi/kg"},
+        boost=None,
+        shielding_block_site=None,
+    )
+    data["diagnosis"]["genetic_conditions"] = ["Li-Fraumeni syndrome"]
+    record = PatientRecord.model_validate(data)
+    bundle = record_to_bundle(record)
+    validate_bundle(bundle)
+    quantities = [o.get("valueQuantity", {}) for o in resources(bundle, "Observation")]
+    assert {"value": 18, "unit": "mCi/kg"}.items() <= next(
+        q for q in quantities if q.get("value") == 18
+    ).items()
+    assert not any(q.get("code") == "Gy" for q in quantities)
+    from service.exports.pcsp import record_to_document
+
+    document = record_to_document(record)
+    assert not any(
+        "totalDoseRad" in p
+        for e in document["entry"]
+        for p in e["resource"].get("meta", {}).get("profile", [])
+    )

@@ -223,6 +223,7 @@ def case(*edits: Edit, mentions: str, also: tuple[str, ...] = ()) -> Case:
 
 
 DX = "diagnosis"
+MIBG = {"radiopharmaceutical": "131I-MIBG", "activity": 18, "activity_unit": "mCi/kg"}
 CHEMO0 = "chemotherapy[0]"
 RT0 = "radiotherapy[0]"
 HSCT0 = "hsct[0]"
@@ -440,6 +441,20 @@ BREAKS: dict[str, Case] = {
     ),
     "grounding.code_supported": case(
         put(f"{DX}.icdo3_topography", "C40.1"), put(f"{DX}.site", "hand bones"), mentions="C40.1"
+    ),
+    "grounding.syndrome_in_quote": case(
+        put(f"{DX}.genetic_conditions", ["Li-Fraumeni syndrome"]), mentions="Li-Fraumeni"
+    ),
+    "grounding.activity_in_quote": case(
+        put(f"{RT0}.technique", "metabolic"),
+        put(f"{RT0}.dose", None),
+        put(f"{RT0}.metabolic", MIBG),
+        mentions="131I-MIBG 18 mCi/kg",
+    ),
+    "grounding.brachytherapy_in_quote": case(
+        put(f"{RT0}.technique", "brachytherapy"),
+        put(f"{RT0}.brachytherapy", {"source": "Ir-192", "dose_rate": "HDR"}),
+        mentions="brachytherapy, Ir-192, HDR",
     ),
 }
 
