@@ -336,6 +336,15 @@ class RequestedRecord(BaseModel):
     triple_intrathecal: bool | None = Field(
         None, description="Triple intrathecal therapy asked for (true) or refused (false)"
     )
+    brachytherapy: bool | None = Field(
+        None, description="A brachytherapy course asked for (true) or refused (false)"
+    )
+    metabolic_therapy: bool | None = Field(
+        None, description="Metabolic (radionuclide) therapy asked for (true) or refused (false)"
+    )
+    genetic_conditions: list[str] = Field(
+        default_factory=list, description="Predisposition syndromes asked for (English names)"
+    )
     from_fields: list[str] = Field(
         default_factory=list, description="What explicit fields set, over the prompt"
     )

@@ -60,6 +60,28 @@ TripleIntrathecalOption = Annotated[
         help="Intrathecal therapy as methotrexate, cytarabine and a corticosteroid, or not",
     ),
 ]
+BrachytherapyOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--brachytherapy/--no-brachytherapy",
+        help="A brachytherapy course (source, applicator, dose rate) in radiotherapy, or none",
+    ),
+]
+MetabolicTherapyOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--metabolic-therapy/--no-metabolic-therapy",
+        help="Metabolic (radionuclide) therapy such as 131I-MIBG in radiotherapy, or none",
+    ),
+]
+GeneticConditionOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--genetic-condition",
+        help="A predisposition syndrome the patient has (repeatable): Li-Fraumeni syndrome, "
+        "Down syndrome, NF1",
+    ),
+]
 SecondTumourOption = Annotated[
     str | None, typer.Option("--second-tumour", help="A second, different tumour")
 ]

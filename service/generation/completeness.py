@@ -28,6 +28,13 @@ def refuse_if_short(request: ParsedRequest, record: PatientRecord, store: object
         record.intrathecal and is_triple_intrathecal(record.intrathecal.drugs)
     ):
         missing.append("triple intrathecal therapy")
+    techniques = {r.technique for r in record.radiotherapy}
+    if request.brachytherapy and "brachytherapy" not in techniques:
+        missing.append("brachytherapy")
+    if request.metabolic_therapy and "metabolic" not in techniques:
+        missing.append("metabolic therapy")
+    syndromes = set(record.diagnosis.genetic_conditions)  # English names: before localising
+    missing += [s for s in request.genetic_conditions if s not in syndromes]
     if missing:
         d = record.diagnosis
         raise RequestError(

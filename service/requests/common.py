@@ -17,7 +17,14 @@ MAX_PROMPT = 2000
 DESCRIBING = ("age", "sex", "diagnosis", "blocks", "relapse", "second_tumour")
 # Fields that ask for an item of a block, or for the second tumour's treatment; given alone
 # they need a prompt or a describing field.
-ASKING = ("shunt", "triple_intrathecal", "second_tumour_blocks")
+ASKING = (
+    "shunt",
+    "triple_intrathecal",
+    "second_tumour_blocks",
+    "brachytherapy",
+    "metabolic_therapy",
+    "genetic_conditions",
+)
 NOTHING_TO_GENERATE = "nothing to generate: give a prompt or at least one of " + ", ".join(
     DESCRIBING
 )

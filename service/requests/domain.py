@@ -52,11 +52,19 @@ class ParsedRequest:
     locale: str | None = None  # Faker locale of the invented identity; None: the configured one
     shunt: bool | None = None  # a CSF diversion asked for (a surgery item) or refused
     triple_intrathecal: bool | None = None  # asked for (with chemotherapy) or refused
+    brachytherapy: bool | None = None  # a brachytherapy course asked for or refused
+    metabolic_therapy: bool | None = None  # a metabolic (radionuclide) course asked or refused
+    genetic_conditions: tuple[str, ...] = ()  # predisposition syndromes asked for
 
     @property
     def blocks(self) -> list[str]:
-        """The treatment blocks asked for, in record order (a shunt is a surgery item)."""
-        return [b for b in BLOCKS if getattr(self, b) or (b == "surgery" and self.shunt)]
+        """The treatment blocks asked for, in record order (a shunt is a surgery item,
+        brachytherapy and metabolic therapy radiotherapy courses)."""
+        implied = {
+            "surgery": bool(self.shunt),
+            "radiotherapy": bool(self.brachytherapy or self.metabolic_therapy),
+        }
+        return [b for b in BLOCKS if getattr(self, b) or implied.get(b, False)]
 
     def second_tumour_treatment(self) -> tuple[frozenset[str], bool]:
         """The second tumour's blocks, and whether each is required: those asked for, else
@@ -90,6 +98,9 @@ class ParsedRequest:
             ),
             shunt=self.shunt,
             triple_intrathecal=self.triple_intrathecal,
+            brachytherapy=self.brachytherapy,
+            metabolic_therapy=self.metabolic_therapy,
+            genetic_conditions=list(self.genetic_conditions),
             from_fields=list(self.from_fields),
         )
 
@@ -164,7 +175,26 @@ def build_request(fields: RequestFields) -> ParsedRequest:
     triple: bool | None = pick(
         "triple_intrathecal", fields.triple_intrathecal, read.triple_intrathecal
     )
+    brachytherapy: bool | None = pick("brachytherapy", fields.brachytherapy, read.brachytherapy)
+    metabolic: bool | None = pick(
+        "metabolic_therapy", fields.metabolic_therapy, read.metabolic_therapy
+    )
+    syndromes: tuple[str, ...] = (
+        pick(
+            "genetic_conditions",
+            tuple(fields.genetic_conditions) if fields.genetic_conditions is not None else None,
+            read.genetic_conditions or None,
+        )
+        or ()
+    )
     blocks = _with_implied(blocks, explicit_blocks, shunt=shunt, triple=triple)
+    if explicit_blocks is not None and "radiotherapy" not in explicit_blocks:
+        for name, asked in (("brachytherapy", brachytherapy), ("metabolic_therapy", metabolic)):
+            if asked:
+                raise RequestError(
+                    f"{name.replace('_', ' ')} is a radiotherapy course: add radiotherapy to "
+                    f"blocks, or drop {name}"
+                )
     if relapse and not blocks & FIRST_LINE:
         raise RequestError(
             "relapse after first-line treatment needs a first-line treatment: ask for "
@@ -191,6 +221,9 @@ def build_request(fields: RequestFields) -> ParsedRequest:
         locale=fields.locale,
         shunt=shunt,
         triple_intrathecal=triple,
+        brachytherapy=brachytherapy,
+        metabolic_therapy=metabolic,
+        genetic_conditions=syndromes,
     )
 
 
@@ -273,6 +306,8 @@ def _show(value: Any) -> str:
         return ", ".join(b for b in BLOCKS if b in value) or "none"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, tuple):
+        return ", ".join(map(str, value)) or "none"
     return str(value)
 
 
@@ -303,6 +338,12 @@ def _request_text(
         parts.append(
             "triple intrathecal therapy" if fields.triple_intrathecal else "no triple intrathecal"
         )
+    if fields.brachytherapy is not None:
+        parts.append("brachytherapy" if fields.brachytherapy else "no brachytherapy")
+    if fields.metabolic_therapy is not None:
+        parts.append("metabolic therapy" if fields.metabolic_therapy else "no metabolic therapy")
+    if fields.genetic_conditions:
+        parts.append(f"with {', '.join(fields.genetic_conditions)}")
     if fields.language is not None:
         parts.append(f"language {fields.language}")
     if fields.locale is not None:

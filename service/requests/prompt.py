@@ -1,6 +1,7 @@
 """The plain-language prompt (English or Spanish) read into request fields: age, sex,
 tumour, treatment blocks, relapse, second tumour and its treatment blocks, metastases, a
-shunt, triple intrathecal therapy and language.
+shunt, triple intrathecal therapy, brachytherapy, metabolic therapy, predisposition
+syndromes and language.
 
 The treatments named in the clause about the second tumour ("second tumour: Hodgkin
 lymphoma, with chemo and radio") are the second tumour's; the others are the first's."""
@@ -10,7 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from knowledge.vocabulary import Term
+from knowledge.facts.text import mentions
+from knowledge.vocabulary import Term, predisposition_syndromes
 from service.records import Sex
 from service.requests.common import (
     BLOCKS,
@@ -42,7 +44,7 @@ _BLOCK_WORDS: dict[Block, re.Pattern[str]] = {
     "chemotherapy": re.compile(r"chemo|quimio", re.I),
     "radiotherapy": re.compile(
         r"radiotherap|radioterap|irradia|radiaci|\bradiation\b|radiochemo|radioquimio|\bradio\b|"
-        r"brachytherap|braquiterap|proton\s*therapy|protonterapia|(?-i:\b(?:TBI|ICT)\b)",
+        r"proton\s*therapy|protonterapia|(?-i:\b(?:TBI|ICT)\b)",
         re.I,
     ),
     "surgery": re.compile(
@@ -74,6 +76,15 @@ _SHUNT = re.compile(
 )
 _TRIPLE_INTRATHECAL = re.compile(
     r"\btripl[ea]\s+intrat(?:h)?ecal|\bintrat(?:h)?ecal\s+tripl[ea]\b|(?-i:\bTIT\b)", re.I
+)
+# Brachytherapy and metabolic therapy are radiotherapy courses of their own: named, they
+# bring the radiotherapy block without asking for external-beam radiotherapy too.
+_BRACHYTHERAPY = re.compile(r"brachytherap|braquiterap", re.I)
+_METABOLIC = re.compile(
+    r"\bmetabolic\s+(?:radio)?therap|\bterapia\s+metab[oó]lica|\bradioterapia\s+metab[oó]lica"
+    r"|\bradionuclide\s+therap|\bradioligand\s+therap|\bterapia\s+con\s+radion[uú]clidos"
+    r"|(?-i:\b(?:131I-)?m?MIBG\b|\bmIBG\b)|\blutathera\b|\b177\s*Lu\b",
+    re.I,
 )
 _SECOND = re.compile(
     r"\b(?:second|2nd)\s+(?:primary\s+|malignant\s+)?(?:tumou?rs?|malignancy|cancer|neoplasm)|"
@@ -140,6 +151,9 @@ class Reading:
     language: str | None = None
     shunt: bool | None = None
     triple_intrathecal: bool | None = None
+    brachytherapy: bool | None = None
+    metabolic_therapy: bool | None = None
+    genetic_conditions: tuple[str, ...] = ()  # syndromes named (English names), not negated
 
 
 @dataclass(frozen=True)
@@ -180,7 +194,21 @@ def read_prompt(text: str, *, explicit: set[str]) -> Reading:
     read.relapse = _asked(_RELAPSE, text)
     read.shunt = _asked(_SHUNT, text)
     read.triple_intrathecal = _asked(_TRIPLE_INTRATHECAL, text)
+    read.brachytherapy = _asked(_BRACHYTHERAPY, text)
+    read.metabolic_therapy = _asked(_METABOLIC, text)
+    read.genetic_conditions = _syndromes(text)
     return read
+
+
+def _syndromes(text: str) -> tuple[str, ...]:
+    """The predisposition syndromes the prompt gives the patient ("with Li-Fraumeni
+    syndrome", "con síndrome de Down", "with NF1"); "without NF1" gives none."""
+    named = [
+        m.term.term
+        for m in mentions(text, predisposition_syndromes())
+        if not _negated(text, m.start)
+    ]
+    return tuple(dict.fromkeys(named))
 
 
 def _asked(pattern: re.Pattern[str], text: str) -> bool | None:
@@ -225,10 +253,14 @@ def _negated(text: str, start: int) -> bool:
 
 
 def _mentions(text: str) -> list[_Mention]:
+    # "metabolic radiotherapy" asks for a metabolic course, not external-beam radiotherapy
+    courses = [m.span() for m in _METABOLIC.finditer(text)]
     found = []
     for block, pattern in _BLOCK_WORDS.items():
         for match in pattern.finditer(text):
             start, end = match.start(), match.end()
+            if any(a <= start < b or start <= a < end for a, b in courses):
+                continue
             while start > 0 and text[start - 1].isalnum():
                 start -= 1
             while end < len(text) and (text[end].isalnum() or text[end] == "-"):

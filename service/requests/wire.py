@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from knowledge.vocabulary import syndrome_by_name
 from service.generation.locales import locale_problem, normalised_locale
 from service.records import Sex
 from service.requests.common import (
@@ -108,6 +109,25 @@ class RequestFields(BaseModel):
         "and hydrocortisone): true asks for it (chemotherapy is then in the record), false "
         "refuses it",
     )
+    brachytherapy: bool | None = Field(
+        None,
+        description="A brachytherapy course (sealed source, applicator, dose rate) in the "
+        "radiotherapy block: true asks for one (radiotherapy is then in the record), false "
+        "refuses it; default: now and then where the tumour's guideline gives one",
+    )
+    metabolic_therapy: bool | None = Field(
+        None,
+        description="Metabolic (radionuclide) therapy, e.g. 131I-MIBG with its activity, in the "
+        "radiotherapy block: true asks for it, false refuses it; default: now and then where "
+        "the tumour's guideline gives it as first-line treatment",
+    )
+    genetic_conditions: list[str] | None = Field(
+        None,
+        max_length=5,
+        description="Cancer predisposition syndromes the patient has (English, Spanish or "
+        "Portuguese names: Li-Fraumeni syndrome, síndrome de Down, NF1); each must be one the "
+        "tumour's guideline ties to it. Default: sometimes one the guideline ties to it",
+    )
     language: Literal["en", "es"] | None = Field(
         None,
         description="Language of the record's text (the names and identifiers do not follow "
@@ -192,6 +212,25 @@ class RequestFields(BaseModel):
             if item not in blocks:
                 blocks.append(item)
         return blocks
+
+    @field_validator("genetic_conditions")
+    @classmethod
+    def _known_syndromes(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return value
+        known = []
+        for name in value:
+            syndrome = syndrome_by_name(name)
+            if syndrome is None:
+                raise PydanticCustomError(
+                    "syndrome",
+                    "'{name}' is not a predisposition syndrome of the vocabulary "
+                    "(knowledge/vocab/predisposition_syndromes.csv): e.g. Li-Fraumeni syndrome, "
+                    "Down syndrome, neurofibromatosis type 1",
+                    {"name": name},
+                )
+            known.append(syndrome.term)
+        return list(dict.fromkeys(known))
 
     @field_validator("prompt")
     @classmethod

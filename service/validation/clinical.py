@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 
-from knowledge.vocabulary import drug_by_name
+from knowledge.vocabulary import drug_by_name, syndrome_by_name
 from service.generation.identity import age_on
 from service.records import ChemotherapyAdministration, PatientRecord
 from service.requests.common import is_triple_intrathecal
@@ -58,6 +58,12 @@ def dated_events(record: PatientRecord) -> Iterator[tuple[str, date]]:
             )
     if record.relapse:
         yield "relapse", record.relapse.date
+
+
+def _syndrome(name: str) -> str:
+    """A syndrome's English name, from any language's (a Spanish record's)."""
+    found = syndrome_by_name(name)
+    return found.term if found else name
 
 
 @check()
@@ -326,10 +332,25 @@ def missing_from(record: PatientRecord) -> Iterator[tuple[str, str]]:
 
 
 def _items_missing(record: PatientRecord) -> Iterator[tuple[str, str]]:
-    """A shunt and triple intrathecal therapy, asked for or refused."""
+    """A shunt, triple intrathecal therapy, brachytherapy and metabolic therapy, asked for or
+    refused; the predisposition syndromes asked for."""
     asked = record.provenance.parsed_request
     if asked is None:
         return
+    for technique, wanted in (
+        ("brachytherapy", asked.brachytherapy),
+        ("metabolic", asked.metabolic_therapy),
+    ):
+        given = [r.site for r in record.radiotherapy if r.technique == technique]
+        what = "brachytherapy" if technique == "brachytherapy" else "metabolic therapy"
+        if wanted and not given:
+            yield what, "asked for, no radiotherapy course is one"
+        if wanted is False and given:
+            yield what, f"refused, the record gives it ({', '.join(given)})"
+    held = {_syndrome(name) for name in record.diagnosis.genetic_conditions}
+    if lacking := [name for name in asked.genetic_conditions if _syndrome(name) not in held]:
+        shown = ", ".join(record.diagnosis.genetic_conditions) or "none"
+        yield "genetic conditions", f"{', '.join(lacking)} asked for, the record gives {shown}"
     shunts = [s.shunt.type for s in record.surgery if s.shunt]
     if asked.shunt and not shunts:
         yield "shunt", "asked for, no surgery item has one"

@@ -72,3 +72,13 @@ def test_a_shunt_outside_the_blocks_asked_for_fails_before_any_model_loads(clins
     )
     assert result.exit_code == 2
     assert "triple intrathecal therapy is given with chemotherapy" in result.stderr
+
+
+def test_metabolic_therapy_and_syndromes_are_checked_before_any_model_loads(clinsynth_env):
+    args = ["generate", "--diagnosis", "neuroblastoma", "--block", "chemotherapy"]
+    result = runner.invoke(app, [*args, "--metabolic-therapy"])
+    assert result.exit_code == 2
+    assert "metabolic therapy is a radiotherapy course" in result.stderr
+    result = runner.invoke(app, [*args, "--genetic-condition", "Fanconi syndrome"])
+    assert result.exit_code == 2
+    assert "'Fanconi syndrome' is not a predisposition syndrome" in result.stderr
