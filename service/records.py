@@ -17,6 +17,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from knowledge.evidence import DoseUnit
+from service.provenance import BlockTiming as BlockTiming
+from service.provenance import ChunkRef as ChunkRef
+from service.provenance import PromptRef as PromptRef
+from service.provenance import Provenance as Provenance
+from service.provenance import RequestedRecord as RequestedRecord
 
 Sex = Literal["female", "male"]
 BloodGroup = Literal["A+", "A-", "B+", "B-", "AB+", "AB-", "O+", "O-"]
@@ -288,96 +293,6 @@ class BodyMeasures(BaseModel):
     def bsa_m2(self) -> float:
         """Body surface area by Mosteller: sqrt(height cm x weight kg / 3600)."""
         return round((self.height_cm * self.weight_kg / 3600) ** 0.5, 3)
-
-
-class PromptRef(BaseModel):
-    id: str
-    version: int
-
-
-class BlockTiming(BaseModel):
-    block: str
-    seconds: float = Field(ge=0, description="Wall-clock: retrieval, model calls and building")
-
-
-class ChunkRef(BaseModel):
-    chunk_id: str
-    document: str
-    document_sha256: str
-
-
-class RequestedRecord(BaseModel):
-    """The request as it was understood, whether from a prompt or from fields: what the
-    record must hold (a rule checks every stored record against it)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    blocks: list[str] = Field(description="Treatment blocks asked for, each required")
-    age: int | None = Field(None, description="Age at diagnosis asked for")
-    age_now: int | None = Field(None, description='Age today asked for ("18, had it at 13")')
-    sex: Sex | None = None
-    diagnosis: str | None = Field(None, description="The tumour or tumour group asked for")
-    diagnosis_codes: list[str] = Field(
-        default_factory=list, description="ICD-O-3 morphologies that satisfy it"
-    )
-    metastatic: bool | None = None
-    relapse: bool | None = None
-    second_tumour: str | None = None
-    second_tumour_codes: list[str] = Field(default_factory=list)
-    second_tumour_blocks: list[str] | None = Field(
-        None,
-        description="Treatment blocks asked for the second tumour, each required; none named "
-        "(and records made before it was kept): null, the second tumour then follows the "
-        "first tumour's kinds of treatment where its evidence allows",
-    )
-    shunt: bool | None = Field(
-        None, description="A CSF diversion (shunt) asked for (true) or refused (false)"
-    )
-    triple_intrathecal: bool | None = Field(
-        None, description="Triple intrathecal therapy asked for (true) or refused (false)"
-    )
-    brachytherapy: bool | None = Field(
-        None, description="A brachytherapy course asked for (true) or refused (false)"
-    )
-    metabolic_therapy: bool | None = Field(
-        None, description="Metabolic (radionuclide) therapy asked for (true) or refused (false)"
-    )
-    genetic_conditions: list[str] = Field(
-        default_factory=list, description="Predisposition syndromes asked for (English names)"
-    )
-    from_fields: list[str] = Field(
-        default_factory=list, description="What explicit fields set, over the prompt"
-    )
-
-
-class Provenance(BaseModel):
-    """Everything needed to reproduce and audit the record."""
-
-    generator: str
-    backend: str
-    model: str
-    model_sha256: str | None
-    prompts: list[PromptRef]
-    chunks: list[ChunkRef]
-    seed: int
-    request: str
-    reference_date: date
-    language: str
-    locale: str | None = Field(
-        None,
-        description="Faker locale of the invented identity (records made before it was kept "
-        "have none)",
-    )
-    prompt_tokens: int
-    completion_tokens: int
-    # Measured, so they differ between two runs of the same seed; nothing else does.
-    model_seconds: float | None = Field(None, ge=0, description="Seconds spent in the model")
-    block_timings: list[BlockTiming] = Field(
-        default_factory=list, description="Seconds per block, in generation order"
-    )
-    parsed_request: RequestedRecord | None = Field(
-        None, description="The request as parsed (records made before it was kept have none)"
-    )
 
 
 TIMINGS = frozenset({"model_seconds", "block_timings"})

@@ -17,6 +17,11 @@ from service.generation.blocks.chemotherapy import (
 )
 from service.generation.blocks.diagnosis import diagnosed_on, diagnosis_block
 from service.generation.blocks.hsct import TransplantPlan, hsct_block, indicated, transplant_items
+from service.generation.blocks.radionuclide import (
+    RadionuclidePlan,
+    radionuclide_block,
+    radionuclide_items,
+)
 from service.generation.blocks.radiotherapy import course_item
 from service.generation.blocks.surgery import SurgeryPlan, surgery_block, surgery_items
 from service.generation.blocks.timeline import (
@@ -52,7 +57,8 @@ def treat(
     primary: bool = False,
 ) -> Treatments:
     """Chemotherapy, surgery, radiotherapy and a transplant, in that clinical order (the
-    ``primary`` tumour's with the request's shunt and intrathecal wishes)."""
+    ``primary`` tumour's with the request's shunt, intrathecal, brachytherapy and metabolic
+    therapy wishes)."""
     asked = agent.request
     plan = TreatmentPlan()
     if chemotherapy or radiotherapy:
@@ -67,6 +73,18 @@ def treat(
                 anthracycline_budget=budget,
                 triple_intrathecal=asked.triple_intrathecal if primary else None,
             )
+    sources = RadionuclidePlan()
+    if primary and (radiotherapy or asked.brachytherapy or asked.metabolic_therapy):
+        with agent.timed("radiotherapy"):
+            sources = radionuclide_block(
+                agent,
+                patient,
+                diagnosis,
+                anchor,
+                brachytherapy=asked.brachytherapy,
+                metabolic=asked.metabolic_therapy,
+                radiotherapy=radiotherapy,
+            )
     surgical = SurgeryPlan(None)
     if surgery:
         with agent.timed("surgery"):
@@ -79,7 +97,7 @@ def treat(
         cycles=[cycle_length(r.regimen) for r in plan.regimens for _ in range(r.cycles)],
         induction_cycles=induction_cycles(cycles) if cycles else 0,
         surgery=surgical.timing,
-        fractions=[c.fact.fractions for c in plan.courses],
+        fractions=[c.fact.fractions for c in plan.courses] + sources.fractions,
     )
     done = Treatments(diagnosis=diagnosis, end=dates.end)
     done.chemotherapy = administrations(agent, plan.regimens, dates.cycles)
@@ -91,6 +109,7 @@ def treat(
         )
     if dates.radiotherapy is not None:
         done.radiotherapy = [course_item(agent, c, dates.radiotherapy) for c in plan.courses]
+        done.radiotherapy += radionuclide_items(agent, sources, diagnosis, dates.radiotherapy)
     if dates.surgery is not None:
         done.surgery = surgery_items(agent, surgical, diagnosis, dates.surgery)
         done.diagnosis = surgical.with_prosthesis(agent, diagnosis)

@@ -29,6 +29,8 @@ from service.generation.blocks.chemotherapy import (
 )
 from service.generation.blocks.diagnosis import diagnosis_block
 from service.generation.blocks.others import others_block
+from service.generation.blocks.predisposition import predisposition_block
+from service.generation.blocks.radionuclide import brachytherapy_sites
 from service.generation.blocks.relapse import relapse_block, relapse_item
 from service.generation.blocks.timeline import (
     RELAPSE_AFTER,
@@ -43,14 +45,10 @@ from service.generation.identity import age_on, invent_demographics
 from service.generation.localise import in_language
 from service.generation.narrative import summarise_record
 from service.records import (
-    BlockTiming,
-    ChunkRef,
     Demographics,
     Diagnosis,
     Others,
     PatientRecord,
-    PromptRef,
-    Provenance,
     Relapse,
     SecondTumour,
 )
@@ -186,6 +184,7 @@ class PatientGenerator:
                     *excluded,
                 ),
                 blocks=request.blocks,
+                sites_first=brachytherapy_sites(agent) if request.brachytherapy else frozenset(),
             )
         try:
             return self._rest(
@@ -213,6 +212,8 @@ class PatientGenerator:
         """The record's treatments, relapse, supportive care and second tumour, after its
         diagnosis."""
         rng, seed, diagnosis_date = agent.rng, agent.seed, patient.diagnosis_date
+        with agent.timed("diagnosis"):
+            diagnosis = predisposition_block(agent, diagnosis, anchor, request.genetic_conditions)
         first = treat(
             agent,
             patient,
@@ -264,32 +265,7 @@ class PatientGenerator:
             second = second_tumour(
                 agent, patient, request.second_tumour, end, anthracycline_dose(used)
             )
-        provenance = Provenance(
-            generator=GENERATOR,
-            backend=self.model.backend,
-            model=self.model.name,
-            model_sha256=self.model.sha256,
-            prompts=[PromptRef(id=p.id, version=p.version) for p in agent.prompts.values()],
-            chunks=[
-                ChunkRef(
-                    chunk_id=c.chunk_id, document=c.document, document_sha256=c.document_sha256
-                )
-                for c in agent.retrieved.values()
-            ],
-            seed=seed,
-            request=request.prompt,
-            reference_date=today,
-            language=request.language,
-            locale=locale,
-            prompt_tokens=agent.usage.prompt_tokens,
-            completion_tokens=agent.usage.completion_tokens,
-            model_seconds=round(agent.usage.seconds, 3),
-            block_timings=[
-                BlockTiming(block=block, seconds=round(seconds, 3))
-                for block, seconds in agent.block_seconds.items()
-            ],
-            parsed_request=request.understood(),
-        )
+        provenance = agent.provenance(GENERATOR, today, locale)
         identity = json.dumps(
             [request.prompt, seed, self.model.sha256, today.isoformat(), GENERATOR],
             ensure_ascii=False,

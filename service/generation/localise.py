@@ -4,9 +4,10 @@ The blocks write English vocabulary terms (the names the facts, the validator an
 exports key on); a record asked for in Spanish gets each of them under the vocabulary's
 Spanish name once it is complete: tumours and sites, drugs (and so the second-line regimen
 and the immunosuppression), radiotherapy sites, procedures and the organs they remove,
-supportive care, conditioning regimens, metastasis and relapse sites, GvHD organs, a donor's
-relationship. The names are whole phrases as the vocabulary gives them ("metástasis óseas",
-"ganglios afectos"), so an adjective agrees with its noun. Codes, dates, doses, citations
+supportive care, conditioning regimens, metastasis and relapse sites, GvHD organs,
+predisposition syndromes, a brachytherapy's applicator, a donor's relationship. The names
+are whole phrases as the vocabulary gives them ("metástasis óseas", "ganglios afectos"), so
+an adjective agrees with its noun. Codes, dates, doses, citations
 (quotes are the guideline's own words) and the summary are left as they are; a word the
 vocabulary has no name for in the language stays English.
 """
@@ -89,7 +90,12 @@ def _diagnosis(w: Words, d: Diagnosis) -> Diagnosis:
     tumour = name_in(w.language, "tumour", d.icdo3_morphology, d.tumour)
     site = name_in(w.language, "site", d.icdo3_topography or "", "") or w.site(d.site)
     return d.model_copy(
-        update={"tumour": tumour, "site": site, "metastasis_sites": w.sites(d.metastasis_sites)}
+        update={
+            "tumour": tumour,
+            "site": site,
+            "metastasis_sites": w.sites(d.metastasis_sites),
+            "genetic_conditions": [w.named(("syndrome",), g) for g in d.genetic_conditions],
+        }
     )
 
 
@@ -113,6 +119,11 @@ def _radiotherapy(w: Words, courses: list[RadiotherapyCourse]) -> list[Radiother
             "site": w.rt_site(r.site),
             "boost": boost,
             "shielding_block_site": w.rt_site(r.shielding_block_site),
+            "brachytherapy": r.brachytherapy.model_copy(
+                update={"applicator": w.named(("radiation",), r.brachytherapy.applicator)}
+            )
+            if r.brachytherapy and r.brachytherapy.applicator
+            else r.brachytherapy,
         }
         done.append(r.model_copy(update=update))
     return done

@@ -11,8 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from knowledge.facts.text import mentions
-from knowledge.vocabulary import Term, predisposition_syndromes
+from knowledge.vocabulary import Term
 from service.records import Sex
 from service.requests.common import (
     BLOCKS,
@@ -22,6 +21,13 @@ from service.requests.common import (
     Block,
     RequestError,
     age_problem,
+)
+from service.requests.items import (
+    BRACHYTHERAPY,
+    METABOLIC,
+    SHUNT,
+    TRIPLE_INTRATHECAL,
+    syndromes_named,
 )
 from service.requests.tumours import find_tumours, refines, unknown_tumour
 
@@ -67,25 +73,6 @@ _ALL_BLOCKS = re.compile(
     re.I,
 )
 _RELAPSE = re.compile(r"relaps|reca[ií]d|recidiv|recurren", re.I)
-# A CSF diversion in English, Spanish and Portuguese ("VP shunt" one mention, so that
-# "without a VP shunt" is one negated mention).
-_SHUNT = re.compile(
-    r"(?:\bVP\s+|\bventr[ií]culo-?peritoneal\s+)?\bshunts?\b|\bderivaci[oó]n(?:es)?\b"
-    r"|\bderiva[çc](?:[ãa]o|[õo]es)\b|\bv[aá]lvulas?\b|(?-i:\bDVP\b)",
-    re.I,
-)
-_TRIPLE_INTRATHECAL = re.compile(
-    r"\btripl[ea]\s+intrat(?:h)?ecal|\bintrat(?:h)?ecal\s+tripl[ea]\b|(?-i:\bTIT\b)", re.I
-)
-# Brachytherapy and metabolic therapy are radiotherapy courses of their own: named, they
-# bring the radiotherapy block without asking for external-beam radiotherapy too.
-_BRACHYTHERAPY = re.compile(r"brachytherap|braquiterap", re.I)
-_METABOLIC = re.compile(
-    r"\bmetabolic\s+(?:radio)?therap|\bterapia\s+metab[oó]lica|\bradioterapia\s+metab[oó]lica"
-    r"|\bradionuclide\s+therap|\bradioligand\s+therap|\bterapia\s+con\s+radion[uú]clidos"
-    r"|(?-i:\b(?:131I-)?m?MIBG\b|\bmIBG\b)|\blutathera\b|\b177\s*Lu\b",
-    re.I,
-)
 _SECOND = re.compile(
     r"\b(?:second|2nd)\s+(?:primary\s+|malignant\s+)?(?:tumou?rs?|malignancy|cancer|neoplasm)|"
     r"\bsegund[oa]\s+(?:tumor|tumour|c[aá]ncer|neoplasia)\b",
@@ -192,23 +179,12 @@ def read_prompt(text: str, *, explicit: set[str]) -> Reading:
     read.morphology = _tumour_in(primary, check="diagnosis" not in explicit)
     _read_blocks(read, text, second, explicit)
     read.relapse = _asked(_RELAPSE, text)
-    read.shunt = _asked(_SHUNT, text)
-    read.triple_intrathecal = _asked(_TRIPLE_INTRATHECAL, text)
-    read.brachytherapy = _asked(_BRACHYTHERAPY, text)
-    read.metabolic_therapy = _asked(_METABOLIC, text)
-    read.genetic_conditions = _syndromes(text)
+    read.shunt = _asked(SHUNT, text)
+    read.triple_intrathecal = _asked(TRIPLE_INTRATHECAL, text)
+    read.brachytherapy = _asked(BRACHYTHERAPY, text)
+    read.metabolic_therapy = _asked(METABOLIC, text)
+    read.genetic_conditions = syndromes_named(text, _negated)
     return read
-
-
-def _syndromes(text: str) -> tuple[str, ...]:
-    """The predisposition syndromes the prompt gives the patient ("with Li-Fraumeni
-    syndrome", "con síndrome de Down", "with NF1"); "without NF1" gives none."""
-    named = [
-        m.term.term
-        for m in mentions(text, predisposition_syndromes())
-        if not _negated(text, m.start)
-    ]
-    return tuple(dict.fromkeys(named))
 
 
 def _asked(pattern: re.Pattern[str], text: str) -> bool | None:
@@ -254,7 +230,7 @@ def _negated(text: str, start: int) -> bool:
 
 def _mentions(text: str) -> list[_Mention]:
     # "metabolic radiotherapy" asks for a metabolic course, not external-beam radiotherapy
-    courses = [m.span() for m in _METABOLIC.finditer(text)]
+    courses = [m.span() for m in METABOLIC.finditer(text)]
     found = []
     for block, pattern in _BLOCK_WORDS.items():
         for match in pattern.finditer(text):

@@ -9,10 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 
-from knowledge.vocabulary import drug_by_name, syndrome_by_name
 from service.generation.identity import age_on
 from service.records import ChemotherapyAdministration, PatientRecord
-from service.requests.common import is_triple_intrathecal
 from service.validation.bounds import SexTerms, words_pattern
 from service.validation.context import (
     CheckContext,
@@ -23,6 +21,7 @@ from service.validation.context import (
     radiotherapy_items,
     surgery_items,
 )
+from service.validation.requested_items import items_missing
 
 
 def _given(c: ChemotherapyAdministration) -> str:
@@ -58,12 +57,6 @@ def dated_events(record: PatientRecord) -> Iterator[tuple[str, date]]:
             )
     if record.relapse:
         yield "relapse", record.relapse.date
-
-
-def _syndrome(name: str) -> str:
-    """A syndrome's English name, from any language's (a Spanish record's)."""
-    found = syndrome_by_name(name)
-    return found.term if found else name
 
 
 @check()
@@ -328,46 +321,7 @@ def missing_from(record: PatientRecord) -> Iterator[tuple[str, str]]:
                         f"second tumour's {block}",
                         f"asked for, not in the record's second tumour ({second.diagnosis.tumour})",
                     )
-    yield from _items_missing(record)
-
-
-def _items_missing(record: PatientRecord) -> Iterator[tuple[str, str]]:
-    """A shunt, triple intrathecal therapy, brachytherapy and metabolic therapy, asked for or
-    refused; the predisposition syndromes asked for."""
-    asked = record.provenance.parsed_request
-    if asked is None:
-        return
-    for technique, wanted in (
-        ("brachytherapy", asked.brachytherapy),
-        ("metabolic", asked.metabolic_therapy),
-    ):
-        given = [r.site for r in record.radiotherapy if r.technique == technique]
-        what = "brachytherapy" if technique == "brachytherapy" else "metabolic therapy"
-        if wanted and not given:
-            yield what, "asked for, no radiotherapy course is one"
-        if wanted is False and given:
-            yield what, f"refused, the record gives it ({', '.join(given)})"
-    held = {_syndrome(name) for name in record.diagnosis.genetic_conditions}
-    if lacking := [name for name in asked.genetic_conditions if _syndrome(name) not in held]:
-        shown = ", ".join(record.diagnosis.genetic_conditions) or "none"
-        yield "genetic conditions", f"{', '.join(lacking)} asked for, the record gives {shown}"
-    shunts = [s.shunt.type for s in record.surgery if s.shunt]
-    if asked.shunt and not shunts:
-        yield "shunt", "asked for, no surgery item has one"
-    if asked.shunt is False and shunts:
-        yield "shunt", f"refused, the record has {', '.join(shunts)}"
-    if asked.triple_intrathecal is None:
-        return
-    given = record.intrathecal.drugs if record.intrathecal else []
-    inns = [d.term if (d := drug_by_name(name)) else name for name in given]
-    triple = is_triple_intrathecal(inns)
-    if asked.triple_intrathecal and not triple:
-        yield (
-            "triple intrathecal",
-            f"asked for, the record gives {' + '.join(given) if given else 'none'}",
-        )
-    if asked.triple_intrathecal is False and triple:
-        yield "triple intrathecal", f"refused, the record gives {' + '.join(given)}"
+    yield from items_missing(record)
 
 
 @check()

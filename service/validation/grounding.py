@@ -37,7 +37,7 @@ from service.records import (
     StemCellTransplant,
     Surgery,
 )
-from service.validation import verifier
+from service.validation import verifier, verifier_sources
 from service.validation.codes import Vocabulary
 from service.validation.context import (
     CheckContext,
@@ -234,7 +234,7 @@ def _supported(
             ("syndrome_in_quote", {"syndrome": name, "citations": cited})
             for name in item.genetic_conditions
             if not any(
-                verifier.names_syndrome(q, name) and _names_tumour(q, item.icdo3_morphology)
+                verifier_sources.names_syndrome(q, name) and _names_tumour(q, item.icdo3_morphology)
                 for q in quotes
             )
         ]
@@ -255,14 +255,15 @@ def _course_supported(
             ("radiotherapy_site_dose", {"site": item.site, "dose": item.dose, "citations": cited})
         )
     if (m := item.metabolic) is not None and not any(
-        verifier.states_activity(q, m.radiopharmaceutical, m.activity, m.activity_unit)
+        verifier_sources.states_activity(q, m.radiopharmaceutical, m.activity, m.activity_unit)
         for q in quotes
     ):
         given = f"{m.radiopharmaceutical} {m.activity:g} {m.activity_unit}"
         problems.append(("activity_in_quote", {"given": given, "citations": cited}))
     if (b := item.brachytherapy) is not None:
         unnamed = [
-            verifier.brachytherapy_unnamed(q, b.source, b.applicator, b.dose_rate) for q in quotes
+            verifier_sources.brachytherapy_unnamed(q, b.source, b.applicator, b.dose_rate)
+            for q in quotes
         ]
         if all(unnamed):
             fewest = min(unnamed, key=len)

@@ -38,6 +38,7 @@ _NAMED = {
     "surgical_procedures.csv": "procedure",
     "supportive_care.csv": "term",
     "conditioning_regimens.csv": "name",
+    "predisposition_syndromes.csv": "syndrome",
 }
 # "Not otherwise specified", in either language.
 _QUALIFIER = re.compile(r",\s*(?:nos|sai)$", re.IGNORECASE)

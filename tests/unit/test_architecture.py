@@ -140,8 +140,19 @@ def test_every_module_imports(name):
 # The fact extractors generation reads values with; the grounding verifier must not reuse
 # them, or it repeats their mistakes (issue 15: "cyclophosphamide and vincristine 1.5 mg/m2"
 # read as a cyclophosphamide dose, then verified by the same reading).
-EXTRACTORS = ("knowledge.evidence", "knowledge.care_facts", "knowledge.facts", "service.generation")
-VERIFIER = ("service.validation.verifier", "service.validation.grounding")
+EXTRACTORS = (
+    "knowledge.evidence",
+    "knowledge.care_facts",
+    "knowledge.facts",
+    "knowledge.predisposition",
+    "knowledge.radionuclides",
+    "service.generation",
+)
+VERIFIER = (
+    "service.validation.verifier",
+    "service.validation.verifier_sources",
+    "service.validation.grounding",
+)
 RECORD_MODEL = "service.records"  # data only: followed no further, its imports checked below
 
 

@@ -105,7 +105,7 @@ def test_another_activity_or_a_total_for_a_per_kg_one_is_a_problem(activity, uni
 def brachytherapy(**details: Any):
     def edit(data: dict[str, Any]) -> None:
         data["radiotherapy"][0].update(
-            site="bladder and prostate",
+            site="bladder",
             dose=27.5,
             fractions=5,
             technique="brachytherapy",

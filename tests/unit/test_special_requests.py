@@ -12,6 +12,7 @@ from service.records import PatientRecord, RequestedRecord
 from service.requests import RequestError, parse_request, request_from
 from service.validation.clinical import missing_from
 from tests.records import full_record_data
+from tests.unit.test_blocks import corpus, errors, generator  # noqa: F401 (fixture)
 
 
 @pytest.mark.parametrize(
@@ -134,3 +135,105 @@ def test_request_honoured_passes_a_record_holding_them_in_spanish_too():
     assert list(missing_from(passing)) == []
     refused = RequestedRecord(blocks=[], brachytherapy=False, metabolic_therapy=False)
     assert list(missing_from(stored(refused))) == []  # external beam only
+
+
+# -- generation (SchemaModel over the bundled corpus) ----------------------------------------
+
+
+def generate(index, prompt: str, seed: int) -> PatientRecord:
+    return generator(index).generate_one(parse_request(prompt), seed=seed).record
+
+
+def test_mibg_therapy_asked_for_is_the_induction_activity_cited_and_verified(corpus):  # noqa: F811
+    prompt = "4-year-old with high-risk neuroblastoma, chemotherapy and MIBG therapy"
+    for seed in range(2):
+        record = generate(corpus, prompt, seed)
+        (course,) = record.radiotherapy  # no external beam: it was not asked for
+        assert course.technique == "metabolic" and course.dose is None
+        assert course.metabolic is not None
+        assert (course.metabolic.activity, course.metabolic.activity_unit) == (18.0, "mCi/kg")
+        assert "ANBL1531" in course.citations[0].quote  # induction, not the refractory 12 mCi/kg
+        assert list(missing_from(record)) == [] and errors(corpus, record) == []
+
+
+def test_brachytherapy_asked_for_is_at_a_site_its_passage_names_and_fits_the_sex(corpus):  # noqa: F811
+    for prompt, site, applicator in (
+        (
+            "niña de 4 años con rabdomiosarcoma embrionario, quimioterapia y braquiterapia",
+            "vagina",
+            "endocavitaria",
+        ),
+        (
+            "niño de 4 años con rabdomiosarcoma embrionario, quimioterapia y braquiterapia",
+            "próstata",
+            "intersticial",
+        ),
+    ):
+        record = generate(corpus, prompt, 2)
+        (course,) = record.radiotherapy
+        assert (course.site, course.dose, course.fractions) == (site, 27.5, 5)
+        assert course.brachytherapy is not None
+        assert (course.brachytherapy.source, course.brachytherapy.applicator) == (
+            "Ir-192",
+            applicator,
+        )
+        assert course.brachytherapy.dose_rate == "HDR"
+        assert list(missing_from(record)) == [] and errors(corpus, record) == []
+
+
+def test_a_syndrome_asked_for_is_cited_to_the_sentence_tying_it_to_the_tumour(corpus):  # noqa: F811
+    record = generate(corpus, "8-year-old with osteosarcoma and Li-Fraumeni syndrome", 0)
+    assert record.diagnosis.genetic_conditions == ["Li-Fraumeni syndrome"]
+    assert any("Li-Fraumeni" in c.quote for c in record.diagnosis.citations)
+    assert errors(corpus, record) == []
+    spanish = generate(corpus, "niña de 3 años con LLA y síndrome de Down", 0)
+    assert spanish.diagnosis.genetic_conditions == ["síndrome de Down"]
+    assert "Predisposición: síndrome de Down" in spanish.summary
+    assert list(missing_from(spanish)) == [] and errors(corpus, spanish) == []
+
+
+@pytest.mark.parametrize(
+    ("prompt", "error"),
+    [
+        ("osteosarcoma with Down syndrome", r"Down syndrome was asked for.*they tie Li-Fraumeni"),
+        (
+            "osteosarcoma with chemotherapy and MIBG therapy",
+            r"metabolic therapy was asked for.*osteosarcoma",
+        ),
+        (
+            "osteosarcoma with chemotherapy and brachytherapy",
+            r"brachytherapy was asked for.*osteosarcoma",
+        ),
+    ],
+)
+def test_what_the_guideline_does_not_give_is_refused_naming_it(corpus, prompt, error):  # noqa: F811
+    with pytest.raises(RequestError, match=error):
+        generate(corpus, prompt, 1)
+
+
+def test_not_asked_they_appear_now_and_then_where_the_evidence_makes_them_usual(corpus):  # noqa: F811
+    # Seeds whose own draws fall under the odds (8.5% for a syndrome, 30% for MIBG).
+    tied = generate(corpus, "6-year-old with Wilms tumour, chemotherapy", 13)
+    assert len(tied.diagnosis.genetic_conditions) == 1
+    assert errors(corpus, tied) == []
+    assert (
+        generate(
+            corpus, "6-year-old with Wilms tumour, chemotherapy", 12
+        ).diagnosis.genetic_conditions
+        == []
+    )
+    high_risk = "4-year-old with metastatic neuroblastoma, chemotherapy and radiotherapy"
+    courses = generate(corpus, high_risk, 3).radiotherapy
+    assert [c.technique for c in courses if c.technique == "metabolic"] == ["metabolic"]
+    assert [c for c in generate(corpus, high_risk, 4).radiotherapy if c.metabolic] == []
+    localised = "4-year-old with localised neuroblastoma, chemotherapy and radiotherapy"
+    assert [c for c in generate(corpus, localised, 3).radiotherapy if c.metabolic] == []
+    refused = "4-year-old with metastatic neuroblastoma, chemotherapy and radiotherapy, no MIBG"
+    assert [c for c in generate(corpus, refused, 3).radiotherapy if c.metabolic] == []
+
+
+def test_a_brachytherapy_sentence_is_never_an_external_beam_course(corpus):  # noqa: F811
+    prompt = "niña de 4 años con rabdomiosarcoma embrionario, quimioterapia y radioterapia"
+    for seed in range(3):
+        for course in generate(corpus, prompt, seed).radiotherapy:
+            assert course.technique == "brachytherapy" or course.dose != 27.5

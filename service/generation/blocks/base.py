@@ -18,6 +18,7 @@ from knowledge.store import PassageIndex
 from models.base import ChatMessage, LanguageModel
 from prompts import PromptTemplate, load_prompt
 from service.generation.options import GenerationOptions
+from service.provenance import BlockTiming, ChunkRef, PromptRef, Provenance
 from service.records import Citation, Sex
 from service.requests import ParsedRequest
 
@@ -182,6 +183,36 @@ class Agent:
     def cite_all(self, facts: Sequence[Fact]) -> list[Citation]:
         unique = {(f.chunk_id, f.quote): f for f in facts}
         return [self.cite(f) for f in unique.values()]
+
+    def provenance(self, generator: str, today: date, locale: str) -> Provenance:
+        """What the record was made from and how: the model, prompts and passages used, the
+        seed, the request as understood, tokens and timings."""
+        return Provenance(
+            generator=generator,
+            backend=self.model.backend,
+            model=self.model.name,
+            model_sha256=self.model.sha256,
+            prompts=[PromptRef(id=p.id, version=p.version) for p in self.prompts.values()],
+            chunks=[
+                ChunkRef(
+                    chunk_id=c.chunk_id, document=c.document, document_sha256=c.document_sha256
+                )
+                for c in self.retrieved.values()
+            ],
+            seed=self.seed,
+            request=self.request.prompt,
+            reference_date=today,
+            language=self.request.language,
+            locale=locale,
+            prompt_tokens=self.usage.prompt_tokens,
+            completion_tokens=self.usage.completion_tokens,
+            model_seconds=round(self.usage.seconds, 3),
+            block_timings=[
+                BlockTiming(block=block, seconds=round(seconds, 3))
+                for block, seconds in self.block_seconds.items()
+            ],
+            parsed_request=self.request.understood(),
+        )
 
     def shuffled(self, items: Sequence[T]) -> list[T]:
         """Options in a seeded order: small models favour the first one offered."""

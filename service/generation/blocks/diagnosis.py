@@ -22,6 +22,7 @@ from service.generation.constraints import METASTASIS_SITES, EvidenceLabels, dia
 from service.records import Diagnosis
 from service.requests import RequestError
 from service.requests.tumours import covers
+from service.validation.bounds import Bounds
 
 
 def diagnosis_block(
@@ -34,6 +35,7 @@ def diagnosis_block(
     exclude: Collection[str] = (),
     blocks: Sequence[str] = (),
     about: str | None = None,
+    sites_first: frozenset[str] = frozenset(),
 ) -> tuple[Diagnosis, str]:
     """The diagnosis and the sha256 of the guideline that states its morphology code.
 
@@ -43,7 +45,9 @@ def diagnosis_block(
     (the fact index's coverage) supports all of them are offered first. ``about``: what
     the passages are retrieved for, the request's prompt by default (a second tumour's own
     name: the prompt describes the first, whose guideline would then outweigh the second
-    tumour's own and become its anchor)."""
+    tumour's own and become its anchor). ``sites_first``: topography categories ("C67")
+    offered alone where a tumour may arise in one of them (a brachytherapy asked for is
+    given at the sites its passages name)."""
     query = (
         f"{about or agent.request.prompt}. Diagnosis, tumour type and primary site, "
         "ICD-O-3 morphology and topography codes."
@@ -86,7 +90,10 @@ def diagnosis_block(
             "run `clinsynth ingest` on guideline PDFs first (`clinsynth coverage` shows "
             "which tumours the ingested guidelines treat)"
         )
-    uncoded = [m for m in morphologies if not _same_document(sheet, m, sheet.topographies)]
+    # A tumour whose retrieved passages give no site (or none of ``sites_first``): its
+    # document's site passages are retrieved too.
+    first = _possible(sites_first, patient.sex)
+    uncoded = [m for m in morphologies if not _preferred(_sites_of(sheet, m), first, only=True)]
     for m in unique_by(uncoded, lambda m: sheet.chunk(m.chunk_id).document_sha256):
         # The sites a guideline codes may sit in another passage than its tumour's code.
         where = {"document_sha256": sheet.chunk(m.chunk_id).document_sha256}
@@ -95,12 +102,7 @@ def diagnosis_block(
     if uncoded:
         sheet = build_evidence_sheet(chunks)
     options = [
-        (
-            m,
-            agent.shuffled(
-                [t for t in _same_document(sheet, m, sheet.topographies) if _may_arise(m, t)]
-            ),
-        )
+        (m, agent.shuffled(_preferred(_sites_of(sheet, m), first)))
         for m in agent.shuffled(_in_best_document(agent, sheet, morphologies, blocks))
     ]
     labels = EvidenceLabels(sheet)
@@ -145,6 +147,30 @@ def diagnosis_block(
     anchor = sheet.chunk(morphology.chunk_id).document_sha256
     agent.protocols[anchor] = _protocol(agent, morphology, anchor)
     return diagnosis, anchor
+
+
+def _sites_of(sheet: EvidenceSheet, morphology: CodeFact) -> list[CodeFact]:
+    return [
+        t
+        for t in _same_document(sheet, morphology, sheet.topographies)
+        if _may_arise(morphology, t)
+    ]
+
+
+def _possible(categories: frozenset[str], sex: str) -> frozenset[str]:
+    """The topography categories a patient of ``sex`` can have a tumour in (no vagina for a
+    boy, no prostate for a girl: the validator's sex-specific categories)."""
+    specific = Bounds.load().sex_specific
+    other = specific.female if sex == "male" else specific.male
+    return frozenset(c for c in categories if c not in other.topography_prefixes)
+
+
+def _preferred(
+    sites: list[CodeFact], first: frozenset[str], *, only: bool = False
+) -> list[CodeFact]:
+    """The sites in ``first`` where there are any (``only``: none else), else all."""
+    preferred = [t for t in sites if t.code[:3] in first]
+    return preferred if preferred or (first and only) else sites
 
 
 def _protocol(agent: Agent, morphology: CodeFact, anchor: str) -> tuple[str, ...]:
