@@ -25,6 +25,7 @@ from service.provenance import RequestedRecord as RequestedRecord
 
 Sex = Literal["female", "male"]
 BloodGroup = Literal["A+", "A-", "B+", "B-", "AB+", "AB-", "O+", "O-"]
+RiskGroup = Literal["low", "standard", "intermediate", "high"]  # knowledge.risk.RISK_GROUPS
 RadiotherapyTechnique = Literal["external_beam", "proton", "tbi", "brachytherapy", "metabolic"]
 
 
@@ -78,6 +79,12 @@ class Diagnosis(ClinicalItem):
     )
     genetic_conditions: list[str] = Field(
         default_factory=list, description="Cancer predisposition syndromes, e.g. Li-Fraumeni"
+    )
+    risk_group: RiskGroup | None = Field(
+        None,
+        description="The protocol risk group the treatment is for, where the guideline's "
+        "regimens or radiotherapy are stratified by one; cited to the passage or heading "
+        "naming it",
     )
     code_source: str = Field(
         CODE_SOURCE,

@@ -55,6 +55,7 @@ class ParsedRequest:
     brachytherapy: bool | None = None  # a brachytherapy course asked for or refused
     metabolic_therapy: bool | None = None  # a metabolic (radionuclide) course asked or refused
     genetic_conditions: tuple[str, ...] = ()  # predisposition syndromes asked for
+    risk_group: str | None = None  # a protocol risk group asked for (knowledge.risk)
 
     @property
     def blocks(self) -> list[str]:
