@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from knowledge.sections import Heading
+
 
 class TableCell(BaseModel):
     """One cell of a table row, as it stands on its page: ``text`` is the exact page text
@@ -44,6 +46,11 @@ class GuidelineChunk(BaseModel):
     )
     source_end: int | None = Field(None, ge=0)
     cells: list[TableCell] = Field(default_factory=list)
+    headings: list[Heading] = Field(
+        default_factory=list,
+        description="Headings in effect where the chunk starts and those inside it "
+        "(knowledge.sections); empty for chunks ingested before headings were kept",
+    )
 
     @property
     def document_id(self) -> str:
@@ -65,6 +72,10 @@ class GuidelineChunk(BaseModel):
             data["source_start"], data["source_end"] = self.source_start, self.source_end
         if self.cells:
             data["cells"] = json.dumps([c.model_dump() for c in self.cells], ensure_ascii=False)
+        if self.headings:
+            data["headings"] = json.dumps(
+                [h.model_dump() for h in self.headings], ensure_ascii=False
+            )
         return data
 
 

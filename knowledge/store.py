@@ -17,6 +17,7 @@ from knowledge.chunks import GuidelineChunk, RetrievedChunk, TableCell
 from knowledge.embeddings import Embedder
 from knowledge.facts.store import FactIndex
 from knowledge.registry import DocumentRegistry
+from knowledge.sections import Heading
 
 _ADD_BATCH = 256
 
@@ -245,4 +246,5 @@ def _meta(metadata: Any) -> dict[str, Any]:
         "source_start": None if source[0] is None else int(source[0]),
         "source_end": None if source[1] is None else int(source[1]),
         "cells": [TableCell(**c) for c in json.loads(metadata.get("cells") or "[]")],
+        "headings": [Heading(**h) for h in json.loads(metadata.get("headings") or "[]")],
     }
