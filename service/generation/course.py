@@ -72,7 +72,9 @@ def treat(
                 radiotherapy=radiotherapy,
                 anthracycline_budget=budget,
                 triple_intrathecal=asked.triple_intrathecal if primary else None,
+                risk_group=asked.risk_group if primary else None,
             )
+        diagnosis = plan.with_risk(agent, diagnosis)
     sources = RadionuclidePlan()
     if primary and (radiotherapy or asked.brachytherapy or asked.metabolic_therapy):
         with agent.timed("radiotherapy"):

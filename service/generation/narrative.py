@@ -30,6 +30,11 @@ PHRASES = {
         "diagnosed_female": "diagnosed",
         "metastatic": "with metastases to {sites}",
         "localised": "without metastases",
+        "risk": "Risk group: {group}.",
+        "risk_low": "low",
+        "risk_standard": "standard",
+        "risk_intermediate": "intermediate",
+        "risk_high": "high",
         "chemotherapy": "Chemotherapy: {cycles} cycles ({drugs}).",
         "radiotherapy": "Radiotherapy to {site}: {dose:g} Gy in {fractions} fractions.",
         "brachytherapy": "Brachytherapy ({source}) to {site}: {dose:g} Gy in {fractions} "
@@ -54,6 +59,11 @@ PHRASES = {
         "diagnosed_female": "diagnosticada",
         "metastatic": "con metástasis en {sites}",
         "localised": "sin metástasis",
+        "risk": "Grupo de riesgo: {group}.",
+        "risk_low": "bajo",
+        "risk_standard": "estándar",
+        "risk_intermediate": "intermedio",
+        "risk_high": "alto",
         "chemotherapy": "Quimioterapia: {cycles} ciclos ({drugs}).",
         "radiotherapy": "Radioterapia en {site}: {dose:g} Gy en {fractions} fracciones.",
         "brachytherapy": "Braquiterapia ({source}) en {site}: {dose:g} Gy en {fractions} "
@@ -106,6 +116,8 @@ def summarise(
             spread=spread,
         )
     ]
+    if diagnosis.risk_group:
+        parts.append(say["risk"].format(group=say[f"risk_{diagnosis.risk_group}"]))
     if chemotherapy:
         parts.append(
             say["chemotherapy"].format(

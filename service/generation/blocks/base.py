@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from knowledge.chunks import RetrievedChunk
 from knowledge.evidence import EvidenceSheet, Fact, build_evidence_sheet
+from knowledge.sections import Heading
 from knowledge.store import PassageIndex
 from models.base import ChatMessage, LanguageModel
 from prompts import PromptTemplate, load_prompt
@@ -178,6 +179,22 @@ class Agent:
         chunk = self.retrieved[fact.chunk_id]
         return Citation(
             chunk_id=chunk.chunk_id, document=chunk.document, page=chunk.page, quote=fact.quote
+        )
+
+    def cite_heading(self, heading: Heading) -> Citation:
+        """A citation of a heading, verbatim in the chunk it stands in (fetched from the
+        store when no query retrieved it)."""
+        chunk = self.retrieved.get(heading.chunk_id)
+        get = getattr(self.store, "get", None)
+        if chunk is None and get is not None:
+            for stored in get([heading.chunk_id]):
+                chunk = self.retrieved.setdefault(
+                    stored.chunk_id, RetrievedChunk(**stored.model_dump(), score=0.0)
+                )
+        if chunk is None:
+            raise GenerationError(f"the heading {heading.text!r} stands in no stored passage")
+        return Citation(
+            chunk_id=chunk.chunk_id, document=chunk.document, page=chunk.page, quote=heading.text
         )
 
     def cite_all(self, facts: Sequence[Fact]) -> list[Citation]:

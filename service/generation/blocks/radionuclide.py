@@ -174,11 +174,12 @@ def _pick(
     agent: Agent, options: list[_Option], *, asked: bool, diagnosis: Diagnosis, kind: str
 ) -> _Option | None:
     """One option, seeded: always when asked for, else now and then (a statement for
-    high-risk disease only for a metastatic record), drawn with a generator of its own so
-    that a record without one keeps every other choice."""
+    high-risk disease only for a metastatic or high-risk record), drawn with a generator of
+    its own so that a record without one keeps every other choice."""
     if asked:
         return agent.shuffled(options)[0] if options else None
-    options = [f for f in options if not f.high_risk or diagnosis.metastatic]
+    high = diagnosis.metastatic or diagnosis.risk_group == "high"
+    options = [f for f in options if not f.high_risk or high]
     draw = random.Random(f"{agent.seed}:{kind}")
     if not options or draw.random() >= GIVEN_WHEN_STATED:
         return None

@@ -7,9 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
+from typing import Any
 
-from knowledge.evidence import RadiotherapyFact, TechniqueFact
-from service.generation.blocks.base import Agent
+from knowledge.evidence import EvidenceSheet, RadiotherapyFact, TechniqueFact
+from service.generation.blocks.base import Agent, GenerationError
+from service.generation.constraints import NO_BOOST, EvidenceLabels
 from service.records import RadiotherapyBoost, RadiotherapyCourse, RadiotherapyTechnique
 from service.validation.bounds import Bounds
 
@@ -63,3 +65,63 @@ def total_body_irradiation(agent: Agent, fact: RadiotherapyFact, start: date) ->
 
 def is_total_body(fact: RadiotherapyFact) -> bool:
     return fact.site == TOTAL_BODY
+
+
+def course_listing(
+    courses: list[RadiotherapyFact],
+    boosts: list[RadiotherapyFact],
+    sheet: EvidenceSheet,
+    labels: EvidenceLabels,
+) -> str:
+    lines = [
+        f"- {r.site}: {r.dose:g} Gy in {r.fractions} fractions (source {labels(r.chunk_id)})"
+        for r in courses
+    ]
+    lines += [f"- boost to {b.site}: {b.dose:g} Gy (source {labels(b.chunk_id)})" for b in boosts]
+    lines += [
+        f"- technique: {t.technique} (source {labels(t.chunk_id)})"
+        for t in offered_techniques(sheet)
+    ]
+    return "\n".join(lines) or "- none"
+
+
+def chosen_courses(
+    courses: list[RadiotherapyFact],
+    boosts: list[RadiotherapyFact],
+    sheet: EvidenceSheet,
+    items: list[Any],
+) -> list[ChosenCourse]:
+    by_value = {(r.site, r.dose, r.fractions): r for r in courses}
+    techniques: dict[str, TechniqueFact] = {t.technique: t for t in offered_techniques(sheet)}
+    chosen: dict[str, ChosenCourse] = {}
+    for item in items:
+        fact = by_value.get((item.get("site"), item.get("dose"), item.get("fractions")))
+        wanted = item.get("technique", EXTERNAL_BEAM)
+        if fact is None or (wanted != EXTERNAL_BEAM and wanted not in techniques):
+            raise GenerationError(f"radiotherapy item not in the evidence: {item!r}")
+        technique_fact = techniques.get(wanted)
+        boost = item.get("boost", NO_BOOST)
+        boost_fact = None
+        if isinstance(boost, dict):
+            boost_fact = next(
+                (b for b in boosts if (b.site, b.dose) == (boost.get("site"), boost.get("dose"))),
+                None,
+            )
+            if boost_fact is None:
+                raise GenerationError(f"radiotherapy boost not in the evidence: {boost!r}")
+        chosen.setdefault(
+            fact.site,
+            ChosenCourse(
+                fact,
+                technique=technique_fact.technique if technique_fact else EXTERNAL_BEAM,
+                technique_fact=technique_fact,
+                boost=boost_fact if boost_fact and boost_fits(fact, boost_fact) else None,
+            ),
+        )
+    return list(chosen.values())
+
+
+def offered_techniques(sheet: EvidenceSheet) -> list[TechniqueFact]:
+    """Proton therapy where a passage offers it; brachytherapy and metabolic therapy need
+    a source, applicator or activity that no passage of the corpus states, so never."""
+    return [t for t in sheet.techniques if t.technique == "proton"]

@@ -20,6 +20,7 @@ from knowledge.applicability import regimen_scope
 from knowledge.chunks import RetrievedChunk
 from knowledge.evidence import (
     EvidenceSheet,
+    Fact,
     IntrathecalFact,
     RadiotherapyFact,
     Regimen,
@@ -43,12 +44,14 @@ from service.generation.blocks.hsct import TransplantPlan
 from service.generation.blocks.radiotherapy import (
     EXTERNAL_BEAM,
     ChosenCourse,
-    boost_fits,
+    chosen_courses,
+    course_listing,
     is_total_body,
+    offered_techniques,
 )
+from service.generation.blocks.risk import RiskChoice, choose_risk, with_risk
 from service.generation.blocks.timeline import FIRST_LINE_CHEMOTHERAPY_DAYS
 from service.generation.constraints import (
-    NO_BOOST,
     EvidenceLabels,
     cycle_options,
     regimen_label,
@@ -87,6 +90,13 @@ class TreatmentPlan:
     courses: list[ChosenCourse] = field(default_factory=list)
     intrathecal: IntrathecalFact | None = None
     intrathecal_facts: list[IntrathecalFact] = field(default_factory=list)
+    risk: RiskChoice = field(default_factory=RiskChoice)
+    risk_options: list[Fact] = field(default_factory=list)  # what the risk group was read from
+
+    def with_risk(self, agent: Agent, diagnosis: Diagnosis) -> Diagnosis:
+        """The diagnosis with the risk group the options chosen are for, cited."""
+        chosen = [r.regimen for r in self.regimens] + [c.fact for c in self.courses]
+        return with_risk(agent, diagnosis, self.risk, chosen, self.risk_options)
 
 
 def treatment_block(
@@ -99,6 +109,7 @@ def treatment_block(
     radiotherapy: bool,
     anthracycline_budget: float,
     triple_intrathecal: bool | None = None,
+    risk_group: str | None = None,
 ) -> TreatmentPlan:
     offer = _offer(agent, patient, diagnosis, [agent.protocol(anchor)], chemotherapy, radiotherapy)
     if (chemotherapy and not offer.regimens) or (radiotherapy and not offer.courses):
@@ -125,14 +136,23 @@ def treatment_block(
             + ("; ".join(" + ".join(f.drugs) for f in offer.intrathecal) or "none")
             + ")"
         )
+    # One risk group's arm: the options for the group asked for or drawn.
+    options: dict[str, list[Fact]] = {
+        "chemotherapy": list(first_line(offer.regimens)) if chemotherapy else [],
+        "radiotherapy": list(offer.courses) if radiotherapy else [],
+    }
+    risk = choose_risk(
+        agent, diagnosis, options, agent.retrieved.__getitem__, risk_group, also=boosts
+    )
     regimens = agent.shuffled(
         [
             r
             for r in first_line(offer.regimens)
-            if anthracycline_dose(r.drugs) <= anthracycline_budget
+            if anthracycline_dose(r.drugs) <= anthracycline_budget and risk.fits(r)
         ]
     )
-    courses = agent.shuffled(offer.courses)
+    courses = agent.shuffled([c for c in offer.courses if risk.fits(c)])
+    boosts = [b for b in boosts if risk.fits(b)]
     openers = opening_regimens(regimens)
     schema = treatment_schema(
         regimens,
@@ -146,17 +166,18 @@ def treatment_block(
         openers=openers,
     )
     if not schema["properties"]:
-        return TreatmentPlan()
+        return TreatmentPlan(risk=risk)
     answer = agent.ask(
         "treatment",
         schema,
         regimens=_regimen_listing(regimens, labels),
-        radiotherapy=_course_listing(courses, boosts, rt_sheet, labels),
+        radiotherapy=course_listing(courses, boosts, rt_sheet, labels),
         intrathecal=", ".join(f"{' + '.join(f.drugs)} ({labels(f.chunk_id)})" for f in intrathecal)
         or "none",
         chemotherapy_rule="mandatory" if "chemotherapy" in schema["properties"] else "none",
         radiotherapy_rule="mandatory" if "radiotherapy" in schema["properties"] else "none",
-        patient=f"{patient.describe()}; {diagnosis.tumour} of the {diagnosis.site}",
+        patient=f"{patient.describe()}; {diagnosis.tumour} of the {diagnosis.site}"
+        + (f"; {risk.group} risk" if risk.group else ""),
     )
     # Only the blocks the schema offered are read, whatever else a backend returns.
     items = answer.get("chemotherapy", []) if chemotherapy else []
@@ -169,9 +190,11 @@ def treatment_block(
     chosen = within_days(chosen, FIRST_LINE_CHEMOTHERAPY_DAYS)
     plan = TreatmentPlan(
         regimens=chosen,
-        courses=_courses(courses, boosts, rt_sheet, answer.get("radiotherapy", []))
+        courses=chosen_courses(courses, boosts, rt_sheet, answer.get("radiotherapy", []))
         if "radiotherapy" in schema["properties"]
         else [],
+        risk=risk,
+        risk_options=[f for facts in options.values() for f in facts],
     )
     if chosen and intrathecal:
         plan.intrathecal = _intrathecal(intrathecal, answer.get("intrathecal"))
@@ -304,24 +327,6 @@ def _first_regimen(answer: Any, openers: list[Regimen], regimens: list[Regimen])
     return answer
 
 
-def _course_listing(
-    courses: list[RadiotherapyFact],
-    boosts: list[RadiotherapyFact],
-    sheet: EvidenceSheet,
-    labels: EvidenceLabels,
-) -> str:
-    lines = [
-        f"- {r.site}: {r.dose:g} Gy in {r.fractions} fractions (source {labels(r.chunk_id)})"
-        for r in courses
-    ]
-    lines += [f"- boost to {b.site}: {b.dose:g} Gy (source {labels(b.chunk_id)})" for b in boosts]
-    lines += [
-        f"- technique: {t.technique} (source {labels(t.chunk_id)})"
-        for t in offered_techniques(sheet)
-    ]
-    return "\n".join(lines) or "- none"
-
-
 def _regimens(regimens: list[Regimen], items: list[Any]) -> list[ChosenRegimen]:
     by_label = {regimen_label(i): r for i, r in enumerate(regimens, start=1)}
     chosen: dict[str, ChosenRegimen] = {}
@@ -338,48 +343,6 @@ def _regimens(regimens: list[Regimen], items: list[Any]) -> list[ChosenRegimen]:
         # The schema cannot forbid repeats; keep the first.
         chosen.setdefault(str(label), ChosenRegimen(regimen, int(cycles)))
     return list(chosen.values())
-
-
-def _courses(
-    courses: list[RadiotherapyFact],
-    boosts: list[RadiotherapyFact],
-    sheet: EvidenceSheet,
-    items: list[Any],
-) -> list[ChosenCourse]:
-    by_value = {(r.site, r.dose, r.fractions): r for r in courses}
-    techniques: dict[str, TechniqueFact] = {t.technique: t for t in offered_techniques(sheet)}
-    chosen: dict[str, ChosenCourse] = {}
-    for item in items:
-        fact = by_value.get((item.get("site"), item.get("dose"), item.get("fractions")))
-        wanted = item.get("technique", EXTERNAL_BEAM)
-        if fact is None or (wanted != EXTERNAL_BEAM and wanted not in techniques):
-            raise GenerationError(f"radiotherapy item not in the evidence: {item!r}")
-        technique_fact = techniques.get(wanted)
-        boost = item.get("boost", NO_BOOST)
-        boost_fact = None
-        if isinstance(boost, dict):
-            boost_fact = next(
-                (b for b in boosts if (b.site, b.dose) == (boost.get("site"), boost.get("dose"))),
-                None,
-            )
-            if boost_fact is None:
-                raise GenerationError(f"radiotherapy boost not in the evidence: {boost!r}")
-        chosen.setdefault(
-            fact.site,
-            ChosenCourse(
-                fact,
-                technique=technique_fact.technique if technique_fact else EXTERNAL_BEAM,
-                technique_fact=technique_fact,
-                boost=boost_fact if boost_fact and boost_fits(fact, boost_fact) else None,
-            ),
-        )
-    return list(chosen.values())
-
-
-def offered_techniques(sheet: EvidenceSheet) -> list[TechniqueFact]:
-    """Proton therapy where a passage offers it; brachytherapy and metabolic therapy need
-    a source, applicator or activity that no passage of the corpus states, so never."""
-    return [t for t in sheet.techniques if t.technique == "proton"]
 
 
 def _intrathecal(options: list[IntrathecalFact], answer: Any) -> IntrathecalFact:

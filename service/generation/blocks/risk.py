@@ -1,0 +1,104 @@
+"""The record's protocol risk group, from the risk groups its guideline's regimens and
+radiotherapy are written for.
+
+A regimen or course is for the risk groups its sentence (a table's row) names, else those
+of the heading it stands under ("5. High-risk induction": the COJEC table, the TVD
+sentence), else any (``knowledge.risk``). Where the tumour's options name risk groups, the
+record gets one: the one asked for, else drawn (a metastatic record high risk where the
+guideline has one), each group only where the options for it cover every block asked for.
+Only the options for that group are offered, so a record never mixes the low-risk and the
+high-risk arm. The diagnosis cites the sentence or heading naming the group.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from knowledge.chunks import GuidelineChunk
+from knowledge.evidence import Fact
+from knowledge.risk import RISK_GROUPS, RiskScope, fact_risk
+from service.generation.blocks.base import Agent
+from service.records import Diagnosis
+from service.requests import RequestError
+
+
+@dataclass
+class RiskChoice:
+    """The group chosen (None: the options name none, or none covers the blocks) and the
+    scope of each option, by (chunk id, quote)."""
+
+    group: str | None = None
+    scopes: dict[tuple[str, str], RiskScope] = field(default_factory=dict)
+
+    def fits(self, fact: Fact) -> bool:
+        scope = self.scopes.get((fact.chunk_id, fact.quote))
+        return scope is None or scope.fits(self.group)
+
+    def naming(self, facts: Sequence[Fact]) -> Fact | None:
+        """The first of ``facts`` whose scope names the group."""
+        for fact in facts:
+            scope = self.scopes.get((fact.chunk_id, fact.quote))
+            if scope is not None and self.group in scope.groups:
+                return fact
+        return None
+
+
+def choose_risk(
+    agent: Agent,
+    diagnosis: Diagnosis,
+    options: Mapping[str, Sequence[Fact]],
+    chunk: Callable[[str], GuidelineChunk],
+    asked: str | None,
+    also: Sequence[Fact] = (),
+) -> RiskChoice:
+    """The risk group for a record whose blocks (names of ``options``: "chemotherapy",
+    "radiotherapy") are each to be given from their options; ``also`` are options the
+    group then filters (boosts) without deciding it."""
+    deciding = [f for facts in options.values() for f in facts]
+    scopes = {(f.chunk_id, f.quote): fact_risk(f.quote, chunk(f.chunk_id)) for f in deciding}
+    named = {g for s in scopes.values() for g in s.groups}
+    scopes |= {(f.chunk_id, f.quote): fact_risk(f.quote, chunk(f.chunk_id)) for f in also}
+    if asked is not None and asked not in named:
+        raise RequestError(
+            f"a {asked}-risk {diagnosis.tumour} was asked for, but the retrieved regimens and "
+            f"radiotherapy of its guideline are written for "
+            + (", ".join(f"{g} risk" for g in RISK_GROUPS if g in named) or "no risk group")
+        )
+    order = [g for g in RISK_GROUPS if g in named]
+    random.Random(f"{agent.seed}:risk").shuffle(order)
+    if diagnosis.metastatic and "high" in order:
+        order.remove("high")
+        order.insert(0, "high")
+    for group in [asked] if asked is not None else order:
+        choice = RiskChoice(group, scopes)
+        if all(any(choice.fits(f) for f in facts) for facts in options.values() if facts):
+            return choice
+    if asked is not None:
+        raise RequestError(
+            f"a {asked}-risk {diagnosis.tumour} was asked for, but its guideline's "
+            f"{asked}-risk passages do not give every treatment asked for ("
+            + ", ".join(sorted(options))
+            + ")"
+        )
+    return RiskChoice(None, scopes)
+
+
+def with_risk(
+    agent: Agent,
+    diagnosis: Diagnosis,
+    choice: RiskChoice,
+    chosen: Sequence[Fact],
+    offered: Sequence[Fact],
+) -> Diagnosis:
+    """The diagnosis with the group chosen, citing the sentence or heading that names it:
+    one of the options chosen where one does, else one offered."""
+    fact = choice.naming(chosen) or choice.naming(offered)
+    if choice.group is None or fact is None:
+        return diagnosis
+    heading = choice.scopes[(fact.chunk_id, fact.quote)].heading
+    citation = agent.cite(fact) if heading is None else agent.cite_heading(heading)
+    return diagnosis.model_copy(
+        update={"risk_group": choice.group, "citations": [*diagnosis.citations, citation]}
+    )
