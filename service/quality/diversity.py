@@ -73,4 +73,7 @@ def coverage(records: Sequence[PatientRecord]) -> Coverage:
             )
         ),
         radiotherapy_sites=dict(Counter(c.site.lower() for r in records for c in r.radiotherapy)),
+        risk_groups=dict(Counter(r.diagnosis.risk_group or "none" for r in records)),
+        sites=dict(Counter(r.diagnosis.site.lower() for r in records)),
+        ages_at_diagnosis=dict(Counter(str(r.diagnosis.age_at_diagnosis) for r in records)),
     )

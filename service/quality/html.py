@@ -123,12 +123,16 @@ def _counts_and_coverage(report: BatchReport) -> str:
             "tumour vocabulary share": cov.tumour_vocabulary_share,
             "regimens": len(cov.regimens),
             "RT sites": len(cov.radiotherapy_sites),
+            "risk groups": len(cov.risk_groups),
+            "tumour sites": len(cov.sites),
+            "ages at diagnosis": len(cov.ages_at_diagnosis),
         }
     )
     note = None if d.mean_pairwise_distance is not None else "not computed (see below)"
     pairwise = histogram_svg(d.pairwise_distance_histogram, "pairwise distance", note=note)
     tumours = _table(["tumour", "records"], sorted(cov.tumours.items()))
     regimens = _table(["first-line drugs", "records"], sorted(cov.regimens.items()))
+    regimens += _table(["risk group", "records"], sorted(cov.risk_groups.items()))
     reason = f'<p class="muted">{_e(d.reason)}</p>' if d.reason else ""
     return (
         f"<h2>Counts</h2>{counts}<h2>Diversity</h2><p>{_e(d.definition)}</p>{coverage}"

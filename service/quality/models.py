@@ -53,6 +53,11 @@ class Coverage(BaseModel):
     tumour_vocabulary_share: float | None = None
     regimens: dict[str, int] = Field(default_factory=dict, description="First-line drug sets")
     radiotherapy_sites: dict[str, int] = Field(default_factory=dict)
+    risk_groups: dict[str, int] = Field(
+        default_factory=dict, description="Records by risk group ('none': the guideline names none)"
+    )
+    sites: dict[str, int] = Field(default_factory=dict, description="Primary tumour sites")
+    ages_at_diagnosis: dict[str, int] = Field(default_factory=dict, description="Years")
 
 
 class Diversity(BaseModel):
