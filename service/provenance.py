@@ -65,6 +65,10 @@ class RequestedRecord(BaseModel):
     genetic_conditions: list[str] = Field(
         default_factory=list, description="Predisposition syndromes asked for (English names)"
     )
+    # service.records.RiskGroup (records imports this module)
+    risk_group: Literal["low", "standard", "intermediate", "high"] | None = Field(
+        None, description="The protocol risk group asked for (null: none asked)"
+    )
     from_fields: list[str] = Field(
         default_factory=list, description="What explicit fields set, over the prompt"
     )

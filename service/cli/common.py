@@ -82,6 +82,14 @@ GeneticConditionOption = Annotated[
         "Down syndrome, NF1",
     ),
 ]
+RiskGroupOption = Annotated[
+    str | None,
+    typer.Option(
+        "--risk-group",
+        help="The protocol risk group the treatment is for: low, standard, intermediate or "
+        "high; the tumour's guideline must name it",
+    ),
+]
 SecondTumourOption = Annotated[
     str | None, typer.Option("--second-tumour", help="A second, different tumour")
 ]

@@ -68,6 +68,7 @@ from service.exports.fhir_common import (
     ext,
     local,
     patient_fields,
+    risk_stage,
     sct,
 )
 from service.exports.fhir_treatments import (
@@ -188,6 +189,7 @@ class _BundleBuilder(ResourceBuilder):
             code=morphology,
             bodySite=[cc(ICDO3, dx.icdo3_topography, None, dx.site)],
             onsetDateTime=dx.diagnosis_date.isoformat(),
+            stage=risk_stage(dx.risk_group),
             evidence=[{"code": hereditary, "detail": [ref]} for ref in genetic],
             note=citation_notes(dx.citations),
         )

@@ -97,6 +97,14 @@ def as_text(value: str | None) -> Json | None:
     return {"text": value} if value else None
 
 
+def risk_stage(risk_group: str | None) -> list[Json]:
+    """A diagnosis's protocol risk group as ``Condition.stage``: the PCSP logical model's
+    Diagnosis "Stage/Risk" (free text, e.g. the risk of a leukaemia) maps to it."""
+    if risk_group is None:
+        return []
+    return [{"summary": as_text(f"{risk_group} risk"), "type": as_text("Protocol risk group")}]
+
+
 def quantity(value: float, unit: str) -> Json:
     code = _UCUM.get(unit, unit if unit in _UCUM_SAME else None)
     return {"value": value, "unit": unit, "system": UCUM if code else None, "code": code}

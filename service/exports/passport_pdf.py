@@ -36,7 +36,8 @@ _LABELS = {
         "cycle": "ciclo", "cvc": "Catéter venoso central",
         "fertility": "Preservación de la fertilidad",
         "transfusions": "Transfusiones", "yes": "sí", "no": "no", "more10": "más de 10",
-        "intoxication": "Intoxicación",
+        "intoxication": "Intoxicación", "risk": "Grupo de riesgo",
+        "low": "bajo", "standard": "estándar", "intermediate": "intermedio", "high": "alto",
     },
     "en": {
         "title": "Survivorship Passport", "personal": "Personal data",
@@ -52,7 +53,8 @@ _LABELS = {
         "fractions": "fractions", "intrathecal": "Intrathecal chemotherapy",
         "cycle": "cycle", "cvc": "Central venous catheter", "fertility": "Fertility preservation",
         "transfusions": "Transfusions", "yes": "yes", "no": "no", "more10": "more than 10",
-        "intoxication": "Intoxication",
+        "intoxication": "Intoxication", "risk": "Risk group",
+        "low": "low", "standard": "standard", "intermediate": "intermediate", "high": "high",
     },
 }  # fmt: skip
 
@@ -183,6 +185,8 @@ def _diagnosis(pdf: _Passport, heading: str | None, dx: Diagnosis) -> None:
         pdf.item(f"{lab['metastases']}: {', '.join(dx.metastasis_sites) or '-'}")
     if dx.genetic_conditions:
         pdf.item(f"{lab['predisposition']}: {', '.join(dx.genetic_conditions)}")
+    if dx.risk_group:
+        pdf.item(f"{lab['risk']}: {lab[dx.risk_group]}")
     pdf.footnotes()
 
 

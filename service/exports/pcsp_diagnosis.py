@@ -1,7 +1,8 @@
 """Patient, tumours, metastases, hereditary predisposition and relapse of the PCSP document.
 
 A tumour (first or second) is a ConditionPrimaryCancerPcsp coded by ICD-O-3 morphology (also
-in the mCODE histology extension, bound *required* to ICD-O-3) with its ICD-O-3 topography;
+in the mCODE histology extension, bound *required* to ICD-O-3) with its ICD-O-3 topography
+and its protocol risk group as ``stage`` (the logical model's "Stage/Risk");
 its metastases are ConditionSecondaryCancerPcsp pointing back to it; each predisposition
 syndrome is an ObservationHereditaryPredispositionPcsp cited from the tumour's
 ``evidence[predisposition]``. A relapse after the end of treatment is, as the IG models it,
@@ -24,6 +25,7 @@ from service.exports.fhir_common import (
     citation_notes,
     ext,
     patient_fields,
+    risk_stage,
     sct,
 )
 from service.exports.pcsp_builder import PassportBuilder
@@ -63,6 +65,7 @@ def add_tumour(b: PassportBuilder, key: str, dx: Diagnosis) -> Json:
         code=morphology,
         bodySite=[cc(ICDO3, dx.icdo3_topography, None, dx.site)],
         onsetDateTime=dx.diagnosis_date.isoformat(),
+        stage=risk_stage(dx.risk_group),
         evidence=evidence,
         note=citation_notes(dx.citations),
     )

@@ -24,6 +24,7 @@ ASKING = (
     "brachytherapy",
     "metabolic_therapy",
     "genetic_conditions",
+    "risk_group",
 )
 NOTHING_TO_GENERATE = "nothing to generate: give a prompt or at least one of " + ", ".join(
     DESCRIBING

@@ -102,6 +102,7 @@ class ParsedRequest:
             brachytherapy=self.brachytherapy,
             metabolic_therapy=self.metabolic_therapy,
             genetic_conditions=list(self.genetic_conditions),
+            risk_group=self.risk_group,
             from_fields=list(self.from_fields),
         )
 
@@ -188,6 +189,7 @@ def build_request(fields: RequestFields) -> ParsedRequest:
         )
         or ()
     )
+    risk_group: str | None = pick("risk_group", fields.risk_group, read.risk_group)
     blocks = _with_implied(blocks, explicit_blocks, shunt=shunt, triple=triple)
     if explicit_blocks is not None and "radiotherapy" not in explicit_blocks:
         for name, asked in (("brachytherapy", brachytherapy), ("metabolic_therapy", metabolic)):
@@ -225,6 +227,7 @@ def build_request(fields: RequestFields) -> ParsedRequest:
         brachytherapy=brachytherapy,
         metabolic_therapy=metabolic,
         genetic_conditions=syndromes,
+        risk_group=risk_group,
     )
 
 
@@ -345,6 +348,8 @@ def _request_text(
         parts.append("metabolic therapy" if fields.metabolic_therapy else "no metabolic therapy")
     if fields.genetic_conditions:
         parts.append(f"with {', '.join(fields.genetic_conditions)}")
+    if fields.risk_group is not None:
+        parts.append(f"{fields.risk_group} risk")
     if fields.language is not None:
         parts.append(f"language {fields.language}")
     if fields.locale is not None:

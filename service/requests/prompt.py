@@ -1,7 +1,7 @@
 """The plain-language prompt (English or Spanish) read into request fields: age, sex,
 tumour, treatment blocks, relapse, second tumour and its treatment blocks, metastases, a
 shunt, triple intrathecal therapy, brachytherapy, metabolic therapy, predisposition
-syndromes and language.
+syndromes, a protocol risk group and language.
 
 The treatments named in the clause about the second tumour ("second tumour: Hodgkin
 lymphoma, with chemo and radio") are the second tumour's; the others are the first's."""
@@ -29,6 +29,7 @@ from service.requests.items import (
     TRIPLE_INTRATHECAL,
     syndromes_named,
 )
+from service.requests.risk import risk_group_asked
 from service.requests.tumours import find_tumours, refines, unknown_tumour
 
 _AGE = re.compile(
@@ -141,6 +142,7 @@ class Reading:
     brachytherapy: bool | None = None
     metabolic_therapy: bool | None = None
     genetic_conditions: tuple[str, ...] = ()  # syndromes named (English names), not negated
+    risk_group: str | None = None  # "high-risk", "de alto riesgo"; not "not high-risk"
 
 
 @dataclass(frozen=True)
@@ -184,6 +186,7 @@ def read_prompt(text: str, *, explicit: set[str]) -> Reading:
     read.brachytherapy = _asked(BRACHYTHERAPY, text)
     read.metabolic_therapy = _asked(METABOLIC, text)
     read.genetic_conditions = syndromes_named(text, _negated)
+    read.risk_group = risk_group_asked(text, _negated, check="risk_group" not in explicit)
     return read
 
 

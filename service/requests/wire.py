@@ -10,7 +10,7 @@ from pydantic_core import PydanticCustomError
 
 from knowledge.vocabulary import syndrome_by_name
 from service.generation.locales import locale_problem, normalised_locale
-from service.records import Sex
+from service.records import RiskGroup, Sex
 from service.requests.common import (
     BLOCKS,
     DESCRIBING,
@@ -21,6 +21,7 @@ from service.requests.common import (
     Block,
     age_problem,
 )
+from service.requests.risk import RISK_GROUPS, risk_group_alias
 from service.requests.seeds import MAX_SEED
 
 _BLOCK_ALIASES: dict[str, Block] = {
@@ -128,6 +129,13 @@ class RequestFields(BaseModel):
         "Portuguese names: Li-Fraumeni syndrome, síndrome de Down, NF1); each must be one the "
         "tumour's guideline ties to it. Default: sometimes one the guideline ties to it",
     )
+    risk_group: RiskGroup | None = Field(
+        None,
+        description="The protocol risk group the treatment is for: low, standard, intermediate "
+        "or high (average, medium, very high and Spanish or Portuguese names accepted); the "
+        "tumour's guideline must name it. Default: the prompt's ('high-risk neuroblastoma'), "
+        "else one its regimens are given for",
+    )
     language: Literal["en", "es"] | None = Field(
         None,
         description="Language of the record's text (the names and identifiers do not follow "
@@ -179,6 +187,20 @@ class RequestFields(BaseModel):
         if found is None:
             raise PydanticCustomError(
                 "language", "'{value}' is not a supported language: use en or es", {"value": value}
+            )
+        return found
+
+    @field_validator("risk_group", mode="before")
+    @classmethod
+    def _risk_group_alias(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        found = risk_group_alias(value)
+        if found is None:
+            raise PydanticCustomError(
+                "risk_group",
+                "'{value}' is not a risk group: use {usable}",
+                {"value": value, "usable": ", ".join(RISK_GROUPS)},
             )
         return found
 

@@ -1,7 +1,7 @@
 """The items a request asks for inside a block, checked against a stored record by the
 rule request.honoured (``clinical.missing_from``): a shunt, triple intrathecal therapy,
-brachytherapy and metabolic therapy (each asked for or refused), and the predisposition
-syndromes asked for, whatever language the record names them in."""
+brachytherapy and metabolic therapy (each asked for or refused), the predisposition
+syndromes asked for, whatever language the record names them in, and the risk group."""
 
 from __future__ import annotations
 
@@ -14,10 +14,13 @@ from service.requests.common import is_triple_intrathecal
 
 def items_missing(record: PatientRecord) -> Iterator[tuple[str, str]]:
     """A shunt, triple intrathecal therapy, brachytherapy and metabolic therapy, asked for or
-    refused; the predisposition syndromes asked for."""
+    refused; the predisposition syndromes and the risk group asked for."""
     asked = record.provenance.parsed_request
     if asked is None:
         return
+    given_group = record.diagnosis.risk_group
+    if asked.risk_group is not None and given_group != asked.risk_group:
+        yield "risk group", f"{asked.risk_group} asked for, {given_group or 'none'} given"
     for technique, wanted in (
         ("brachytherapy", asked.brachytherapy),
         ("metabolic", asked.metabolic_therapy),

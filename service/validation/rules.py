@@ -25,6 +25,7 @@ from service.validation import (  # noqa: F401
     grounding,
     language,
     regimens,
+    risk_groups,
     treatments,
 )
 from service.validation.bounds import Bounds

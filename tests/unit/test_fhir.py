@@ -388,3 +388,13 @@ def test_a_metabolic_therapy_dosed_by_its_activity_has_no_gy_observation():
         for e in document["entry"]
         for p in e["resource"].get("meta", {}).get("profile", [])
     )
+
+
+def test_a_risk_group_is_the_tumour_conditions_stage():
+    data = full_record_data()
+    data["diagnosis"]["risk_group"] = "standard"
+    bundle = record_to_bundle(PatientRecord.model_validate(data))
+    validate_bundle(bundle)
+    staged = [c for c in resources(bundle, "Condition") if "stage" in c]
+    assert [c["stage"][0]["summary"]["text"] for c in staged] == ["standard risk"]
+    assert not any("stage" in c for c in resources(record_to_bundle(full_record()), "Condition"))

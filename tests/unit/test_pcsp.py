@@ -148,3 +148,19 @@ def test_minimal_record_still_makes_a_passport():
     assert types[:3] == ["Composition", "Patient", "Condition"]
     flt = bundle["entry"][0]["resource"]["section"][0]
     assert flt["section"][0]["emptyReason"]["coding"][0]["code"] == "nilknown"
+
+
+def test_a_risk_group_is_the_tumour_conditions_stage_as_the_logical_model_maps_it():
+    """The PCSP Diagnosis model's "Stage/Risk" (free text) maps to Condition.stage."""
+    (tumour,) = [
+        c
+        for c in profiled(record_to_document(varied_record()), "Condition-primaryCancer-eu-pcsp")
+        if "stage" in c
+    ]
+    assert tumour["stage"] == [
+        {"summary": {"text": "high risk"}, "type": {"text": "Protocol risk group"}}
+    ]
+    assert not any(
+        "stage" in c
+        for c in profiled(record_to_document(full_record()), "Condition-primaryCancer-eu-pcsp")
+    )

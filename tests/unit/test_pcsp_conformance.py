@@ -34,7 +34,8 @@ SD = "http://hl7.eu/fhir/ig/pcsp/StructureDefinition/"
 
 def varied_record() -> PatientRecord:
     """What the other records leave out: per-kg, flat and unit doses, chronic GvHD from a
-    haploidentical donor, total body irradiation, many transfusions, no fertility preservation."""
+    haploidentical donor, total body irradiation, many transfusions, no fertility preservation,
+    a protocol risk group."""
     data = full_record_data()
     data["chemotherapy"] += [
         {**data["chemotherapy"][0], "drug": "carboplatin", "atc": "L01XA02", "dose": 6.6,
@@ -65,6 +66,7 @@ def varied_record() -> PatientRecord:
     data["others"]["transfusions"] = {"any": True, "more_than_10": True}
     data["others"]["fertility_preservation"] = {"done": False}
     data["diagnosis"]["genetic_conditions"] = ["Neurofibromatosis type 2"]
+    data["diagnosis"]["risk_group"] = "high"  # the Condition's stage
     data["measures_at_diagnosis"] = {"weight_kg": 40.0, "height_cm": 150.0}
     return PatientRecord.model_validate(data)
 

@@ -19,6 +19,7 @@ from service.validation.rules import RULES_FILE, RuleBook, RuleFileError
 from tests.records import cite, full_record_data
 from tests.unit.test_grounding import (
     ALL_DOC,
+    CHUNKS,
     HODGKIN_DOC,
     HSCT_DOC,
     VAC,
@@ -29,6 +30,15 @@ from tests.unit.test_grounding import (
     nodular_sclerosis,
     tbi,
     triple_it,
+)
+from tests.unit.test_risk_groups import (
+    CADO,
+    CSI_HIGH,
+    CSI_STANDARD,
+    RISK_CHUNKS,
+    TVD,
+    mb,
+    nb,
 )
 
 TODAY = date(2025, 1, 1)
@@ -229,6 +239,30 @@ RT0 = "radiotherapy[0]"
 HSCT0 = "hsct[0]"
 OTHERS = "others"
 
+
+def risk_group(group: str, *citations: dict[str, Any]) -> list[Edit]:
+    """The diagnosis in ``group``, citing ``citations`` (naming it) besides its codes."""
+
+    def cite_more(data: dict[str, Any]) -> None:
+        data["diagnosis"]["citations"] += [dict(c) for c in citations]
+
+    return [put(f"{DX}.risk_group", group), cite_more]
+
+
+def craniospinal(dose: float, fractions: int, quote: str) -> list[Edit]:
+    """The radiotherapy course as craniospinal irradiation at ``dose`` Gy, citing ``quote``."""
+    return [
+        put(f"{RT0}.site", "craniospinal axis"),
+        put(f"{RT0}.dose", dose),
+        put(f"{RT0}.fractions", fractions),
+        put(f"{RT0}.boost", None),
+        put(f"{RT0}.citations", [mb(quote)]),
+    ]
+
+
+HIGH_RISK = risk_group("high", BUMEL)  # "Autologous HSCT in high-risk neuroblastoma and ..."
+
+
 BREAKS: dict[str, Case] = {
     "dates.after_birth": case(
         put(f"{OTHERS}.central_venous_catheter.placed_date", "2007-01-01"), mentions="2007-01-01"
@@ -319,6 +353,24 @@ BREAKS: dict[str, Case] = {
         put("chemotherapy[3].date", "2020-05-25"),
         mentions="cycle 2 of vincristine starts on 2020-05-25, 14 days after the cycle before, "
         "but its cited passage gives every 21 days",
+    ),
+    "diagnosis.risk_group_cited": case(
+        put(f"{DX}.risk_group", "high"), mentions="risk group high, but no cited quote names it"
+    ),
+    # CADO stands under "4. Chemotherapy for low and intermediate risk"
+    "chemotherapy.regimen_for_risk_group": case(
+        *HIGH_RISK,
+        put("chemotherapy[3].citations", [nb(CADO)]),
+        mentions="vincristine 1.5 mg/m2 (cycle 2, 2020-06-01) cites a passage for low and "
+        "intermediate risk ('CADO: cyclophosphamide 300 mg/m² per day on days 1-5, vincristine "
+        "1.5 mg/m² on days 1 and 5' under the heading '4. Chemotherapy for low and intermediate "
+        "risk'), but the risk group is high",
+    ),
+    "radiotherapy.course_for_risk_group": case(
+        *HIGH_RISK,
+        *craniospinal(23.4, 13, CSI_STANDARD),
+        mentions="cites a passage for standard risk ('Craniospinal irradiation for "
+        "standard-risk medulloblastoma",
     ),
     "chemotherapy.relapse_regimen_in_relapse": case(
         dose("2020-06-22", "cyclophosphamide", 1500, "mg/m2", cite(VAC), RELAPSED),
@@ -505,6 +557,17 @@ PASSES: dict[str, list[Edit]] = {
         put("chemotherapy[3].citations", [VIDE_INDUCTION]),
         put("chemotherapy[3].date", "2020-06-04"),  # 24 days: a delay is no fault
     ],
+    # VAI consolidation "for standard-risk patients" names the group
+    "diagnosis.risk_group_cited": [
+        *risk_group("standard", VAI_CONSOLIDATION),
+        put("chemotherapy[3].citations", [VAI_CONSOLIDATION]),
+    ],
+    # TVD's sentence names no group; it stands under "5. High-risk induction"
+    "chemotherapy.regimen_for_risk_group": [
+        *HIGH_RISK,
+        put("chemotherapy[3].citations", [nb(TVD)]),
+    ],
+    "radiotherapy.course_for_risk_group": [*HIGH_RISK, *craniospinal(36, 20, CSI_HIGH)],
     "chemotherapy.relapse_regimen_in_relapse": [
         put("relapse.second_line[0].citations", [cite(VAC), RELAPSED])
     ],
@@ -550,7 +613,7 @@ RULE_IDS = [rule.id for rule in RuleBook.load()]
 
 @pytest.fixture(scope="module")
 def validator() -> Validator:
-    return Validator(Vocabulary.bundled(), FakeChunks(), TODAY)
+    return Validator(Vocabulary.bundled(), FakeChunks([*CHUNKS, *RISK_CHUNKS]), TODAY)
 
 
 def record_with(edits: list[Edit]) -> PatientRecord:
