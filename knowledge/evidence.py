@@ -27,6 +27,7 @@ from knowledge.facts.doses import text_doses
 from knowledge.facts.mentions import phases_named, tumour_terms
 from knowledge.facts.radiotherapy import radiotherapy_facts
 from knowledge.facts.text import mentions
+from knowledge.sections import section_text
 from knowledge.text import sentence_around
 from knowledge.vocabulary import (
     VOCAB_DIR,
@@ -298,17 +299,19 @@ def _transplant_context() -> re.Pattern[str]:
     return re.compile(rf"{_TRANSPLANT_WORDS}|(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
 
 
-def cycle_dose(dose: DrugDoseFact) -> bool:
+def cycle_dose(dose: DrugDoseFact, section: str = "") -> bool:
     """Whether a dose may be a chemotherapy cycle's: a chemotherapy drug (``is_chemotherapy``)
     given systemically, not in a passage on a transplant (conditioning, GvHD prophylaxis) or,
-    for a drug that is not mainly antineoplastic (dexamethasone), on supportive care."""
+    for a drug that is not mainly antineoplastic (dexamethasone), on supportive care. The
+    passage is its sentence and the headings it stands under (``section``): BuMel's melphalan
+    under "7. High-dose chemotherapy with autologous stem cell rescue" is conditioning."""
     if dose.cumulative or dose.intrathecal or not is_chemotherapy(dose.drug):
         return False
-    if _transplant_context().search(dose.quote):
+    if _transplant_context().search(dose.quote) or _transplant_context().search(section):
         return False
     record = drug_by_name(dose.drug)
     mainly_antineoplastic = bool(record and record.roles and record.roles[0] == "antineoplastic")
-    return mainly_antineoplastic or not _SUPPORTIVE_CONTEXT.search(dose.quote)
+    return mainly_antineoplastic or not _SUPPORTIVE_CONTEXT.search(f"{dose.quote} {section}")
 
 
 def regimen_phase(quote: str) -> str | None:
@@ -484,7 +487,7 @@ class EvidenceSheet(BaseModel):
         are not a cycle's drugs."""
         grouped: dict[tuple[str, str], list[DrugDoseFact]] = {}
         for dose in self.doses_given():
-            if not cycle_dose(dose):
+            if not cycle_dose(dose, section_text(dose.quote, self.chunk(dose.chunk_id))):
                 continue
             grouped.setdefault((dose.chunk_id, dose.quote), []).append(dose)
         regimens: dict[tuple[tuple[str, float, str], ...], Regimen] = {}

@@ -71,9 +71,16 @@ class RiskScope:
 
     groups: frozenset[str] = frozenset()
     heading: Heading | None = None
+    # Groups a sentence of its section denies it ("Radiotherapy is not part of the
+    # treatment of low-risk and most intermediate-risk neuroblastoma"), when it names none
+    excluded: frozenset[str] = frozenset()
 
     def fits(self, risk_group: str | None) -> bool:
-        return not self.groups or risk_group is None or risk_group in self.groups
+        if risk_group is None:
+            return True
+        if self.groups:
+            return risk_group in self.groups
+        return risk_group not in self.excluded
 
 
 def scope_of(statement: str, headings: list[Heading], position: int) -> RiskScope:
@@ -91,8 +98,32 @@ def scope_of(statement: str, headings: list[Heading], position: int) -> RiskScop
 
 def fact_risk(quote: str, chunk: GuidelineChunk) -> RiskScope:
     """The risk scope of a fact read from ``chunk``: its sentence's (a table's: its row's),
-    else its section heading's."""
+    else its section heading's; naming none, the groups another sentence of its section
+    in the chunk denies."""
     statement = quote
     if chunk.kind == "table":
         statement = next((line for line in chunk.text.splitlines() if quote in line), quote)
-    return scope_of(statement, chunk.headings, max(chunk.text.find(quote), 0))
+    position = max(chunk.text.find(quote), 0)
+    scope = scope_of(statement, chunk.headings, position)
+    if scope.groups:
+        return scope
+    section = section_at(chunk.headings, position)
+    denied: set[str] = set()
+    for sentence in _SENTENCE.finditer(chunk.text):
+        if section_at(chunk.headings, sentence.start()) == section:
+            denied |= denied_groups(sentence.group())
+    return RiskScope(excluded=frozenset(denied))
+
+
+_SENTENCE = re.compile(r"[^.;]+(?:[.;]|$)")
+# "is not part of the treatment of low-risk", "no está indicada en el riesgo bajo", "não é
+# indicada no risco baixo": a negation before the group, in its sentence
+_NEGATION = re.compile(r"\b(?:not|never|no|nunca|nao|sin|sem|ni|nem)\b")
+
+
+def denied_groups(sentence: str) -> frozenset[str]:
+    """The risk groups a sentence names after a negation: those it says a statement is not
+    for."""
+    folded = unaccented(sentence.lower())
+    negation = _NEGATION.search(folded)
+    return risk_groups_in(folded[negation.end() :]) if negation else frozenset()

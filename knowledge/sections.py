@@ -12,8 +12,12 @@ unnumbered heading before it.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:  # knowledge.chunks imports Heading from here
+    from knowledge.chunks import GuidelineChunk
 
 _NUMBER = re.compile(r"^(\d+(?:\.\d+)*)\.?\s")
 
@@ -52,3 +56,9 @@ def section_at(headings: list[Heading], position: int) -> list[Heading]:
         if heading.at <= position:
             chain = nest(chain, heading)
     return chain
+
+
+def section_text(quote: str, chunk: GuidelineChunk) -> str:
+    """The headings a quote of ``chunk`` stands under, joined (empty: none recorded)."""
+    position = max(chunk.text.find(quote), 0)
+    return " ".join(h.text for h in section_at(chunk.headings, position))

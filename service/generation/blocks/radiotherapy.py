@@ -4,6 +4,7 @@ transplant conditioning), a boost and a shielding block only where a passage sta
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -65,6 +66,19 @@ def total_body_irradiation(agent: Agent, fact: RadiotherapyFact, start: date) ->
 
 def is_total_body(fact: RadiotherapyFact) -> bool:
     return fact.site == TOTAL_BODY
+
+
+# "bone metastases", "for lung metastases", "metástasis pulmonares": metastases as the target
+# (not "for high-risk or metastatic medulloblastoma", which names the patients)
+_TO_METASTASES = re.compile(
+    r"\bmet[aá]st(?:ases|asis)\b|\bmetastatic (?:sites?|lesions?|deposits?)\b",
+    re.IGNORECASE,
+)
+
+
+def treats_metastases(fact: RadiotherapyFact) -> bool:
+    """Whether a course is given to metastases: only a metastatic record has them."""
+    return bool(_TO_METASTASES.search(fact.site) or _TO_METASTASES.search(fact.quote))
 
 
 def course_listing(

@@ -31,6 +31,7 @@ class RiskChoice:
 
     group: str | None = None
     scopes: dict[tuple[str, str], RiskScope] = field(default_factory=dict)
+    settled: bool = True  # False: the options name groups, but none covers every block
 
     def fits(self, fact: Fact) -> bool:
         scope = self.scopes.get((fact.chunk_id, fact.quote))
@@ -52,15 +53,22 @@ def choose_risk(
     chunk: Callable[[str], GuidelineChunk],
     asked: str | None,
     also: Sequence[Fact] = (),
+    *,
+    strict: bool = True,
 ) -> RiskChoice:
     """The risk group for a record whose blocks (names of ``options``: "chemotherapy",
     "radiotherapy") are each to be given from their options; ``also`` are options the
-    group then filters (boosts) without deciding it."""
+    group then filters (boosts) without deciding it. Where no group fits (the one asked
+    for is not named, or none covers every block), a ``strict`` choice refuses an asked
+    group and leaves a drawn one unset; otherwise the choice is not ``settled``, so the
+    caller may look wider first."""
     deciding = [f for facts in options.values() for f in facts]
     scopes = {(f.chunk_id, f.quote): fact_risk(f.quote, chunk(f.chunk_id)) for f in deciding}
     named = {g for s in scopes.values() for g in s.groups}
     scopes |= {(f.chunk_id, f.quote): fact_risk(f.quote, chunk(f.chunk_id)) for f in also}
     if asked is not None and asked not in named:
+        if not strict:
+            return RiskChoice(None, scopes, settled=False)
         raise RequestError(
             f"a {asked}-risk {diagnosis.tumour} was asked for, but the retrieved regimens and "
             f"radiotherapy of its guideline are written for "
@@ -75,6 +83,8 @@ def choose_risk(
         choice = RiskChoice(group, scopes)
         if all(any(choice.fits(f) for f in facts) for facts in options.values() if facts):
             return choice
+    if not strict and named:
+        return RiskChoice(None, scopes, settled=False)
     if asked is not None:
         raise RequestError(
             f"a {asked}-risk {diagnosis.tumour} was asked for, but its guideline's "

@@ -48,6 +48,7 @@ from service.generation.blocks.radiotherapy import (
     course_listing,
     is_total_body,
     offered_techniques,
+    treats_metastases,
 )
 from service.generation.blocks.risk import RiskChoice, choose_risk, with_risk
 from service.generation.blocks.timeline import FIRST_LINE_CHEMOTHERAPY_DAYS
@@ -111,16 +112,24 @@ def treatment_block(
     triple_intrathecal: bool | None = None,
     risk_group: str | None = None,
 ) -> TreatmentPlan:
-    offer = _offer(agent, patient, diagnosis, [agent.protocol(anchor)], chemotherapy, radiotherapy)
+    scopes = [agent.protocol(anchor)]
+    offer = _offer(agent, patient, diagnosis, scopes, chemotherapy, radiotherapy)
     if (chemotherapy and not offer.regimens) or (radiotherapy and not offer.courses):
         # The tumour's chapter may keep its regimens elsewhere (appendices, tables): the
         # pages the fact index finds naming the tumour with doses, else every document
         # naming it.
-        scopes: list[dict[str, Any]] = []
+        scopes = []
         for codes in tumour_codes(diagnosis):  # the tumour itself, then ever wider groups
             scopes = scopes or agent.fact_scopes(codes, TREATMENT_FACTS, FACT_PAGES)
         scopes = scopes or [agent.protocol(anchor, wide=True)]
         offer = _offer(agent, patient, diagnosis, scopes, chemotherapy, radiotherapy)
+    # One risk group's arm: the options for the group asked for or drawn. Where the
+    # passages hold no one group's whole arm (the low-risk regimens ranked above the
+    # high-risk table), the same queries again with a wider net.
+    risk = _risk(agent, diagnosis, offer, chemotherapy, radiotherapy, risk_group, strict=False)
+    if not risk.settled:
+        offer = _offer(agent, patient, diagnosis, scopes, chemotherapy, radiotherapy, wide=True)
+        risk = _risk(agent, diagnosis, offer, chemotherapy, radiotherapy, risk_group, strict=True)
     labels, rt_sheet, boosts, techniques, intrathecal = (
         offer.labels,
         offer.rt_sheet,
@@ -136,14 +145,6 @@ def treatment_block(
             + ("; ".join(" + ".join(f.drugs) for f in offer.intrathecal) or "none")
             + ")"
         )
-    # One risk group's arm: the options for the group asked for or drawn.
-    options: dict[str, list[Fact]] = {
-        "chemotherapy": list(first_line(offer.regimens)) if chemotherapy else [],
-        "radiotherapy": list(offer.courses) if radiotherapy else [],
-    }
-    risk = choose_risk(
-        agent, diagnosis, options, agent.retrieved.__getitem__, risk_group, also=boosts
-    )
     regimens = agent.shuffled(
         [
             r
@@ -194,7 +195,9 @@ def treatment_block(
         if "radiotherapy" in schema["properties"]
         else [],
         risk=risk,
-        risk_options=[f for facts in options.values() for f in facts],
+        risk_options=[
+            f for fs in _block_options(offer, chemotherapy, radiotherapy).values() for f in fs
+        ],
     )
     if chosen and intrathecal:
         plan.intrathecal = _intrathecal(intrathecal, answer.get("intrathecal"))
@@ -229,6 +232,35 @@ class _Offer:
     intrathecal: list[IntrathecalFact]
 
 
+def _block_options(offer: _Offer, chemotherapy: bool, radiotherapy: bool) -> dict[str, list[Fact]]:
+    """The first-line options of each block asked for, which a risk group must cover."""
+    return {
+        "chemotherapy": list(first_line(offer.regimens)) if chemotherapy else [],
+        "radiotherapy": list(offer.courses) if radiotherapy else [],
+    }
+
+
+def _risk(
+    agent: Agent,
+    diagnosis: Diagnosis,
+    offer: _Offer,
+    chemotherapy: bool,
+    radiotherapy: bool,
+    asked: str | None,
+    *,
+    strict: bool,
+) -> RiskChoice:
+    return choose_risk(
+        agent,
+        diagnosis,
+        _block_options(offer, chemotherapy, radiotherapy),
+        agent.retrieved.__getitem__,
+        asked,
+        also=offer.boosts,
+        strict=strict,
+    )
+
+
 def _offer(
     agent: Agent,
     patient: Patient,
@@ -236,7 +268,10 @@ def _offer(
     scopes: list[dict[str, Any]],
     chemotherapy: bool,
     radiotherapy: bool,
+    *,
+    wide: bool = False,
 ) -> _Offer:
+    """What the passages retrieved in ``scopes`` offer; ``wide``: the wider net at once."""
     names = diagnosis.tumour
 
     def passages(
@@ -245,7 +280,8 @@ def _offer(
         if not wanted:
             return []
         # A protocol's regimen tables may rank below its prose: look wider when needed.
-        return [c for where in scopes for c in agent.retrieve_until([query], found, where)]
+        enough = (lambda _: False) if wide else found
+        return [c for where in scopes for c in agent.retrieve_until([query], enough, where)]
 
     chemo_chunks = passages(
         f"{names} chemotherapy regimen drugs and doses mg/m2",
@@ -282,6 +318,7 @@ def _offer(
             for r in build_evidence_sheet(rt_chunks).courses()
             if r.fits(patient.age)
             and not is_total_body(r)  # TBI is transplant conditioning
+            and (diagnosis.metastatic or not treats_metastases(r))
             and not states_radionuclide_course(r.quote)  # brachytherapy's Gy are its own
         ],
         boosts=[b for b in rt_sheet.boosts() if b.fits(patient.age)],
