@@ -4,7 +4,9 @@ A record's chemotherapy items carry no phase or purpose of their own; what they 
 from the passages they cite: "Induction ... consisted of six cycles of VIDE: vincristine
 1.5 mg/m2 ..." makes vincristine an induction dose, "Triple intrathecal therapy ... combines
 methotrexate 12 mg" makes methotrexate 12 mg an intrathecal one, "Autologous HSCT ... uses
-the BuMel regimen: ... melphalan 140 mg/m2" makes melphalan conditioning. The words are data
+the BuMel regimen: ... melphalan 140 mg/m2" makes melphalan conditioning, and so does a
+quote standing, on the cited page, under the heading "7. High-dose chemotherapy with
+autologous stem cell rescue" (headings read by sections.py). The words are data
 (regimens.toml); the drug roles come from knowledge/vocab/drugs.csv and the conditioning
 regimen names from conditioning_regimens.csv. Nothing here reuses the generator's or the
 fact extractor's reading of the same passages, only the grounding verifier's reading of
@@ -34,6 +36,7 @@ from service.validation.context import (
     chemotherapy_items,
     chemotherapy_label,
 )
+from service.validation.sections import CitedPages
 from service.validation.verifier import drug_entry, fold, plain, stated_doses
 
 TERMS_FILE = Path(__file__).with_name("regimens.toml")
@@ -55,6 +58,7 @@ class Phase(_Strict):
 class Words(_Strict):
     relapse: list[str]
     conditioning: list[str]
+    organ_transplant: list[str]
     supportive: list[str]
     intrathecal: list[str]
     systemic: list[str]
@@ -141,6 +145,7 @@ class _Reader:
     order: dict[str, int]
     relapse: _Finder
     conditioning: _Finder
+    organ_transplant: _Finder
     supportive: _Finder
     routes: _Finder
 
@@ -161,6 +166,7 @@ def _reader() -> _Reader:
         order={p.name: p.order for p in terms.phase},
         relapse=_Finder.of([(n, "relapse") for n in words.relapse]),
         conditioning=_Finder.of([(n, "conditioning") for n in (*words.conditioning, *regimens)]),
+        organ_transplant=_Finder.of([(n, "organ") for n in words.organ_transplant]),
         supportive=_Finder.of([(n, "supportive") for n in words.supportive]),
         routes=_Finder.of(
             [(n, "intrathecal") for n in words.intrathecal]
@@ -215,29 +221,58 @@ def _relapse_quote(quote: str) -> bool:
     return reader.relapse(text) and not reader.phases(text)
 
 
-def is_conditioning(item: ChemotherapyAdministration) -> bool:
+def is_conditioning(item: ChemotherapyAdministration, pages: CitedPages | None = None) -> bool:
     """A transplant's dose: a quote speaks of conditioning or the transplant (or names a
-    conditioning regimen), or the drug is mainly a conditioning agent (busulfan,
-    treosulfan) and no quote names a chemotherapy phase."""
+    conditioning regimen) or stands under a heading that does (on its page in ``pages``),
+    or the drug is mainly a conditioning agent (busulfan, treosulfan) and no quote names a
+    chemotherapy phase."""
     reader = _reader()
     quotes = [plain(c.quote) for c in item.citations]
     if any(reader.conditioning(q) for q in quotes):
+        return True
+    if pages is not None and _under_heading(item, pages, reader.conditioning):
         return True
     roles = roles_of(item.drug)
     return bool(roles) and roles[0] == "conditioning" and not any(map(reader.phases, quotes))
 
 
-def supportive_reason(item: ChemotherapyAdministration) -> str | None:
-    """Why the item is supportive care rather than chemotherapy, or None."""
+def supportive_reason(
+    item: ChemotherapyAdministration, pages: CitedPages | None = None
+) -> str | None:
+    """Why the item is supportive care rather than chemotherapy, or None: a drug with no
+    antineoplastic role, or one not mainly antineoplastic cited to a passage on supportive
+    care or standing under a heading on it (on its page in ``pages``)."""
     roles = roles_of(item.drug)
     if not roles:
         return None  # unknown drugs are codes.drug_known's
     if not {"antineoplastic", "conditioning"} & set(roles):
         return f"a {roles[0]} drug ({'|'.join(roles)} in drugs.csv)"
-    if roles[0] != "antineoplastic" and any(
-        _reader().supportive(plain(c.quote)) for c in item.citations
-    ):
+    if roles[0] == "antineoplastic":
+        return None
+    supportive = _reader().supportive
+    if any(supportive(plain(c.quote)) for c in item.citations):
         return f"a {roles[0]} given as supportive care in its cited passage"
+    if pages is not None and (heading := _under_heading(item, pages, supportive)):
+        return f"a {roles[0]} given as supportive care (its passage stands under '{heading}')"
+    return None
+
+
+def _under_heading(
+    item: ChemotherapyAdministration, pages: CitedPages, says: _Finder
+) -> str | None:
+    """The heading a cited quote stands under on its page that ``says`` finds words of, or
+    None. A nearer heading naming a chemotherapy phase ("Induction" below "7. High-dose
+    chemotherapy ...") or a solid-organ transplant ends the search upwards."""
+    reader = _reader()
+    for citation in item.citations:
+        for heading in pages.headings(citation):
+            text = plain(heading)
+            if reader.organ_transplant(text):
+                break
+            if says(text):
+                return heading
+            if reader.phases(text):
+                break
     return None
 
 
@@ -312,13 +347,20 @@ def relapse_regimen_in_relapse(ctx: CheckContext) -> Iterator[Offending]:
             yield {"item": chemotherapy_label(item), "quote": quote, "where": where}
 
 
+def _cited_pages(ctx: CheckContext) -> CitedPages:
+    """The pages the record's chemotherapy cites (none without a knowledge store)."""
+    items = [item for _, item in chemotherapy_items(ctx.record)]
+    return CitedPages(ctx.chunks, (c for item in items for c in item.citations))
+
+
 @check()
 def conditioning_with_hsct(ctx: CheckContext) -> Iterator[Offending]:
     """A conditioning dose falls in the days before a transplant of the record."""
     window = _reader().terms.conditioning_to_hsct_max_days
     transplants = [h.date for h in ctx.record.hsct]
+    pages = _cited_pages(ctx)
     for path, item in chemotherapy_items(ctx.record):
-        if not is_conditioning(item):
+        if not is_conditioning(item, pages):
             continue
         if any(0 <= (day - item.date).days <= window for day in transplants):
             continue
@@ -332,8 +374,9 @@ def conditioning_with_hsct(ctx: CheckContext) -> Iterator[Offending]:
 
 @check()
 def not_supportive(ctx: CheckContext) -> Iterator[Offending]:
+    pages = _cited_pages(ctx)
     for path, item in chemotherapy_items(ctx.record):
-        reason = supportive_reason(item)
+        reason = supportive_reason(item, pages)
         if reason is not None:
             yield {"path": path, "item": chemotherapy_label(item), "reason": reason}
 

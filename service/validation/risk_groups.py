@@ -9,8 +9,8 @@ high. A hazard ("a high risk of breast cancer", "riesgo de infección") names no
 
 A cited passage is for the groups its sentence on the cited page names, else for those the
 heading above it names ("5. High-risk induction" over the COJEC table), the heading read
-from the page's stored text as a short line of its own without sentence punctuation. A
-passage that names no group is for every group.
+from the page's stored text by the validator's own heading reader (sections.py). A passage
+that names no group is for every group.
 """
 
 from __future__ import annotations
@@ -18,9 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 
-from knowledge.chunks import GuidelineChunk
 from service.records import (
     ChemotherapyAdministration,
     Citation,
@@ -35,7 +33,7 @@ from service.validation.context import (
     diagnoses,
     radiotherapy_label,
 )
-from service.validation.grounding import PageTexts
+from service.validation.sections import NUMBERED, CitedPages, headings_above, is_heading, locate
 from service.validation.verifier import fold
 
 _LEVEL_WORDS: dict[str, str] = {
@@ -59,11 +57,8 @@ _NOUNS = frozenset({"risk", "riesgo", "risco"})
 _JOINERS = frozenset({"and", "or", "y", "o", "e", "ou", ",", "/", "-", "very", "muy", "muito"})
 _HAZARD = frozenset({"of", "de", "do", "da", "for", "para"})  # "risk of", "riesgo de"
 _WORD = re.compile(r"[a-z]+|[,/-]")
-_NUMBERED = re.compile(r"^\d+(?:\.\d+)*\.?\s+")
-_DOSE = re.compile(r"\d\s*(?:mg|g|gy|mci|mbq|iu|%)", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[^\d\s])|\n[ \t]*\n")
 _REACH = 400  # a sentence reaches at most this far beyond its quote on either side
-_HEADING_WORDS = 10
 
 
 def groups_named(text: str) -> frozenset[str]:
@@ -108,7 +103,7 @@ def scope_of(quote: str, page_text: str | None) -> PassageScope:
     named = groups_named(quote)
     if named or page_text is None:
         return PassageScope(named)
-    span = _locate(quote, page_text)
+    span = locate(quote, page_text)
     if span is None:
         return PassageScope()
     if named := groups_named(_sentence(page_text, *span)):
@@ -122,28 +117,10 @@ def heading_above(page_text: str, position: int) -> str | None:
     line above it that names a risk group, looking past unnumbered ones that name none (a
     table's header row, a subheading) up to the first numbered one ("5. High-risk
     induction"), its section's."""
-    lines = page_text[:position].split("\n")[:-1]  # the statement's own line is no heading
-    for line in reversed(lines):
-        if not is_heading(line):
-            continue
-        text = line.strip()
-        if groups_named(text) or _NUMBERED.match(text):
-            return text
+    for heading in headings_above(page_text, position):
+        if groups_named(heading) or NUMBERED.match(heading):
+            return heading
     return None
-
-
-def is_heading(line: str) -> bool:
-    """A short line of its own, capitalised, without sentence punctuation or a dose."""
-    text = line.strip()
-    if not text or len(text) > 80 or "|" in text or text[-1] in ".,;:!?":
-        return False
-    body = _NUMBERED.sub("", text)
-    return (
-        bool(body)
-        and body[0].isupper()
-        and len(body.split()) <= _HEADING_WORDS
-        and not _DOSE.search(body)
-    )
 
 
 def _sentence(page_text: str, start: int, end: int) -> str:
@@ -166,36 +143,6 @@ def _sentence(page_text: str, start: int, end: int) -> str:
                 kept_to = min(kept_to, at)
         at = line_end + 1
     return page_text[kept_from:kept_to]
-
-
-@lru_cache(maxsize=64)
-def _folded_chars(text: str) -> tuple[str, tuple[int, ...]]:
-    """``text``'s letters and digits, folded, with the position of each in ``text``."""
-    kept: list[str] = []
-    where: list[int] = []
-    for i, char in enumerate(text):
-        for c in fold(char):
-            if c.isalnum():
-                kept.append(c)
-                where.append(i)
-    return "".join(kept), tuple(where)
-
-
-def _locate(quote: str, page_text: str) -> tuple[int, int] | None:
-    """Where the quote stands on the page (spacing, case, accents and punctuation aside); a
-    table quote ("header: cell; header: cell") by its first cell."""
-    page, where = _folded_chars(page_text)
-    for candidate in (quote, _first_cell(quote)):
-        wanted = _folded_chars(candidate)[0] if candidate else ""
-        at = page.find(wanted) if wanted else -1
-        if at >= 0:
-            return where[at], where[at + len(wanted) - 1] + 1
-    return None
-
-
-def _first_cell(quote: str) -> str:
-    first = re.split(r"[;\n]", quote)[0]
-    return first.partition(":")[2].strip() if ":" in first else ""
 
 
 # -- the risk-group rules (rules.toml) ---------------------------------------------------
@@ -255,17 +202,9 @@ def _misfits(ctx: CheckContext, kind: type) -> Iterator[tuple[str, object, str, 
     judged = [j for j in _judged(ctx.record) if isinstance(j[1], kind)]
     if not judged:
         return
-    stored: dict[str, GuidelineChunk] = {}
-    pages = PageTexts(ctx.chunks) if ctx.chunks is not None else None
-    if ctx.chunks is not None:
-        wanted = list(dict.fromkeys(c.chunk_id for _, _, cites, _ in judged for c in cites))
-        stored = {c.chunk_id: c for c in ctx.chunks.get(wanted)}
+    pages = CitedPages(ctx.chunks, (c for _, _, cites, _ in judged for c in cites))
     for path, item, citations, group in judged:
-        scopes = []
-        for citation in citations:
-            chunk = stored.get(citation.chunk_id)
-            page = pages.text(chunk.document_id, citation.page) if chunk and pages else None
-            scopes.append(scope_of(citation.quote, page))
+        scopes = [scope_of(c.quote, pages.text(c)) for c in citations]
         if scopes and all(s.groups and group not in s.groups for s in scopes):
             yield path, item, group, scopes[0], citations[0].quote
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from service.validation.risk_groups import groups_named, heading_above, is_heading, scope_of
+from service.validation.risk_groups import groups_named, heading_above, scope_of
+from service.validation.sections import is_heading
 from tests.unit.test_grounding import cite_in, stored
 
 CORPUS_SRC = Path(__file__).resolve().parents[2] / "knowledge" / "corpus" / "src"

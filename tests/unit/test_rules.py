@@ -260,6 +260,13 @@ def craniospinal(dose: float, fractions: int, quote: str) -> list[Edit]:
     ]
 
 
+NOT_METASTATIC = [put(f"{DX}.metastatic", False), put(f"{DX}.metastasis_sites", [])]
+WHOLE_LUNG = [
+    put(f"{RT0}.site", "Whole-lung"),
+    put(f"{RT0}.dose", 18),
+    put(f"{RT0}.fractions", 12),
+    put(f"{RT0}.citations", [cite(WHOLE_LUNG_18, chunk_id="ewing-p2-c3")]),
+]
 HIGH_RISK = risk_group("high", BUMEL)  # "Autologous HSCT in high-risk neuroblastoma and ..."
 
 
@@ -300,6 +307,13 @@ BREAKS: dict[str, Case] = {
     "radiotherapy.boost": case(put(f"{RT0}.boost.dose", 30), mentions="boost 30 Gy"),
     "radiotherapy.tbi_with_hsct": case(
         put("radiotherapy", [tbi_course("2020-10-05")]), mentions="2020-10-05"
+    ),
+    # whole-lung irradiation "for pulmonary metastases" of a tumour diagnosed without any
+    "radiotherapy.metastases_if_metastatic": case(
+        *NOT_METASTATIC,
+        *WHOLE_LUNG,
+        mentions="radiotherapy[0]: Whole-lung 18 Gy in 12 fractions (2020-10-05) treats "
+        "metastases ('Whole-lung irradiation for pulmonary metastases in patients aged 14",
     ),
     "surgery.after_diagnosis": case(
         put("surgery[0].date", "2020-04-20"), mentions="hemipelvectomy"
@@ -527,15 +541,13 @@ PASSES: dict[str, list[Edit]] = {
     "chemotherapy.anthracycline_cumulative": [extra_doxorubicin(21)],
     "intrathecal.after_diagnosis": [put("intrathecal", intrathecal(TRIPLE, start="2020-05-04"))],
     "intrathecal.drugs_allowed": [put("intrathecal", intrathecal(TRIPLE))],
-    "radiotherapy.total_dose": [
-        put(f"{RT0}.site", "Whole-lung"),  # an alias: whole lung bounds, 12-21 Gy
-        put(f"{RT0}.dose", 18),  # the dose its quote states (a passage at 21 Gy: none)
-        put(f"{RT0}.fractions", 12),
-        put(f"{RT0}.citations", [cite(WHOLE_LUNG_18, chunk_id="ewing-p2-c3")]),
-    ],
+    # an alias: whole lung bounds, 12-21 Gy; the dose its quote states (a passage at 21 Gy: none)
+    "radiotherapy.total_dose": WHOLE_LUNG,
     "radiotherapy.fraction_dose": [put(f"{RT0}.fractions", 23)],  # 2.19 Gy: tumour bed 2.2
     "radiotherapy.boost": [put(f"{RT0}.boost.dose", 19.6)],  # 70 Gy in all
     "radiotherapy.tbi_with_hsct": [put("radiotherapy", [tbi_course("2021-01-25")])],
+    # the same course in the record's metastatic Ewing sarcoma (lung metastases)
+    "radiotherapy.metastases_if_metastatic": WHOLE_LUNG,
     "hsct.allogeneic_donor": [put(HSCT0, allogeneic())],
     "hsct.donor_relationship": [
         put(HSCT0, allogeneic(donor={"type": "haploidentical", "relationship": "Father"}))
