@@ -61,6 +61,16 @@ def treat(
     therapy wishes)."""
     asked = agent.request
     plan = TreatmentPlan()
+    transplant = None
+    if hsct:  # first: a first-line transplant's indication decides the risk group
+        with agent.timed("hsct"):
+            transplant = hsct_block(agent, patient, diagnosis, relapse=bool(agent.request.relapse))
+    first_line_transplant = (
+        [f for f in (transplant.type_fact, transplant.conditioning) if f is not None]
+        if transplant is not None
+        and indicated(transplant.type_fact, diagnosis.icdo3_morphology, relapse=False)
+        else None
+    )
     if chemotherapy or radiotherapy:
         with agent.timed("treatment"):
             plan = treatment_block(
@@ -73,6 +83,7 @@ def treat(
                 anthracycline_budget=budget,
                 triple_intrathecal=asked.triple_intrathecal if primary else None,
                 risk_group=asked.risk_group if primary else None,
+                transplant=first_line_transplant,
             )
         diagnosis = plan.with_risk(agent, diagnosis)
     sources = RadionuclidePlan()
@@ -115,9 +126,7 @@ def treat(
     if dates.surgery is not None:
         done.surgery = surgery_items(agent, surgical, diagnosis, dates.surgery)
         done.diagnosis = surgical.with_prosthesis(agent, diagnosis)
-    if hsct:
-        with agent.timed("hsct"):
-            transplant = hsct_block(agent, patient, diagnosis, relapse=bool(agent.request.relapse))
+    if transplant is not None:
         if not indicated(transplant.type_fact, diagnosis.icdo3_morphology, relapse=False):
             # Indicated only for relapsed disease: it consolidates the second line.
             done.deferred_transplant = transplant

@@ -308,7 +308,9 @@ def test_provenance_names_every_prompt_and_retrieved_chunk(corpus):
     }
     again = generator(corpus).generate_one(request, seed=0)
     assert again.record.reproducible() == made.record.reproducible()
-    assert [t.block for t in provenance.block_timings][:2] == ["diagnosis", "treatment"]
+    # A transplant asked for is chosen before the treatment: its indication decides the risk
+    # group, and so the regimens
+    assert [t.block for t in provenance.block_timings][:3] == ["diagnosis", "hsct", "treatment"]
     assert provenance.model_seconds is not None  # the fake model takes no time
 
 

@@ -226,10 +226,11 @@ class Case:
     edits: list[Edit]
     mentions: str  # a planted value the message must name
     also: frozenset[str] = field(default_factory=frozenset)  # other rules the fault breaks
+    pages: bool = False  # seen only with the cited page's text (a heading above the quote)
 
 
-def case(*edits: Edit, mentions: str, also: tuple[str, ...] = ()) -> Case:
-    return Case(list(edits), mentions, frozenset(also))
+def case(*edits: Edit, mentions: str, also: tuple[str, ...] = (), pages: bool = False) -> Case:
+    return Case(list(edits), mentions, frozenset(also), pages)
 
 
 DX = "diagnosis"
@@ -379,6 +380,7 @@ BREAKS: dict[str, Case] = {
         "intermediate risk ('CADO: cyclophosphamide 300 mg/m² per day on days 1-5, vincristine "
         "1.5 mg/m² on days 1 and 5' under the heading '4. Chemotherapy for low and intermediate "
         "risk'), but the risk group is high",
+        pages=True,
     ),
     "radiotherapy.course_for_risk_group": case(
         *HIGH_RISK,

@@ -54,7 +54,9 @@ def validate(*args: str):
 
 
 def test_planted_faults_are_flagged_by_the_right_rule_ids(clinsynth_env, tmp_path):
-    rules = sorted(PLANTED)
+    # Without a store (--no-grounding) no page text is read: faults seen only in a heading
+    # above the quote are not planted here.
+    rules = sorted(r for r in PLANTED if not PLANTED[r].pages)
     records = [clean()] + [planted(rule, n) for n, rule in enumerate(rules, start=1)]
     path = write(tmp_path, json.dumps(records))
     result = validate(str(path), "--format", "json", "--no-grounding")

@@ -4,8 +4,9 @@ radiotherapy are written for.
 A regimen or course is for the risk groups its sentence (a table's row) names, else those
 of the heading it stands under ("5. High-risk induction": the COJEC table, the TVD
 sentence), else any (``knowledge.risk``). Where the tumour's options name risk groups, the
-record gets one: the one asked for, else drawn (a metastatic record high risk where the
-guideline has one), each group only where the options for it cover every block asked for.
+record gets one: the one asked for, else drawn (a metastatic record, or one with a
+transplant, high risk where the guideline has one), each group only where the options for
+it cover every block asked for.
 Only the options for that group are offered, so a record never mixes the low-risk and the
 high-risk arm. The diagnosis cites the sentence or heading naming the group.
 """
@@ -55,17 +56,25 @@ def choose_risk(
     also: Sequence[Fact] = (),
     *,
     strict: bool = True,
+    transplant: Sequence[Fact] | None = None,
 ) -> RiskChoice:
     """The risk group for a record whose blocks (names of ``options``: "chemotherapy",
     "radiotherapy") are each to be given from their options; ``also`` are options the
-    group then filters (boosts) without deciding it. Where no group fits (the one asked
-    for is not named, or none covers every block), a ``strict`` choice refuses an asked
-    group and leaves a drawn one unset; otherwise the choice is not ``settled``, so the
-    caller may look wider first."""
+    group then filters (boosts) without deciding it; ``transplant`` the first-line
+    transplant's passages (its indication, its conditioning), whose groups come first
+    (none named: high risk first, as for metastatic disease). Where no group fits (the one
+    asked for is not named, or none covers every block), a ``strict`` choice refuses an
+    asked group and leaves a drawn one unset; otherwise the choice is not ``settled``, so
+    the caller may look wider first."""
     deciding = [f for facts in options.values() for f in facts]
     scopes = {(f.chunk_id, f.quote): fact_risk(f.quote, chunk(f.chunk_id)) for f in deciding}
     named = {g for s in scopes.values() for g in s.groups}
-    scopes |= {(f.chunk_id, f.quote): fact_risk(f.quote, chunk(f.chunk_id)) for f in also}
+    scopes |= {
+        (f.chunk_id, f.quote): fact_risk(f.quote, chunk(f.chunk_id))
+        for f in [*also, *(transplant or ())]
+    }
+    transplanted = {g for f in transplant or () for g in scopes[(f.chunk_id, f.quote)].groups}
+    named |= transplanted
     if asked is not None and asked not in named:
         if not strict:
             return RiskChoice(None, scopes, settled=False)
@@ -76,9 +85,10 @@ def choose_risk(
         )
     order = [g for g in RISK_GROUPS if g in named]
     random.Random(f"{agent.seed}:risk").shuffle(order)
-    if diagnosis.metastatic and "high" in order:
-        order.remove("high")
-        order.insert(0, "high")
+    # The transplant's groups first; else metastatic disease, and a first-line transplant
+    # (high-dose chemotherapy), the high-risk arm's where the guideline has one.
+    first = transplanted or ({"high"} if diagnosis.metastatic or transplant is not None else set())
+    order = [g for g in order if g in first] + [g for g in order if g not in first]
     for group in [asked] if asked is not None else order:
         choice = RiskChoice(group, scopes)
         if all(any(choice.fits(f) for f in facts) for facts in options.values() if facts):

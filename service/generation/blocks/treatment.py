@@ -11,7 +11,7 @@ cumulative anthracycline bound) before the model sees the options.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -111,6 +111,7 @@ def treatment_block(
     anthracycline_budget: float,
     triple_intrathecal: bool | None = None,
     risk_group: str | None = None,
+    transplant: Sequence[Fact] | None = None,
 ) -> TreatmentPlan:
     scopes = [agent.protocol(anchor)]
     offer = _offer(agent, patient, diagnosis, scopes, chemotherapy, radiotherapy)
@@ -126,10 +127,14 @@ def treatment_block(
     # One risk group's arm: the options for the group asked for or drawn. Where the
     # passages hold no one group's whole arm (the low-risk regimens ranked above the
     # high-risk table), the same queries again with a wider net.
-    risk = _risk(agent, diagnosis, offer, chemotherapy, radiotherapy, risk_group, strict=False)
+    risk = _risk(
+        agent, diagnosis, offer, (chemotherapy, radiotherapy), risk_group, transplant, False
+    )
     if not risk.settled:
         offer = _offer(agent, patient, diagnosis, scopes, chemotherapy, radiotherapy, wide=True)
-        risk = _risk(agent, diagnosis, offer, chemotherapy, radiotherapy, risk_group, strict=True)
+        risk = _risk(
+            agent, diagnosis, offer, (chemotherapy, radiotherapy), risk_group, transplant, True
+        )
     labels, rt_sheet, boosts, techniques, intrathecal = (
         offer.labels,
         offer.rt_sheet,
@@ -196,7 +201,8 @@ def treatment_block(
         else [],
         risk=risk,
         risk_options=[
-            f for fs in _block_options(offer, chemotherapy, radiotherapy).values() for f in fs
+            *(f for fs in _block_options(offer, chemotherapy, radiotherapy).values() for f in fs),
+            *(transplant or ()),
         ],
     )
     if chosen and intrathecal:
@@ -244,12 +250,14 @@ def _risk(
     agent: Agent,
     diagnosis: Diagnosis,
     offer: _Offer,
-    chemotherapy: bool,
-    radiotherapy: bool,
+    blocks: tuple[bool, bool],
     asked: str | None,
-    *,
+    transplant: Sequence[Fact] | None,
     strict: bool,
 ) -> RiskChoice:
+    """The risk group for the blocks (chemotherapy, radiotherapy) asked for, and a
+    first-line transplant's passages."""
+    chemotherapy, radiotherapy = blocks
     return choose_risk(
         agent,
         diagnosis,
@@ -258,6 +266,7 @@ def _risk(
         asked,
         also=offer.boosts,
         strict=strict,
+        transplant=transplant,
     )
 
 
