@@ -16,7 +16,7 @@ import csv
 import re
 from collections import Counter
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 from typing import Literal, get_args
 
 from pydantic import BaseModel, Field
@@ -27,6 +27,7 @@ from knowledge.facts.doses import text_doses
 from knowledge.facts.mentions import phases_named, tumour_terms
 from knowledge.facts.radiotherapy import radiotherapy_facts
 from knowledge.facts.text import mentions
+from knowledge.regimen_rows import dose_groups, table_groups
 from knowledge.text import sentence_around
 from knowledge.vocabulary import (
     VOCAB_DIR,
@@ -250,6 +251,13 @@ def decimal_comma(text: str) -> bool:
 def drug_doses_in(chunk: RetrievedChunk, vocabulary: tuple[Term, ...]) -> list[DrugDoseFact]:
     """Doses the fact extractor (``knowledge.facts``) reads in a passage, each with the
     sentence that states it; only drugs of ``vocabulary`` and units a record can carry."""
+    return [fact for _, fact in _placed_doses(chunk, vocabulary)]
+
+
+def _placed_doses(
+    chunk: RetrievedChunk, vocabulary: tuple[Term, ...]
+) -> list[tuple[tuple[int, int], DrugDoseFact]]:
+    """``drug_doses_in`` with where each dose (its drug name and value) stands in the text."""
     wanted = {t.term: t for t in vocabulary}
     facts = []
     for found in text_doses(chunk.page, chunk.text, decimal_comma=decimal_comma(chunk.text)):
@@ -259,21 +267,40 @@ def drug_doses_in(chunk: RetrievedChunk, vocabulary: tuple[Term, ...]) -> list[D
             continue
         days = found.fields.get("days")
         intrathecal = _route(chunk.text, found.start, found.end) == "intrathecal"
-        facts.append(
-            DrugDoseFact(
-                chunk_id=chunk.chunk_id,
-                quote=sentence_of(chunk.text, found.start, found.end),
-                drug=term.term,
-                atc=term.code,
-                dose=float(found.fields["dose"]),
-                unit=unit,
-                cumulative=bool(found.fields.get("cumulative"))
-                or bool(_TOTAL.search(chunk.text[max(0, found.start - 30) : found.end])),
-                days=len(days.split(",")) if days else None,
-                intrathecal=intrathecal,
-            )
+        fact = DrugDoseFact(
+            chunk_id=chunk.chunk_id,
+            quote=sentence_of(chunk.text, found.start, found.end),
+            drug=term.term,
+            atc=term.code,
+            dose=float(found.fields["dose"]),
+            unit=unit,
+            cumulative=bool(found.fields.get("cumulative"))
+            or bool(_TOTAL.search(chunk.text[max(0, found.start - 30) : found.end])),
+            days=len(days.split(",")) if days else None,
+            intrathecal=intrathecal,
         )
+        facts.append(((found.start, found.end), fact))
     return facts
+
+
+@lru_cache(maxsize=1024)
+def _regimen_doses(chunk_json: str) -> tuple[tuple[str, tuple[DrugDoseFact, ...]], ...]:
+    """A passage's doses grouped as regimens (``knowledge.regimen_rows``), each group with
+    its quote; every dose carries the group's quote (what its items cite)."""
+    chunk = RetrievedChunk.model_validate_json(chunk_json)
+    placed = sorted(_placed_doses(chunk, drugs()), key=lambda pair: pair[0])
+    spans = [span for span, _ in placed]
+    if chunk.kind == "table":
+        groups = table_groups(chunk.text, spans)
+    else:
+        sentences = [_sentence_bounds(chunk.text, s, e) for s, e in spans]
+        groups = dose_groups(chunk.text, spans, sentences)
+    found = []
+    for group in groups:
+        quote = chunk.text[group.start : group.end]
+        doses = tuple(placed[i][1].model_copy(update={"quote": quote}) for i in group.doses)
+        found.append((quote, doses))
+    return tuple(found)
 
 
 def _route(text: str, start: int, end: int) -> str | None:
@@ -477,32 +504,35 @@ class EvidenceSheet(BaseModel):
         return [d for d in self.drug_doses if not d.cumulative and not d.intrathecal]
 
     def regimens(self) -> list[Regimen]:
-        """Doses given, grouped by the sentence that states them; repeated regimens once.
-        Only a cycle's doses (``cycle_dose``): a supportive drug (mesna, filgrastim), a
-        conditioning agent (busulfan, treosulfan), a dose in a passage on a transplant (BuMel
-        melphalan) or on supportive care (antiemetic dexamethasone), and an intrathecal dose
-        are not a cycle's drugs."""
-        grouped: dict[tuple[str, str], list[DrugDoseFact]] = {}
-        for dose in self.doses_given():
-            if not cycle_dose(dose):
-                continue
-            grouped.setdefault((dose.chunk_id, dose.quote), []).append(dose)
+        """Doses given, grouped by the sentence that states them (a table's rows apart from
+        the prose around them, a course of a table apart from the others:
+        ``knowledge.regimen_rows``); repeated regimens once. Only a cycle's doses
+        (``cycle_dose``): a supportive drug (mesna, filgrastim), a conditioning agent
+        (busulfan, treosulfan), a dose in a passage on a transplant (BuMel melphalan) or on
+        supportive care (antiemetic dexamethasone), and an intrathecal dose are not a
+        cycle's drugs."""
         regimens: dict[tuple[tuple[str, float, str], ...], Regimen] = {}
-        for (chunk_id, quote), given in grouped.items():
-            unique = list({d.drug: d for d in reversed(given)}.values())[::-1]
-            key = tuple((d.drug, d.dose, d.unit) for d in unique)
-            schedule = cycle_schedule(quote)
-            regimens.setdefault(
-                key,
-                Regimen(
-                    chunk_id=chunk_id,
-                    quote=quote,
-                    drugs=unique,
-                    phase=regimen_phase(quote),
-                    cycles=schedule.cycles,
-                    interval_days=schedule.interval_days,
-                ),
-            )
+        for chunk in self.chunks:
+            for quote, doses in _regimen_doses(chunk.model_dump_json()):
+                given = [
+                    d for d in doses if not d.cumulative and not d.intrathecal and cycle_dose(d)
+                ]
+                if not given:
+                    continue
+                unique = list({d.drug: d for d in reversed(given)}.values())[::-1]
+                key = tuple((d.drug, d.dose, d.unit) for d in unique)
+                schedule = cycle_schedule(quote)
+                regimens.setdefault(
+                    key,
+                    Regimen(
+                        chunk_id=chunk.chunk_id,
+                        quote=quote,
+                        drugs=unique,
+                        phase=regimen_phase(quote),
+                        cycles=schedule.cycles,
+                        interval_days=schedule.interval_days,
+                    ),
+                )
         return list(regimens.values())
 
     def courses(self) -> list[RadiotherapyFact]:

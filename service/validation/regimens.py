@@ -55,6 +55,7 @@ class Phase(_Strict):
 class Words(_Strict):
     relapse: list[str]
     conditioning: list[str]
+    before_conditioning: list[str]
     supportive: list[str]
     intrathecal: list[str]
     systemic: list[str]
@@ -221,10 +222,21 @@ def is_conditioning(item: ChemotherapyAdministration) -> bool:
     treosulfan) and no quote names a chemotherapy phase."""
     reader = _reader()
     quotes = [plain(c.quote) for c in item.citations]
-    if any(reader.conditioning(q) for q in quotes):
+    if any(_speaks_of_conditioning(q) for q in quotes):
         return True
     roles = roles_of(item.drug)
     return bool(roles) and roles[0] == "conditioning" and not any(map(reader.phases, quotes))
+
+
+def _speaks_of_conditioning(quote: str) -> bool:
+    """A quote names conditioning or the transplant other than as what its doses come
+    before ("two courses of TVD before high-dose chemotherapy" is induction)."""
+    reader = _reader()
+    before = tuple(fold(w) for w in reader.terms.words.before_conditioning)
+    return any(
+        not quote[:start].lower().rstrip().endswith(before)
+        for start, _, _ in reader.conditioning.find(quote)
+    )
 
 
 def supportive_reason(item: ChemotherapyAdministration) -> str | None:

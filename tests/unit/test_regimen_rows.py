@@ -1,0 +1,124 @@
+"""A table's rows are regimens of their own, never one with the sentence after the table
+(the rapid COJEC table and the TVD sentence of the bundled neuroblastoma guideline), and
+the sentence after a table is not read as conditioning for what it says comes before."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from ingest.chunking import chunk_pages, make_splitter
+from ingest.pdf import iter_pages, open_pdf
+from ingest.reading import read_document
+from knowledge.chunks import RetrievedChunk
+from knowledge.evidence import Regimen, build_evidence_sheet
+from service.records import ChemotherapyAdministration, Citation
+from service.validation.regimens import is_conditioning
+from service.validation.verifier import quote_on_page, table_quote_on_page
+from tests.conftest import CORPUS_PDF_DIR
+from tests.fakes import chunk
+
+NEUROBLASTOMA = CORPUS_PDF_DIR / "neuroblastoma.pdf"
+COURSE_A = {"vincristine", "carboplatin", "etoposide"}
+COURSE_B = {"vincristine", "cisplatin"}
+COURSE_C = {"vincristine", "etoposide", "cyclophosphamide"}
+TVD = {"topotecan", "vincristine", "doxorubicin"}
+
+
+def neuroblastoma_chunks(*, tables: bool) -> tuple[list[RetrievedChunk], dict[int, str]]:
+    """The bundled PDF chunked as ingestion chunks it (with its table chunks, or its text
+    layer only), and its page texts."""
+    document, reader = open_pdf(NEUROBLASTOMA)
+    pages = (
+        read_document(NEUROBLASTOMA, iter_pages(NEUROBLASTOMA, reader), ocr=None)
+        if tables
+        else list(iter_pages(NEUROBLASTOMA, reader))
+    )
+    chunks = chunk_pages(document, pages, make_splitter(700, 80))
+    texts = {p.number: p.text for p in pages}
+    return [RetrievedChunk(**c.model_dump(), score=1.0) for c in chunks], texts
+
+
+def drug_sets(regimens: list[Regimen]) -> list[set[str]]:
+    return [{d.drug for d in r.drugs} for r in regimens]
+
+
+@pytest.mark.parametrize("tables", [False, True], ids=["text layer", "with table chunks"])
+def test_cojec_courses_and_tvd_are_regimens_of_their_own(tables):
+    chunks, pages = neuroblastoma_chunks(tables=tables)
+    regimens = build_evidence_sheet(chunks).regimens()
+    found = drug_sets(regimens)
+    for course in (COURSE_A, COURSE_B, COURSE_C, TVD):
+        assert course in found, found
+    # no regimen gives the table's drugs with TVD's, or two courses' at once
+    assert not any({"carboplatin", "topotecan"} <= drugs for drugs in found)
+    assert not any({"carboplatin", "cisplatin"} <= drugs for drugs in found)
+    by_id = {c.chunk_id: c for c in chunks}
+    for regimen in regimens:
+        page = pages[by_id[regimen.chunk_id].page]
+        on_page = quote_on_page(regimen.quote, page) or (
+            by_id[regimen.chunk_id].kind == "table" and table_quote_on_page(regimen.quote, page)
+        )
+        assert on_page, regimen.quote
+        assert all(d.quote == regimen.quote for d in regimen.drugs)  # what items cite
+
+
+def test_tvd_keeps_its_own_sentence_and_course_count():
+    chunks, _ = neuroblastoma_chunks(tables=False)
+    tvd = next(r for r in build_evidence_sheet(chunks).regimens() if {"topotecan"} <= {
+        d.drug for d in r.drugs} and any(d.dose == 45 for d in r.drugs))
+    assert tvd.quote.startswith("Children with an inadequate metastatic response")
+    assert tvd.cycles == (2, 2)
+    course_a = next(
+        r for r in build_evidence_sheet(chunks).regimens() if {d.drug for d in r.drugs} == COURSE_A
+    )
+    assert course_a.quote.startswith("A vincristine") and "Children" not in course_a.quote
+
+
+def retrieved(text: str) -> RetrievedChunk:
+    return RetrievedChunk(**chunk(text).model_dump(), score=0.5)
+
+
+def test_a_table_without_labels_is_one_regimen_and_prose_is_unchanged():
+    table = (
+        "Fármaco Dosis Días del ciclo ifosfamida 3 g/m2/día IV en 3 horas días 1-2 "
+        "vincristina 1.5 mg/m2 IV día 1 actinomicina D 1.5 mg/m2 IV día 1 "
+        "Los lactantes reciben vincristina 0.05 mg/kg y actinomicina D 0.05 mg/kg."
+    )
+    regimens = build_evidence_sheet([retrieved(table)]).regimens()
+    assert drug_sets(regimens) == [
+        {"ifosfamide", "vincristine", "dactinomycin"},
+        {"vincristine", "dactinomycin"},
+    ]
+    assert regimens[1].quote.startswith("Los lactantes")
+    prose = (
+        "CADO: cyclophosphamide 300 mg/m2 per day on days 1-5, vincristine 1.5 mg/m2 on days "
+        "1 and 5, doxorubicin 60 mg/m2 on day 5."
+    )
+    (cado,) = build_evidence_sheet([retrieved(prose)]).regimens()
+    assert cado.quote == prose and len(cado.drugs) == 3
+
+
+def item(drug: str, dose: float, quote: str) -> ChemotherapyAdministration:
+    return ChemotherapyAdministration(
+        date=date(2024, 1, 1),
+        cycle=1,
+        drug=drug,
+        atc="L01XX17",
+        dose=dose,
+        unit="mg/m2",
+        citations=[Citation(chunk_id="c", document="d.pdf", page=2, quote=quote)],
+    )
+
+
+def test_what_comes_before_high_dose_chemotherapy_is_no_conditioning():
+    tvd = (
+        "Children with an inadequate metastatic response after rapid COJEC receive two courses "
+        "of TVD before high-dose chemotherapy: topotecan 1.5 mg/m2 per day on days 1-5."
+    )
+    assert not is_conditioning(item("topotecan", 1.5, tvd))
+    given = "High-dose chemotherapy with busulfan and melphalan: melphalan 140 mg/m2 on day -1."
+    assert is_conditioning(item("melphalan", 140, given))
+    spanish = "Antes del trasplante se administra melfalán 140 mg/m2 como acondicionamiento."
+    assert is_conditioning(item("melphalan", 140, spanish))
