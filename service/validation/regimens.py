@@ -50,6 +50,9 @@ class Phase(_Strict):
     order: int = Field(ge=1)
     names: list[str] = Field(min_length=1)
     opens_a_line: bool = True
+    # ICCC-3 main groups whose first line may open with the phase all the same, where the
+    # line gives nothing that opens a line (maintenance after radiotherapy in CNS tumours)
+    opens_a_line_in: list[str] = Field(default_factory=list)
 
 
 class Words(_Strict):
@@ -178,6 +181,12 @@ def regimen_terms() -> RegimenTerms:
 def opens_a_line(phase: str) -> bool:
     """Whether a first line may begin with this phase (regimens.toml)."""
     return next(p.opens_a_line for p in _reader().terms.phase if p.name == phase)
+
+
+def opens_a_line_in(phase: str) -> frozenset[str]:
+    """The ICCC-3 main groups whose first line may begin with this phase where nothing
+    else in the line opens one (regimens.toml ``opens_a_line_in``)."""
+    return frozenset(next(p.opens_a_line_in for p in _reader().terms.phase if p.name == phase))
 
 
 def _conditioning_regimens() -> list[dict[str, str]]:

@@ -14,7 +14,7 @@ from knowledge.evidence import (
     IntrathecalFact,
     Regimen,
 )
-from knowledge.vocabulary import drugs
+from knowledge.vocabulary import drugs, tumour_records
 from service.generation.blocks.base import Agent
 from service.generation.blocks.timeline import CYCLE_DAYS, INTERVAL_SLACK
 from service.records import ChemotherapyAdministration, IntrathecalTherapy
@@ -67,18 +67,39 @@ def phase_rank(regimen: Regimen) -> float:
     return PHASE_RANK.get(regimen.phase or "", _UNPHASED_RANK)
 
 
-def in_protocol_order(chosen: list[ChosenRegimen]) -> list[ChosenRegimen]:
+def in_protocol_order(
+    chosen: list[ChosenRegimen], opener: Regimen | None = None
+) -> list[ChosenRegimen]:
     """Induction first, then regimens of no named phase, then consolidation (and the
-    phases ranked with it), maintenance last; the model's order within each rank."""
-    return sorted(chosen, key=lambda c: phase_rank(c.regimen))
+    phases ranked with it), maintenance last; the model's order within each rank. The
+    regimen chosen to open the line (``opener``) stays first: maintenance opening a CNS
+    tumour's line comes before a consolidation chosen with it."""
+    return sorted(chosen, key=lambda c: (c.regimen is not opener, phase_rank(c.regimen)))
 
 
-def opening_regimens(regimens: list[Regimen]) -> list[Regimen]:
+# ICCC-3 main groups whose first line may open with maintenance where their guideline gives
+# nothing else to open it: CNS tumours, whose protocols give maintenance after radiotherapy
+# with no chemotherapy before it (the validator's regimens.toml says the same).
+MAINTENANCE_OPENS_IN = frozenset({"III"})
+
+
+def maintenance_may_open(morphology: str) -> bool:
+    """Whether a first line of this tumour may open with maintenance (a CNS tumour)."""
+    return any(
+        t.code == morphology and MAINTENANCE_OPENS_IN & set(t.iccc_groups) for t in tumour_records()
+    )
+
+
+def opening_regimens(regimens: list[Regimen], *, maintenance_opens: bool = False) -> list[Regimen]:
     """The regimens a first line may start with: the induction regimens on offer, else
-    those whose passage names no later phase (a line does not open with consolidation or
-    maintenance)."""
+    those whose passage names no later phase; where neither is on offer, the maintenance
+    regimens of a tumour whose protocols open with it (``maintenance_may_open``). A line
+    never opens with consolidation, nor with maintenance where anything else opens it."""
     induction = [r for r in regimens if r.phase == "induction"]
-    return induction or [r for r in regimens if phase_rank(r) < PHASE_RANK["consolidation"]]
+    earlier = [r for r in regimens if phase_rank(r) < PHASE_RANK["consolidation"]]
+    if induction or earlier or not maintenance_opens:
+        return induction or earlier
+    return [r for r in regimens if r.phase == "maintenance"]
 
 
 def within_days(chosen: list[ChosenRegimen], days: int) -> list[ChosenRegimen]:

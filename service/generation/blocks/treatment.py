@@ -35,6 +35,7 @@ from service.generation.blocks.chemotherapy import (
     first_line,
     in_protocol_order,
     intrathecal_options,
+    maintenance_may_open,
     opening_regimens,
     within_budget,
     within_days,
@@ -100,11 +101,13 @@ def treatment_block(
     anthracycline_budget: float,
     triple_intrathecal: bool | None = None,
 ) -> TreatmentPlan:
+    maintenance_opens = maintenance_may_open(diagnosis.icdo3_morphology)
     offer = _offer(agent, patient, diagnosis, [agent.protocol(anchor)], chemotherapy, radiotherapy)
-    if (chemotherapy and not offer.regimens) or (radiotherapy and not offer.courses):
-        # The tumour's chapter may keep its regimens elsewhere (appendices, tables): the
-        # pages the fact index finds naming the tumour with doses, else every document
-        # naming it.
+    openers = opening_regimens(first_line(offer.regimens), maintenance_opens=maintenance_opens)
+    if (chemotherapy and not openers) or (radiotherapy and not offer.courses):
+        # The tumour's chapter may keep its regimens elsewhere (appendices, tables), or
+        # the passages found give only later phases: the pages the fact index finds
+        # naming the tumour with doses, else every document naming it.
         scopes: list[dict[str, Any]] = []
         for codes in tumour_codes(diagnosis):  # the tumour itself, then ever wider groups
             scopes = scopes or agent.fact_scopes(codes, TREATMENT_FACTS, FACT_PAGES)
@@ -133,7 +136,9 @@ def treatment_block(
         ]
     )
     courses = agent.shuffled(offer.courses)
-    openers = opening_regimens(regimens)
+    openers = opening_regimens(regimens, maintenance_opens=maintenance_opens)
+    if not openers:  # only phases that follow another: no first line protocols give
+        regimens = []
     schema = treatment_schema(
         regimens,
         courses,
@@ -165,7 +170,8 @@ def treatment_block(
     chosen = _regimens(regimens, items)
     # Induction first, maintenance last, whatever order the model listed them in; the
     # anthracycline budget and the time the record has then cut the later phases' cycles.
-    chosen = within_budget(in_protocol_order(chosen), anthracycline_budget)
+    opener = chosen[0].regimen if chosen and "first_regimen" in schema["properties"] else None
+    chosen = within_budget(in_protocol_order(chosen, opener), anthracycline_budget)
     chosen = within_days(chosen, FIRST_LINE_CHEMOTHERAPY_DAYS)
     plan = TreatmentPlan(
         regimens=chosen,
