@@ -26,9 +26,7 @@ Span = tuple[int, int]
 
 _PARENTHESIS = re.compile(r"\([^()]*\)")
 # Day or week lists ("days 1, 8 and 15", "1, 2, 3, 4", "días 1-2"): a row's cells.
-_NUMBER_LIST = re.compile(
-    r"\d+(?:\s*(?:,|-|–|and|y|e|et|und|to|a|ou|o)\s*\d+)+", re.IGNORECASE
-)
+_NUMBER_LIST = re.compile(r"\d+(?:\s*(?:,|-|–|and|y|e|et|und|to|a|ou|o)\s*\d+)+", re.IGNORECASE)
 # What joins the doses of one regimen in prose (lower case words: "E" may be a label).
 _JOINT = re.compile(
     r"[,;:+&]|\b(?:and|or|with|plus|then|followed|versus|vs|alternat\w*|alternad\w*|"

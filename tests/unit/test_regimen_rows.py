@@ -66,8 +66,11 @@ def test_cojec_courses_and_tvd_are_regimens_of_their_own(tables):
 
 def test_tvd_keeps_its_own_sentence_and_course_count():
     chunks, _ = neuroblastoma_chunks(tables=False)
-    tvd = next(r for r in build_evidence_sheet(chunks).regimens() if {"topotecan"} <= {
-        d.drug for d in r.drugs} and any(d.dose == 45 for d in r.drugs))
+    tvd = next(
+        r
+        for r in build_evidence_sheet(chunks).regimens()
+        if {"topotecan"} <= {d.drug for d in r.drugs} and any(d.dose == 45 for d in r.drugs)
+    )
     assert tvd.quote.startswith("Children with an inadequate metastatic response")
     assert tvd.cycles == (2, 2)
     course_a = next(
