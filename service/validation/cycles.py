@@ -223,10 +223,13 @@ class _Quote:
         return {days for days in found | self._lengths(i) if days is not None}
 
     def _every(self, i: int) -> int | None:
-        """every 21 days, cada 3 semanas"""
+        """every 21 days, cada 3 semanas; of "cada 14-21 dias" the shortest, 14"""
         if self.at(i) not in self.words.every:
             return None
-        n, unit = self.number(i + 1), self._unit(i + 2)
+        n, j = self.number(i + 1), i + 2
+        if self.at(j) in self.words.range_words and self.number(j + 1) is not None:
+            j += 2
+        unit = self._unit(j)
         return n * unit if n and unit else None
 
     def _q(self, i: int) -> int | None:
