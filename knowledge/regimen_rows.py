@@ -71,9 +71,9 @@ def table_groups(text: str, doses: Sequence[Span]) -> list[DoseGroup]:
     label of the first cell where every dosed row has one, else all dosed rows."""
     lines: list[Span] = []
     start = 0
-    for line in text.split("\n"):
-        lines.append((start, start + len(line)))
-        start += len(line) + 1
+    for written in text.split("\n"):
+        lines.append((start, start + len(written)))
+        start += len(written) + 1
     rows: list[tuple[Span, str | None, list[int]]] = []
     for line in lines:
         members = [i for i, (s, _) in enumerate(doses) if line[0] <= s < line[1]]
