@@ -42,6 +42,8 @@ _CLAUSE_START = re.compile(
 # dose ("A lomustine (CCNU) 75 mg/m2"); routes written in capitals are no label.
 _LABEL = re.compile(r"(?<!\S)[A-Z][A-Z0-9]{0,3}(?!\S)")
 _NOT_LABELS = frozenset({"IV", "EV", "PO", "VO", "SC", "IM", "IT", "TIT", "D"})
+# The end of a parenthesis the text opened before a passage begins ("2 mg) día 1 ...").
+_UNOPENED = re.compile(r"[^()]*\)")
 _TABLE_LABEL = re.compile(r"^[^:;\n]*:\s*(?P<label>[^;\n]+?)\s*;", re.MULTILINE)
 
 
@@ -111,7 +113,7 @@ def _split_sentence(
     gaps = [(a[1][1], b[1][0]) for a, b in zip(members, members[1:], strict=False)]
     bare = [not _joined(text[s:e]) for s, e in gaps]
     if not any(bare):
-        return [_group(text, start, end, [i for i, _ in members])]
+        return [_group(text, start, end, [i for i, _ in members], members[0][1][0])]
     pieces: list[tuple[int, int, list[int]]] = []
     piece_start, first = start, 0
     for k, (gap_start, gap_end) in enumerate(gaps):
@@ -124,7 +126,7 @@ def _split_sentence(
     for piece_start, piece_end, at in pieces:
         indexes = [members[k][0] for k in at]
         if not any(bare[k] for k in at[:-1]):
-            groups.append(_group(text, piece_start, piece_end, indexes))
+            groups.append(_group(text, piece_start, piece_end, indexes, members[at[0]][1][0]))
             continue
         # The table ends where a clause begins after its last row.
         tail = _last_clause_start(text, members[at[-1]][1][1], piece_end)
@@ -148,7 +150,7 @@ def _courses(
         labels.append(_label(text, previous, row_start))
         previous = row_end
     if any(label is None for label in labels):
-        return [_group(text, start, end, indexes)]
+        return [_group(text, start, end, indexes, spans[0][0])]
     groups: list[tuple[str, int, list[int]]] = []
     for index, label in zip(indexes, labels, strict=True):
         assert label is not None
@@ -158,7 +160,7 @@ def _courses(
             groups.append((label[0], label[1], [index]))
     bounds = [at for _, at, _ in groups[1:]] + [end]
     return [
-        _group(text, at, bound, members)
+        _group(text, at, bound, members, at)
         for (_, at, members), bound in zip(groups, bounds, strict=True)
     ]
 
@@ -173,8 +175,13 @@ def _label(text: str, start: int, end: int) -> tuple[str, int] | None:
     return found
 
 
-def _group(text: str, start: int, end: int, indexes: list[int]) -> DoseGroup:
-    """A group whose quote is ``text[start:end]`` without its surrounding spaces."""
+def _group(text: str, start: int, end: int, indexes: list[int], first: int) -> DoseGroup:
+    """A group whose quote is ``text[start:end]`` without its surrounding spaces, nor the
+    tail of a parenthesis opened before it (a passage that begins inside "(máx. 2 mg)" of
+    the dose before it: that cap is not this group's); ``first``: where its first dose is."""
+    tail = _UNOPENED.match(text, start, first)
+    if tail:
+        start = tail.end()
     piece = text[start:end]
     start += len(piece) - len(piece.lstrip())
     end -= len(piece) - len(piece.rstrip())

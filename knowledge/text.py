@@ -8,7 +8,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-_SENTENCE_END = re.compile(r"(?<=[.;:!?])\s+(?=[A-Z0-9(\"'])")
+# A sentence ends at punctuation before a capital, a digit or an opening mark, except after
+# an abbreviation that a number follows: "vincristina 1,5 mg/m2 (máx. 2 mg)", "approx. 5".
+_SENTENCE_END = re.compile(
+    r"(?<=[.;:!?])(?<!\bm[aá]x\.)(?<!\bm[ií]n\.)(?<!\bapprox\.)(?<!\baprox\.)(?<!\bca\.)"
+    r"\s+(?=[A-Z0-9(\"'])"
+)
 
 
 def normalize_whitespace(text: str) -> str:

@@ -92,3 +92,17 @@ def test_a_tumour_whose_guideline_gives_induction_never_opens_with_maintenance(
             c for c in record.chemotherapy if c.date == min(i.date for i in record.chemotherapy)
         ]
         assert not any(phase_of(c) == "maintenance" for c in opening), seed
+
+
+def test_rhabdomyosarcoma_records_cite_dactinomycin_with_its_own_dose(corpus: CorpusIndex):
+    """ "actinomicina D 1,5 mg/m² IV (máx. 2 mg)": quotes cut at "(máx." or opening with the
+    cap of the dose before made the validator read 2 mg as dactinomycin's (7 of 12 seeds)."""
+    request = request_from(
+        prompt="Niño de 8 años con rabdomiosarcoma en la vejiga, quimioterapia",
+        diagnosis="rabdomiosarcoma",
+        blocks=["chemotherapy"],
+        language="es",
+    )
+    for seed in range(4):
+        record = generator(corpus, SchemaModel()).generate_one(request, seed=seed).record
+        assert errors(corpus, record) == [], seed

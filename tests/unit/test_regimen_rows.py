@@ -15,7 +15,7 @@ from knowledge.chunks import RetrievedChunk
 from knowledge.evidence import Regimen, build_evidence_sheet
 from service.records import ChemotherapyAdministration, Citation
 from service.validation.regimens import is_conditioning
-from service.validation.verifier import quote_on_page, table_quote_on_page
+from service.validation.verifier import quote_on_page, states_dose, table_quote_on_page
 from tests.conftest import CORPUS_PDF_DIR
 from tests.fakes import chunk
 
@@ -125,3 +125,15 @@ def test_what_comes_before_high_dose_chemotherapy_is_no_conditioning():
     assert is_conditioning(item("melphalan", 140, given))
     spanish = "Antes del trasplante se administra melfalán 140 mg/m2 como acondicionamiento."
     assert is_conditioning(item("melphalan", 140, spanish))
+
+
+def test_a_passage_that_opens_inside_the_dose_cap_before_it_does_not_quote_that_cap():
+    """A chunk begins where the one before overlaps it, here inside vincristine's "(máx. 2
+    mg)": dactinomycin's quote opened with "2 mg)" and the validator read 2 mg as its dose."""
+    text = (
+        "2 mg) día 1; semanal en las semanas 1-7 actinomicina D 1.5 mg/m2 IV (máx. 2 mg) día 1 "
+        "doxorrubicina (solo IVADo) 30 mg/m2/día IV días 1-2"
+    )
+    (regimen,) = build_evidence_sheet([retrieved(text)]).regimens()
+    assert regimen.quote.startswith("día 1; semanal")
+    assert states_dose(regimen.quote, "dactinomicina", 1.5, "mg/m2")
