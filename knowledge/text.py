@@ -21,6 +21,18 @@ def normalize_whitespace(text: str) -> str:
     return " ".join(text.split())
 
 
+def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """``[start, end)`` of each sentence of ``text[start:end]``, split as
+    ``sentence_around`` splits (the last may run on past ``end``: it is cut there)."""
+    spans, left = [], start
+    for match in _SENTENCE_END.finditer(text, start, end):
+        spans.append((left, match.start()))
+        left = match.end()
+    if text[left:end].strip():
+        spans.append((left, end))
+    return spans
+
+
 def sentence_around(text: str, start: int, end: int) -> str:
     """The sentence of ``text`` that contains ``text[start:end]`` (whole text if unsplittable)."""
     left = 0

@@ -107,14 +107,16 @@ def test_the_validator_reads_no_count_or_interval_where_none_is_stated(sentence)
 
 def corpus_dose_sentences() -> dict[str, set[str]]:
     """Every sentence giving a dose in the bundled corpus and the real CPC-NEURO manual
-    (where ../shared/corpus/real is present), chunked as ingestion chunks them."""
+    (where ../shared/corpus/real is present), chunked as ingestion chunks them, and every
+    sentence a regimen takes its cycles from (its items cite it)."""
     folders = [CORPUS_PDF_DIR, REAL / "cpc-neuro"]
     found: dict[str, set[str]] = {}
     for pdf in sorted(p for folder in folders if folder.exists() for p in folder.glob("*.pdf")):
         document, reader = open_pdf(pdf)
         chunks = chunk_pages(document, list(iter_pages(pdf, reader)), make_splitter(700, 80))
         sheet = build_evidence_sheet([RetrievedChunk(**c.model_dump(), score=1.0) for c in chunks])
-        found[pdf.name] = {d.quote for d in sheet.drug_doses}
+        lead_ins = {r.lead_in.quote for r in sheet.regimens() if r.lead_in}
+        found[pdf.name] = {d.quote for d in sheet.drug_doses} | lead_ins
     return found
 
 

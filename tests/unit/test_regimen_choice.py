@@ -103,6 +103,12 @@ def test_rhabdomyosarcoma_records_cite_dactinomycin_with_its_own_dose(corpus: Co
         blocks=["chemotherapy"],
         language="es",
     )
+    lead_in_cited = 0
     for seed in range(4):
         record = generator(corpus, SchemaModel()).generate_one(request, seed=seed).record
         assert errors(corpus, record) == [], seed
+        # IVA's items cite the sentence stating its 9 cycles every 3 weeks as well
+        lead_in_cited += any(
+            "durante 9 ciclos" in c.quote for i in record.chemotherapy for c in i.citations
+        )
+    assert lead_in_cited

@@ -137,3 +137,49 @@ def test_a_passage_that_opens_inside_the_dose_cap_before_it_does_not_quote_that_
     (regimen,) = build_evidence_sheet([retrieved(text)]).regimens()
     assert regimen.quote.startswith("día 1; semanal")
     assert states_dose(regimen.quote, "dactinomicina", 1.5, "mg/m2")
+
+
+def rhabdomyosarcoma_regimens() -> list[Regimen]:
+    pdf = CORPUS_PDF_DIR / "rabdomiosarcoma.pdf"
+    document, reader = open_pdf(pdf)
+    chunks = chunk_pages(document, list(iter_pages(pdf, reader)), make_splitter(700, 80))
+    return build_evidence_sheet(
+        [RetrievedChunk(**c.model_dump(), score=1.0) for c in chunks]
+    ).regimens()
+
+
+def test_iva_takes_its_nine_cycles_every_three_weeks_from_the_sentences_before_its_table():
+    iva = next(
+        r
+        for r in rhabdomyosarcoma_regimens()
+        if {d.drug for d in r.drugs} == {"ifosfamide", "vincristine", "dactinomycin"}
+    )
+    assert (iva.cycles, iva.interval_days, iva.phase) == ((9, 9), 21, "induction")
+    assert iva.lead_in is not None and "durante 9 ciclos" in iva.lead_in.quote
+    assert iva.lead_in.chunk_id == iva.chunk_id
+
+
+def test_a_lead_in_is_read_for_the_one_regimen_it_introduces_never_for_several():
+    one = (
+        "Maintenance: six cycles given every 28 days. Vinorelbine 25 mg/m2 on days 1, 8 and "
+        "15 and cyclophosphamide 25 mg/m2 per day orally on days 1-28."
+    )
+    (maintenance,) = build_evidence_sheet([retrieved(one)]).regimens()
+    assert (maintenance.cycles, maintenance.interval_days) == ((6, 6), 28)
+    assert maintenance.phase == "maintenance"
+    several = (
+        "North American groups give six induction cycles every 21 days. Cycles 1 and 2: "
+        "topotecan 1.2 mg/m2 per day on days 1-5 with cyclophosphamide 400 mg/m2 per day on "
+        "days 1-5. Cycles 3 and 5: cisplatin 50 mg/m2 per day on days 1-4 and etoposide "
+        "200 mg/m2 per day on days 1-3."
+    )
+    regimens = build_evidence_sheet([retrieved(several)]).regimens()
+    assert len(regimens) == 2
+    assert all((r.cycles, r.interval_days, r.lead_in) == (None, None, None) for r in regimens)
+    # a sentence on the transplant is no lead-in of a cycle's regimen
+    transplant = (
+        "Two cycles before stem cell transplant are given every 21 days. Topotecan 1.2 mg/m2 "
+        "per day on days 1-5."
+    )
+    (topotecan,) = build_evidence_sheet([retrieved(transplant)]).regimens()
+    assert topotecan.lead_in is None and topotecan.cycles is None

@@ -7,17 +7,20 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
+from knowledge.applicability import regimen_scope
+from knowledge.chunks import RetrievedChunk
 from knowledge.evidence import (
     CORTICOSTEROID_ATC,
     PHASE_RANK,
     DrugDoseFact,
+    Fact,
     IntrathecalFact,
     Regimen,
 )
 from knowledge.vocabulary import drugs, tumour_records
 from service.generation.blocks.base import Agent
 from service.generation.blocks.timeline import CYCLE_DAYS, INTERVAL_SLACK
-from service.records import ChemotherapyAdministration, IntrathecalTherapy
+from service.records import ChemotherapyAdministration, Diagnosis, IntrathecalTherapy
 from service.requests.common import INTRATHECAL_CORTICOSTEROIDS, TRIPLE_INTRATHECAL
 from service.validation.bounds import Bounds
 
@@ -50,6 +53,20 @@ def anthracycline_dose(doses: list[DrugDoseFact] | list[ChemotherapyAdministrati
         if factor is not None and d.drug in equivalence:
             total += d.dose * factor * equivalence[d.drug]
     return total
+
+
+def cited_quotes(regimen: Regimen) -> list[str]:
+    """The quotes a regimen's items cite: its own, and the sentence stating its cycles
+    (what a rule reading the items' citations reads; ``administration``)."""
+    return [regimen.quote, *([regimen.lead_in.quote] if regimen.lead_in else [])]
+
+
+def fits_patient(regimen: Regimen, chunk: RetrievedChunk, diagnosis: Diagnosis, age: int) -> bool:
+    """Whether every quote the regimen's items cite is written for this tumour and age
+    (``knowledge.applicability``: not a regimen whose passage names only another tumour)."""
+    return all(
+        regimen_scope(q, chunk).fits(diagnosis.icdo3_morphology, age) for q in cited_quotes(regimen)
+    )
 
 
 def first_line(regimens: list[Regimen]) -> list[Regimen]:
@@ -150,7 +167,7 @@ def administrations(
     for item in chosen:
         for _ in range(item.cycles):
             items.extend(
-                administration(agent, d, starts[cycle], first_cycle + cycle)
+                administration(agent, d, starts[cycle], first_cycle + cycle, item.regimen.lead_in)
                 for d in item.regimen.drugs
             )
             cycle += 1
@@ -158,8 +175,10 @@ def administrations(
 
 
 def administration(
-    agent: Agent, dose: DrugDoseFact, day: date, cycle: int
+    agent: Agent, dose: DrugDoseFact, day: date, cycle: int, lead_in: Fact | None = None
 ) -> ChemotherapyAdministration:
+    """A dose given on ``day``, citing its sentence and, where its regimen's cycles are
+    stated in a sentence before it, that sentence too."""
     return ChemotherapyAdministration(
         date=day,
         cycle=cycle,
@@ -167,7 +186,7 @@ def administration(
         atc=dose.atc,
         dose=dose.dose,
         unit=dose.unit,
-        citations=[agent.cite(dose)],
+        citations=agent.cite_all([dose, *([lead_in] if lead_in else [])]),
     )
 
 

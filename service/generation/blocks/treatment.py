@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from knowledge.applicability import regimen_scope
 from knowledge.chunks import RetrievedChunk
 from knowledge.evidence import (
     EvidenceSheet,
@@ -33,6 +32,7 @@ from service.generation.blocks.chemotherapy import (
     ChosenRegimen,
     anthracycline_dose,
     first_line,
+    fits_patient,
     in_protocol_order,
     intrathecal_options,
     maintenance_may_open,
@@ -105,9 +105,8 @@ def treatment_block(
     offer = _offer(agent, patient, diagnosis, [agent.protocol(anchor)], chemotherapy, radiotherapy)
     openers = opening_regimens(first_line(offer.regimens), maintenance_opens=maintenance_opens)
     if (chemotherapy and not openers) or (radiotherapy and not offer.courses):
-        # The tumour's chapter may keep its regimens elsewhere (appendices, tables), or
-        # the passages found give only later phases: the pages the fact index finds
-        # naming the tumour with doses, else every document naming it.
+        # Regimens kept elsewhere (appendices, tables), or only later phases found: the
+        # pages the fact index finds naming the tumour with doses, else every document.
         scopes: list[dict[str, Any]] = []
         for codes in tumour_codes(diagnosis):  # the tumour itself, then ever wider groups
             scopes = scopes or agent.fact_scopes(codes, TREATMENT_FACTS, FACT_PAGES)
@@ -256,9 +255,7 @@ def _offer(
         regimens=[
             r
             for r in chemo_sheet.regimens()
-            if regimen_scope(r.quote, chemo_sheet.chunk(r.chunk_id)).fits(
-                diagnosis.icdo3_morphology, patient.age
-            )
+            if fits_patient(r, chemo_sheet.chunk(r.chunk_id), diagnosis, patient.age)
         ],
         courses=[
             r
