@@ -12,27 +12,37 @@ in ``knowledge.care_facts``, which builds on these.
 
 from __future__ import annotations
 
-import csv
 import re
 from collections import Counter
 from collections.abc import Iterable
 from functools import cache
-from typing import Literal, get_args
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from knowledge.chunks import RetrievedChunk
-from knowledge.facts.cycles import cycle_schedule
-from knowledge.facts.doses import text_doses
-from knowledge.facts.mentions import phases_named, tumour_terms
+
+# Dose facts and regimens live in knowledge.dose_facts; the names other modules import
+# from here stay importable from here.
+from knowledge.dose_facts import PHASE_RANK as PHASE_RANK
+from knowledge.dose_facts import DoseUnit as DoseUnit
+from knowledge.dose_facts import (
+    DrugDoseFact,
+    Fact,
+    Regimen,
+    decimal_comma,
+    drug_doses_in,
+    sentence_bounds,
+    sentence_of,
+    vocabulary_rows,
+)
+from knowledge.facts.mentions import tumour_terms
 from knowledge.facts.radiotherapy import radiotherapy_facts
 from knowledge.facts.text import mentions
-from knowledge.sections import section_text
+from knowledge.regimens import regimens_of
 from knowledge.text import sentence_around
 from knowledge.vocabulary import (
-    VOCAB_DIR,
     Term,
-    drug_by_name,
     drugs,
     find_terms,
     morphologies,
@@ -41,21 +51,7 @@ from knowledge.vocabulary import (
     tumour_groups,
 )
 
-DoseUnit = Literal["mg/m2", "g/m2", "mg/kg", "microgram/kg", "IU/m2", "mg"]
-DOSE_UNITS: tuple[str, ...] = get_args(DoseUnit)
 Technique = Literal["proton", "brachytherapy", "metabolic"]
-# A decimal comma before a dose or radiotherapy unit: "1,5 mg/m2", "1,8 Gy".
-_COMMA_DECIMAL = re.compile(r"\d,\d{1,2}\s?(?:mg|g|µg|mcg|Gy|UI|IU)\b")
-# The extractor's normalised units (``knowledge.facts.doses.normalise_unit``) a record's
-# dose can carry; a dose in another unit (mL, mcg/m2) is not offered.
-_RECORD_UNITS: dict[str, DoseUnit] = {
-    "mg/m2": "mg/m2",
-    "g/m2": "g/m2",
-    "mg/kg": "mg/kg",
-    "mcg/kg": "microgram/kg",
-    "IU/m2": "IU/m2",
-    "mg": "mg",
-}
 _MORPHOLOGY_CODE = re.compile(r"(?<![\w/.])\d{4}/\d(?![\w/])")
 _TOPOGRAPHY_CODE = re.compile(r"\bC\d{2}\.\d\b")
 # Words that make a sentence naming an organ a statement of where tumours arise.
@@ -72,8 +68,6 @@ _LOCATIVE = re.compile(
 )
 _METASTASIS = re.compile(r"met[aá]st|secund|late effect|efeitos? tardi|efectos? tard", re.I)
 _PRIMARY = re.compile(r"\bprim[aá]r", re.IGNORECASE)
-# "a total dose of 375 mg/m2": a bound, like a cumulative dose.
-_TOTAL = re.compile(r"\btotal dose\b|\bdose total\b|\bdosis total\b", re.IGNORECASE)
 _RT_WORD = re.compile(
     r"\b(?:radiotherapy|irradiation|boost|RT)\b(?:\s+(?:to|of)\s+(?:the\s+)?)?", re.IGNORECASE
 )
@@ -91,66 +85,6 @@ _TECHNIQUES: dict[Technique, re.Pattern[str]] = {
     "metabolic": re.compile(r"\bMIBG\b|\bradionuclide therapy\b|\bradioiodine\b"),
 }
 CORTICOSTEROID_ATC = "H02"
-# The route written nearest a dose: right after it ("75 mg/m2 per day IV"), else the last
-# one before it in its sentence ("Triple intrathecal therapy combines methotrexate 12 mg,
-# cytarabine 30 mg"). Short forms count only in capitals ("it" is a word).
-_ROUTE = re.compile(
-    r"(?P<intrathecal>(?i:intrat(?:h)?e[ck]\w*|\bi\.t\.)|\bT?IT\b)"
-    r"|(?P<systemic>\b(?:IV|PO|SC|IM)\b|(?i:\bi\.v\.|\bintraven\w*|\bendoven\w*|\boral(?:ly|mente)?\b"
-    r"|\bsubcut\w*|\bintramuscul\w*|\binfus\w*|\bper os\b))"
-)
-_ROUTE_AFTER = 25  # characters after a dose in which its route may stand
-# A sentence about a transplant (its conditioning, GvHD prophylaxis) or about supportive
-# care: its doses are not a chemotherapy cycle's (conditioning regimen names are added
-# from conditioning_regimens.csv).
-_TRANSPLANT_WORDS = (
-    r"\bcondition(?:ing|ed)\b|acondicionamiento|condicionamiento|condicionamento"
-    r"|myeloablat|mieloablat|stem[- ]cell (?:rescue|transplant)|bone marrow transplant"
-    r"|\bHSCT\b|\bTPH\b|\bTCTH\b|\bTMO\b|trasplante|transplante|post-transplant"
-    r"|\bGvHD\b|graft-versus-host"
-)
-_SUPPORTIVE_CONTEXT = re.compile(
-    r"antiem[eé]tic|emetogenic|uroprotec|seizure prophylaxis|tumou?r lysis|lisis tumoral",
-    re.IGNORECASE,
-)
-# Phases in protocol order: a regimen of a lower rank comes first (the ranks between
-# induction and maintenance are one, as protocols order them differently).
-PHASE_RANK = {
-    "induction": 1,
-    "consolidation": 2,
-    "intensification": 2,
-    "reinduction": 2,
-    "maintenance": 3,
-}
-
-
-class Fact(BaseModel):
-    """Something a passage states; ``chunk_id`` and ``quote`` make it citable."""
-
-    chunk_id: str
-    quote: str
-
-
-class DrugDoseFact(Fact):
-    drug: str
-    atc: str
-    dose: float
-    unit: DoseUnit
-    cumulative: bool = False  # "a cumulative doxorubicin 375 mg/m2": a bound, not a dose given
-    days: int | None = None  # how many days the dose is given, where the passage says
-    intrathecal: bool = False  # "intrathecal methotrexate 12 mg": intrathecal therapy's dose
-
-
-class Regimen(Fact):
-    """The drugs and doses one passage gives together (one cycle of a protocol), the
-    treatment phase the passage names (induction, ..., relapse), if exactly one, and how
-    many cycles it gives and how far apart, where it states them (``knowledge.facts.cycles``).
-    """
-
-    drugs: list[DrugDoseFact]
-    phase: str | None = None
-    cycles: tuple[int, int] | None = None  # least and most: "six cycles" is (6, 6)
-    interval_days: int | None = None  # "every 21 days": one cycle's day 1 to the next's
 
 
 class AgeLimited(Fact):
@@ -191,24 +125,6 @@ class TechniqueFact(Fact):
     technique: Technique
 
 
-def sentence_of(text: str, start: int, end: int) -> str:
-    """The sentence holding ``text[start:end]``, also when the span opens the sentence.
-
-    (``sentence_around`` only looks for a sentence break before ``start``, and the break
-    just before a span that opens its sentence needs the span's first letter to be seen.)
-    """
-    return sentence_around(text, min(start + 1, end), end)
-
-
-def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
-    """Offsets of ``sentence_of(text, start, end)`` within ``text``."""
-    sentence = sentence_of(text, start, end)
-    left = text.rfind(sentence, 0, end + len(sentence))
-    while left > start:  # the same sentence written twice: take the one holding the span
-        left = text.rfind(sentence, 0, left)
-    return left, left + len(sentence)
-
-
 def sentences_matching(text: str, pattern: re.Pattern[str]) -> list[tuple[str, int, int]]:
     """Each distinct sentence holding a match, with the match's offsets in ``text``."""
     found: dict[str, tuple[str, int, int]] = {}
@@ -228,96 +144,9 @@ def age_limits(sentence: str) -> tuple[int | None, int | None]:
 
 
 @cache
-def vocabulary_rows(name: str) -> tuple[dict[str, str], ...]:
-    """The rows of a CSV of ``knowledge/vocab`` (empty cells as empty strings)."""
-    with open(VOCAB_DIR / name, encoding="utf-8", newline="") as handle:
-        return tuple(
-            {k: (v or "").strip() for k, v in row.items()} for row in csv.DictReader(handle)
-        )
-
-
-@cache
 def intrathecal_drugs() -> frozenset[str]:
     """Drugs given intrathecally (``drugs.csv``, column ``intrathecal``)."""
     return frozenset(r["name"] for r in vocabulary_rows("drugs.csv") if r["intrathecal"] == "yes")
-
-
-def decimal_comma(text: str) -> bool:
-    """Whether a passage writes decimals with a comma ("1,5 mg/m2", "1,8 Gy"): read from
-    the text itself, whatever its language."""
-    return bool(_COMMA_DECIMAL.search(text))
-
-
-def drug_doses_in(chunk: RetrievedChunk, vocabulary: tuple[Term, ...]) -> list[DrugDoseFact]:
-    """Doses the fact extractor (``knowledge.facts``) reads in a passage, each with the
-    sentence that states it; only drugs of ``vocabulary`` and units a record can carry."""
-    wanted = {t.term: t for t in vocabulary}
-    facts = []
-    for found in text_doses(chunk.page, chunk.text, decimal_comma=decimal_comma(chunk.text)):
-        term = wanted.get(found.fields["drug"])
-        unit = _RECORD_UNITS.get(found.fields["unit"])
-        if term is None or unit is None:
-            continue
-        days = found.fields.get("days")
-        intrathecal = _route(chunk.text, found.start, found.end) == "intrathecal"
-        facts.append(
-            DrugDoseFact(
-                chunk_id=chunk.chunk_id,
-                quote=sentence_of(chunk.text, found.start, found.end),
-                drug=term.term,
-                atc=term.code,
-                dose=float(found.fields["dose"]),
-                unit=unit,
-                cumulative=bool(found.fields.get("cumulative"))
-                or bool(_TOTAL.search(chunk.text[max(0, found.start - 30) : found.end])),
-                days=len(days.split(",")) if days else None,
-                intrathecal=intrathecal,
-            )
-        )
-    return facts
-
-
-def _route(text: str, start: int, end: int) -> str | None:
-    """The route ("intrathecal" or "systemic") written nearest the dose at ``start:end``."""
-    left, right = _sentence_bounds(text, start, end)
-    after = re.split(r"[,;:]", text[end : min(right, end + _ROUTE_AFTER)])[0]
-    found = list(_ROUTE.finditer(after)) or list(_ROUTE.finditer(text[left:start]))[-1:]
-    if not found:
-        return None
-    return "intrathecal" if found[0].group("intrathecal") else "systemic"
-
-
-@cache
-def _transplant_context() -> re.Pattern[str]:
-    names = [
-        name
-        for row in vocabulary_rows("conditioning_regimens.csv")
-        for name in (row["name"], *row["aliases"].split("|"))
-        if name
-    ]
-    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-    return re.compile(rf"{_TRANSPLANT_WORDS}|(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
-
-
-def cycle_dose(dose: DrugDoseFact, section: str = "") -> bool:
-    """Whether a dose may be a chemotherapy cycle's: a chemotherapy drug (``is_chemotherapy``)
-    given systemically, not in a passage on a transplant (conditioning, GvHD prophylaxis) or,
-    for a drug that is not mainly antineoplastic (dexamethasone), on supportive care. The
-    passage is its sentence and the headings it stands under (``section``): BuMel's melphalan
-    under "7. High-dose chemotherapy with autologous stem cell rescue" is conditioning."""
-    if dose.cumulative or dose.intrathecal or not is_chemotherapy(dose.drug):
-        return False
-    if _transplant_context().search(dose.quote) or _transplant_context().search(section):
-        return False
-    record = drug_by_name(dose.drug)
-    mainly_antineoplastic = bool(record and record.roles and record.roles[0] == "antineoplastic")
-    return mainly_antineoplastic or not _SUPPORTIVE_CONTEXT.search(f"{dose.quote} {section}")
-
-
-def regimen_phase(quote: str) -> str | None:
-    """The one treatment phase a passage names, or None (none, or several)."""
-    named = phases_named(quote)
-    return named[0] if len(named) == 1 else None
 
 
 def radiotherapy_in(chunk: RetrievedChunk) -> list[RadiotherapyFact]:
@@ -424,7 +253,7 @@ def intrathecal_in(chunk: RetrievedChunk, vocabulary: tuple[Term, ...]) -> list[
     allowed = intrathecal_drugs()
     facts = []
     for quote, start, _ in sentences_matching(chunk.text, _INTRATHECAL):
-        _, right = _sentence_bounds(chunk.text, start, start)
+        _, right = sentence_bounds(chunk.text, start, start)
         after = chunk.text[start:right]
         named = [t.term for t, _ in find_terms(after, vocabulary) if t.term in allowed]
         if not named:
@@ -449,18 +278,6 @@ def techniques_in(chunk: RetrievedChunk) -> list[TechniqueFact]:
     ]
 
 
-def is_chemotherapy(drug: str) -> bool:
-    """Whether the vocabulary's first role for a drug makes it a chemotherapy cycle's drug:
-    antineoplastic, or a corticosteroid that is also antineoplastic (prednisone)."""
-    record = drug_by_name(drug)
-    if record is None or not record.roles:
-        return False
-    first = record.roles[0]
-    return first == "antineoplastic" or (
-        first == "corticosteroid" and "antineoplastic" in record.roles
-    )
-
-
 class EvidenceSheet(BaseModel):
     """Retrieved passages and the facts found in them."""
 
@@ -480,33 +297,10 @@ class EvidenceSheet(BaseModel):
         return [d for d in self.drug_doses if not d.cumulative and not d.intrathecal]
 
     def regimens(self) -> list[Regimen]:
-        """Doses given, grouped by the sentence that states them; repeated regimens once.
-        Only a cycle's doses (``cycle_dose``): a supportive drug (mesna, filgrastim), a
-        conditioning agent (busulfan, treosulfan), a dose in a passage on a transplant (BuMel
-        melphalan) or on supportive care (antiemetic dexamethasone), and an intrathecal dose
-        are not a cycle's drugs."""
-        grouped: dict[tuple[str, str], list[DrugDoseFact]] = {}
-        for dose in self.doses_given():
-            if not cycle_dose(dose, section_text(dose.quote, self.chunk(dose.chunk_id))):
-                continue
-            grouped.setdefault((dose.chunk_id, dose.quote), []).append(dose)
-        regimens: dict[tuple[tuple[str, float, str], ...], Regimen] = {}
-        for (chunk_id, quote), given in grouped.items():
-            unique = list({d.drug: d for d in reversed(given)}.values())[::-1]
-            key = tuple((d.drug, d.dose, d.unit) for d in unique)
-            schedule = cycle_schedule(quote)
-            regimens.setdefault(
-                key,
-                Regimen(
-                    chunk_id=chunk_id,
-                    quote=quote,
-                    drugs=unique,
-                    phase=regimen_phase(quote),
-                    cycles=schedule.cycles,
-                    interval_days=schedule.interval_days,
-                ),
-            )
-        return list(regimens.values())
+        """Doses given, grouped as one cycle gives them (``knowledge.regimens``): a
+        sentence's, a table's rows apart from the prose around them; repeated regimens once.
+        Only a cycle's doses (``knowledge.dose_facts.cycle_dose``)."""
+        return regimens_of(self.chunks)
 
     def courses(self) -> list[RadiotherapyFact]:
         """Radiotherapy a course may be written with (boosts are added to a course)."""

@@ -8,12 +8,29 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-_SENTENCE_END = re.compile(r"(?<=[.;:!?])\s+(?=[A-Z0-9(\"'])")
+# A sentence ends at punctuation before a capital, a digit or an opening mark, except after
+# an abbreviation that a number follows: "vincristina 1,5 mg/m2 (máx. 2 mg)", "approx. 5".
+_SENTENCE_END = re.compile(
+    r"(?<=[.;:!?])(?<!\bm[aá]x\.)(?<!\bm[ií]n\.)(?<!\bapprox\.)(?<!\baprox\.)(?<!\bca\.)"
+    r"\s+(?=[A-Z0-9(\"'])"
+)
 
 
 def normalize_whitespace(text: str) -> str:
     """Collapse every whitespace run to one space: PDF line breaks are layout, not content."""
     return " ".join(text.split())
+
+
+def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """``[start, end)`` of each sentence of ``text[start:end]``, split as
+    ``sentence_around`` splits (the last may run on past ``end``: it is cut there)."""
+    spans, left = [], start
+    for match in _SENTENCE_END.finditer(text, start, end):
+        spans.append((left, match.start()))
+        left = match.end()
+    if text[left:end].strip():
+        spans.append((left, end))
+    return spans
 
 
 def sentence_around(text: str, start: int, end: int) -> str:

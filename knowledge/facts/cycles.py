@@ -7,7 +7,8 @@ word (cycles, courses, ciclos, cursos) follows it, and not when it says when som
 happens ("after two cycles", "tras 4 ciclos") or sets a floor ("at least 4 cycles"); an
 interval only in days or weeks (never "every 6 hours", never "weekly", a drug's own rhythm
 within a cycle), and not "intervalo de 14 dias" (a rest after a cycle, in manuals that
-write it). A sentence stating two different counts or intervals ("TG2 patients two
+write it); of a range of intervals ("cada 14-21 dias") the shortest, the one the schedule
+keeps at least. A sentence stating two different counts or intervals ("TG2 patients two
 cycles and TG3 patients four cycles") states none for its regimen.
 
 English, Spanish and Portuguese; patterns run on the sentence as written (any case).
@@ -65,8 +66,9 @@ _NOT_A_MODIFIER = re.compile(
 )
 
 _INTERVALS = (
-    # "every 21 days", "cada 3 semanas", "a cada 21 dias"
-    re.compile(rf"\b(?:every|cada)\s+(?P<n>{_NUM})\s*{_UNIT}\b", re.IGNORECASE),
+    # "every 21 days", "cada 3 semanas", "a cada 21 dias"; a range ("cada 14-21 dias",
+    # "every 2 to 3 weeks") gives its shortest: what the schedule keeps at least
+    re.compile(rf"\b(?:every|cada)\s+(?P<n>{_NUM})(?:{_RANGE}{_NUM})?\s*{_UNIT}\b", re.IGNORECASE),
     # "q21d", "q3w", "Q 3 weeks"
     re.compile(rf"\bq\s?(?P<n>\d{{1,2}})\s?(?P<unit>d|w|{_DAYS}|{_WEEKS})\b", re.IGNORECASE),
     # "28-day cycle", "3-week cycles" (not "a 5-day course": how long a drug is given)

@@ -1,14 +1,13 @@
-"""Cycles as the cited passage states them, and a first line that opens as protocols do.
+"""Cycles as the cited passage states them.
 
 "Induction ... consisted of six cycles of VIDE given every 21 days: vincristine 1.5 mg/m2
 ..." gives the items citing it at most six cycles, each starting at least 21 days after the
-one before (a delay is usual, an earlier start is not what the guideline says); "Consolidation
-... VAI ..." cannot open a first line (maintenance can: CNS protocols give it after
-radiotherapy with no induction). What a quote says of its cycles is read here word by
-word, with the words of regimens.toml (``[cycles]``); nothing is shared with the generator's
-reading of the same sentences (``knowledge.facts.cycles``), and the phase of an item is the
-regimen rules' reading of its quotes. A quote that says nothing, or two different things,
-is not judged; fewer cycles than stated are allowed (the anthracycline bound may cut them).
+one before (a delay is usual, an earlier start is not what the guideline says). What a quote
+says of its cycles is read here word by word, with the words of regimens.toml
+(``[cycles]``); nothing is shared with the generator's reading of the same sentences
+(``knowledge.facts.cycles``). A quote that says nothing, or two different things, is not
+judged; fewer cycles than stated are allowed (the anthracycline bound may cut them). Which
+phase may open a first line is ``service.validation.line_opening``'s.
 """
 
 from __future__ import annotations
@@ -25,14 +24,12 @@ from service.validation.context import (
     Offending,
     check,
     chemotherapy_items,
-    chemotherapy_label,
 )
-from service.validation.regimens import is_conditioning, opens_a_line, phase_of, regimen_terms
+from service.validation.regimens import is_conditioning, regimen_terms
 from service.validation.verifier import fold
 
 _TOKEN = re.compile(r"\d+|[^\W\d_]+|-")
 _BARE = ".,/-"  # a number right after one of these is part of something else ("COPDAC-28")
-_FIRST_LINES = ("chemotherapy", "second_tumour.chemotherapy")
 
 
 @dataclass(frozen=True)
@@ -226,10 +223,13 @@ class _Quote:
         return {days for days in found | self._lengths(i) if days is not None}
 
     def _every(self, i: int) -> int | None:
-        """every 21 days, cada 3 semanas"""
+        """every 21 days, cada 3 semanas; of "cada 14-21 dias" the shortest, 14"""
         if self.at(i) not in self.words.every:
             return None
-        n, unit = self.number(i + 1), self._unit(i + 2)
+        n, j = self.number(i + 1), i + 2
+        if self.at(j) in self.words.range_words and self.number(j + 1) is not None:
+            j += 2
+        unit = self._unit(j)
         return n * unit if n and unit else None
 
     def _q(self, i: int) -> int | None:
@@ -285,7 +285,7 @@ def stated_cycles(quote: str) -> StatedCycles:
 # -- checks ----------------------------------------------------------------------------------
 
 
-def _lines(record: PatientRecord) -> dict[str, list[ChemotherapyAdministration]]:
+def chemotherapy_lines(record: PatientRecord) -> dict[str, list[ChemotherapyAdministration]]:
     """Each line's items, conditioning left out (a transplant's, not a cycle's)."""
     lines: dict[str, list[ChemotherapyAdministration]] = {}
     for path, item in chemotherapy_items(record):
@@ -319,7 +319,7 @@ def _starts(items: list[ChemotherapyAdministration]) -> list[tuple[int, date]]:
 @check()
 def cycles_as_stated(ctx: CheckContext) -> Iterator[Offending]:
     """No more cycles of a regimen than its cited passage gives it."""
-    for line, items in _lines(ctx.record).items():
+    for line, items in chemotherapy_lines(ctx.record).items():
         for quote, cited in _by_quote(items).items():
             stated = stated_cycles(quote)
             cycles = len({i.cycle for i in cited})
@@ -338,7 +338,7 @@ def cycles_as_stated(ctx: CheckContext) -> Iterator[Offending]:
 @check()
 def interval_as_stated(ctx: CheckContext) -> Iterator[Offending]:
     """A regimen's cycles start no sooner after each other than its cited passage says."""
-    for line, items in _lines(ctx.record).items():
+    for line, items in chemotherapy_lines(ctx.record).items():
         for quote, cited in _by_quote(items).items():
             interval = stated_cycles(quote).interval_days
             if interval is None:
@@ -356,23 +356,3 @@ def interval_as_stated(ctx: CheckContext) -> Iterator[Offending]:
                         "quote": quote,
                     }
                     break  # one message per regimen
-
-
-@check()
-def induction_first(ctx: CheckContext) -> Iterator[Offending]:
-    """A first line (the first tumour's, the second's) does not open with a phase that
-    follows an induction (consolidation, intensification, reinduction)."""
-    for line, items in _lines(ctx.record).items():
-        if line not in _FIRST_LINES or not items:
-            continue
-        opening = min(i.date for i in items)
-        for item in (i for i in items if i.date == opening):
-            phase = phase_of(item)
-            if phase is not None and not opens_a_line(phase):
-                yield {
-                    "line": line,
-                    "date": opening,
-                    "phase": phase,
-                    "item": chemotherapy_label(item),
-                }
-                break

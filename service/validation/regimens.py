@@ -19,13 +19,9 @@ from __future__ import annotations
 
 import csv
 import re
-import tomllib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from knowledge.vocabulary import VOCAB_DIR, drug_records
 from service.records import ChemotherapyAdministration
@@ -36,71 +32,12 @@ from service.validation.context import (
     chemotherapy_items,
     chemotherapy_label,
 )
+from service.validation.regimen_terms import RegimenTerms
 from service.validation.sections import CitedPages
 from service.validation.verifier import drug_entry, fold, plain, stated_doses
 
-TERMS_FILE = Path(__file__).with_name("regimens.toml")
 _SHORT = 3  # names this short match only in capitals
 _ROUTE_AFTER = 25  # characters after a dose in which its route may be written ("IV")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Phase(_Strict):
-    name: str
-    order: int = Field(ge=1)
-    names: list[str] = Field(min_length=1)
-    opens_a_line: bool = True
-
-
-class Words(_Strict):
-    relapse: list[str]
-    conditioning: list[str]
-    organ_transplant: list[str]
-    supportive: list[str]
-    intrathecal: list[str]
-    systemic: list[str]
-
-
-class CycleWords(_Strict):
-    """The ``[cycles]`` table: how a quote states its regimen's cycles (service/validation/
-    cycles.py reads it)."""
-
-    max_cycles: int = Field(ge=1)
-    min_interval_days: int = Field(ge=1)
-    max_interval_days: int = Field(ge=1)
-    nouns: list[str]
-    length_nouns: list[str]
-    range_words: list[str]
-    ceiling: list[str]
-    not_a_count: list[str]
-    connectors: list[str]
-    not_a_modifier: list[str]
-    every: list[str]
-    days: list[str]
-    weeks: list[str]
-    short_days: list[str]
-    short_weeks: list[str]
-    intervals: list[str]
-    weekly: list[str]
-    repeat: list[str]
-    repeat_connectors: list[str]
-    repeat_day: list[str]
-    numbers: dict[str, int]
-
-
-class RegimenTerms(_Strict):
-    conditioning_to_hsct_max_days: int = Field(ge=0)
-    phase: list[Phase] = Field(min_length=1)
-    words: Words
-    cycles: CycleWords
-
-    @classmethod
-    def load(cls, path: Path = TERMS_FILE) -> RegimenTerms:
-        with open(path, "rb") as handle:
-            return cls.model_validate(tomllib.load(handle))
 
 
 @dataclass(frozen=True)
@@ -185,6 +122,12 @@ def opens_a_line(phase: str) -> bool:
     return next(p.opens_a_line for p in _reader().terms.phase if p.name == phase)
 
 
+def opens_a_line_in(phase: str) -> frozenset[str]:
+    """The ICCC-3 main groups whose first line may begin with this phase where nothing
+    else in the line opens one (regimens.toml ``opens_a_line_in``)."""
+    return frozenset(next(p.opens_a_line_in for p in _reader().terms.phase if p.name == phase))
+
+
 def _conditioning_regimens() -> list[dict[str, str]]:
     with open(VOCAB_DIR / "conditioning_regimens.csv", encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
@@ -228,12 +171,23 @@ def is_conditioning(item: ChemotherapyAdministration, pages: CitedPages | None =
     chemotherapy phase."""
     reader = _reader()
     quotes = [plain(c.quote) for c in item.citations]
-    if any(reader.conditioning(q) for q in quotes):
+    if any(_speaks_of_conditioning(q) for q in quotes):
         return True
     if pages is not None and _under_heading(item, pages, reader.conditioning):
         return True
     roles = roles_of(item.drug)
     return bool(roles) and roles[0] == "conditioning" and not any(map(reader.phases, quotes))
+
+
+def _speaks_of_conditioning(quote: str) -> bool:
+    """A quote names conditioning or the transplant other than as what its doses come
+    before ("two courses of TVD before high-dose chemotherapy" is induction)."""
+    reader = _reader()
+    before = tuple(fold(w) for w in reader.terms.words.before_conditioning)
+    return any(
+        not quote[:start].lower().rstrip().endswith(before)
+        for start, _, _ in reader.conditioning.find(quote)
+    )
 
 
 def supportive_reason(

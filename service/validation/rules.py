@@ -24,6 +24,7 @@ from service.validation import (  # noqa: F401
     cycles,
     grounding,
     language,
+    line_opening,
     metastases,
     regimens,
     risk_groups,

@@ -9,6 +9,7 @@ from service.generation.blocks.chemotherapy import (
     cycle_length,
     first_line,
     in_protocol_order,
+    maintenance_may_open,
     opening_regimens,
     within_days,
 )
@@ -62,6 +63,32 @@ def test_a_line_opens_with_induction_where_one_is_offered():
     # without induction on offer: anything but a later phase
     assert names(opening_regimens([vai, vdc, regimen("m", "maintenance")])) == ["VDC"]
     assert opening_regimens([vai]) == []
+
+
+RHABDOMYOSARCOMA, MEDULLOBLASTOMA = "8900/3", "9470/3"
+
+
+def test_maintenance_opens_a_line_only_in_a_cns_tumour_that_offers_nothing_else():
+    """Rhabdomyosarcoma's vinorelbine and oral cyclophosphamide maintenance follows IVA; a
+    CNS protocol (medulloblastoma) gives maintenance after radiotherapy, with no induction."""
+    maintenance, vai = regimen("VNB-CPM", "maintenance"), regimen("VAI", "consolidation")
+    iva = regimen("IVA", None)
+    assert not maintenance_may_open(RHABDOMYOSARCOMA)
+    assert maintenance_may_open(MEDULLOBLASTOMA)
+    # a tumour whose protocols open with something else never opens with maintenance
+    assert opening_regimens([maintenance, vai]) == []
+    assert opening_regimens([maintenance, vai], maintenance_opens=False) == []
+    # a CNS tumour whose passages give only maintenance (and a later consolidation) opens
+    # with it; one that gives an unphased or induction regimen opens with that
+    assert names(opening_regimens([vai, maintenance], maintenance_opens=True)) == ["VNB-CPM"]
+    assert names(opening_regimens([maintenance, iva], maintenance_opens=True)) == ["IVA"]
+
+
+def test_the_regimen_chosen_to_open_the_line_stays_first():
+    maintenance, vai = regimen("m", "maintenance"), regimen("VAI", "consolidation")
+    chosen = [ChosenRegimen(maintenance, 6), ChosenRegimen(vai, 3)]
+    assert names(in_protocol_order(chosen, maintenance)) == ["m", "VAI"]
+    assert names(in_protocol_order(chosen)) == ["VAI", "m"]
 
 
 def test_a_relapse_regimen_is_no_first_line_option():

@@ -53,6 +53,11 @@ STATED = [
     ("carboplatin 175 mg/m2 at 28-day intervals", None, 28),
     ("doxorubicin 50 mg/m² every 6 weeks, five doses in all", None, 42),
     ("temozolomide 200 mg/m2 3-weekly", None, 21),
+    # a range of intervals: the shortest, which the schedule keeps at least
+    ("Carboplatina 560 mg/m2 D1 cada 14-21 dias, 6 ciclos", (6, 6), 14),
+    ("vinblastine 6 mg/m2 every 14 to 21 days", None, 14),
+    ("every 2-3 weeks: vinblastine 6 mg/m2", None, 14),
+    ("ciclofosfamida 1200 mg/m2 a cada 21 a 28 dias", None, 21),
 ]
 NOT_STATED = [
     # when something happens, a floor, a trial's result, how often something else is done
@@ -70,7 +75,6 @@ NOT_STATED = [
     "dexamethasone 10 mg/m2 per day as a 5-day course",
     "a 14-day course of prednisone 60 mg/m2",
     "Temozolomida 200 mg/m2 D1-D5. Intervalo de 14 dias.",
-    "every 2-3 weeks: vinblastine 6 mg/m2",
     "cytarabine 75 mg/m2 per day IV in four blocks of four days",
     "COPDAC-28 comprises cyclophosphamide 500 mg/m2 on days 1 and 8",
     "Um total de 74 pacientes recebeu 92 ciclos de HD-ICE",  # no regimen has 92 cycles
@@ -103,14 +107,16 @@ def test_the_validator_reads_no_count_or_interval_where_none_is_stated(sentence)
 
 def corpus_dose_sentences() -> dict[str, set[str]]:
     """Every sentence giving a dose in the bundled corpus and the real CPC-NEURO manual
-    (where ../shared/corpus/real is present), chunked as ingestion chunks them."""
+    (where ../shared/corpus/real is present), chunked as ingestion chunks them, and every
+    sentence a regimen takes its cycles from (its items cite it)."""
     folders = [CORPUS_PDF_DIR, REAL / "cpc-neuro"]
     found: dict[str, set[str]] = {}
     for pdf in sorted(p for folder in folders if folder.exists() for p in folder.glob("*.pdf")):
         document, reader = open_pdf(pdf)
         chunks = chunk_pages(document, list(iter_pages(pdf, reader)), make_splitter(700, 80))
         sheet = build_evidence_sheet([RetrievedChunk(**c.model_dump(), score=1.0) for c in chunks])
-        found[pdf.name] = {d.quote for d in sheet.drug_doses}
+        lead_ins = {r.lead_in.quote for r in sheet.regimens() if r.lead_in}
+        found[pdf.name] = {d.quote for d in sheet.drug_doses} | lead_ins
     return found
 
 

@@ -245,3 +245,18 @@ def test_a_regimen_carries_the_one_phase_its_passage_names():
         "topotecan": "relapse",
         "etoposide": None,
     }
+
+
+def test_a_dose_cap_written_max_dot_does_not_end_the_sentence():
+    """ "vincristina 1,5 mg/m² IV (máx. 2 mg)": the sentence ran to "(máx." and the next one
+    opened with "2 mg)", so dactinomycin's quote began with vincristine's cap and the
+    validator read 2 mg as dactinomycin's dose (rhabdomyosarcoma records, 7 of 12 seeds)."""
+    text = (
+        "vincristina 1.5 mg/m2 IV (máx. 2 mg) día 1; semanal en las semanas 1-7 "
+        "actinomicina D 1.5 mg/m2 IV (máx. 2 mg) día 1"
+    )
+    start = text.index("actinomicina")
+    assert sentence_around(text, start, start + 25) == text
+    assert sentence_around("Up to approx. 5 cycles are given.", 10, 12).startswith("Up to")
+    # a sentence still ends before one that opens with a number
+    assert sentence_around("Given weekly. 2 cycles follow.", 15, 20) == "2 cycles follow."

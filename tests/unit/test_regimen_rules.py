@@ -118,20 +118,48 @@ def test_phases_are_judged_per_line():
     assert validate(data) == set()
 
 
-def test_a_first_line_may_open_with_maintenance_but_not_with_consolidation():
-    """CNS protocols give maintenance after radiotherapy with no induction before it;
-    consolidation (VAI, COPDAC-28) always follows one."""
+def medulloblastoma(data: dict[str, Any]) -> dict[str, Any]:
+    """The record's first tumour made a medulloblastoma (a CNS tumour, ICCC-3 group III)."""
+    data["diagnosis"].update(
+        tumour="medulloblastoma", icdo3_morphology="9470/3", icdo3_topography="C71.6",
+        site="cerebellum", metastatic=False, metastasis_sites=[],
+    )  # fmt: skip
+    return data
 
-    def opening_with(quote: str) -> set[str]:
-        data = full_record_data()
-        for chemo in data["chemotherapy"]:
-            chemo["citations"] = [{**chemo["citations"][0], "quote": quote}]
-        return validate(data)
 
-    assert opening_with("Maintenance chemotherapy gives cisplatin 75 mg/m2") == set()
+def opening_with(quote: str, *, tumour=lambda data: data) -> set[str]:
+    """The rules a record breaks whose every first-line item cites ``quote``."""
+    data = tumour(full_record_data())
+    for chemo in data["chemotherapy"]:
+        chemo["citations"] = [{**chemo["citations"][0], "quote": quote}]
+    return validate(data) & {"chemotherapy.induction_first"}
+
+
+MAINTENANCE = "Maintenance chemotherapy gives cisplatin 75 mg/m2"
+
+
+def test_a_first_line_opens_with_maintenance_only_in_a_cns_tumour():
+    """CNS protocols give maintenance after radiotherapy with no induction before it; a
+    tumour whose line has an induction or unphased regimen (rhabdomyosarcoma's IVA before
+    vinorelbine and cyclophosphamide) opens with that, and consolidation (VAI, COPDAC-28)
+    always follows one."""
+    assert opening_with(MAINTENANCE, tumour=medulloblastoma) == set()
+    assert opening_with(MAINTENANCE) == {"chemotherapy.induction_first"}  # Ewing sarcoma
     assert opening_with("Consolidation with VAI gives vincristine 1.5 mg/m2") == {
         "chemotherapy.induction_first"
     }
+
+
+def test_a_cns_line_with_an_unphased_regimen_does_not_open_with_maintenance():
+    data = medulloblastoma(full_record_data())
+    opening = min(c["date"] for c in data["chemotherapy"])
+    for chemo in data["chemotherapy"]:
+        quote = MAINTENANCE if chemo["date"] == opening else "vincristine 1.5 mg/m2 weekly"
+        chemo["citations"] = [{**chemo["citations"][0], "quote": quote}]
+    assert validate(data) & {"chemotherapy.induction_first"} == {"chemotherapy.induction_first"}
+
+
+def test_the_second_tumours_first_line_is_judged_too():
     # the second tumour's first line is a first line too
     copdac = oepa_vincristine("2023-03-15")
     copdac["citations"][0]["quote"] = "Consolidation with COPDAC-28 gives vincristine 1.5 mg/m2"

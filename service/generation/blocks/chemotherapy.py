@@ -7,17 +7,21 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
+from knowledge.applicability import regimen_scope
+from knowledge.chunks import RetrievedChunk
 from knowledge.evidence import (
     CORTICOSTEROID_ATC,
     PHASE_RANK,
     DrugDoseFact,
+    Fact,
     IntrathecalFact,
     Regimen,
 )
-from knowledge.vocabulary import drugs
+from knowledge.vocabulary import drugs, tumour_records
 from service.generation.blocks.base import Agent
 from service.generation.blocks.timeline import CYCLE_DAYS, INTERVAL_SLACK
-from service.records import ChemotherapyAdministration, IntrathecalTherapy
+from service.generation.constraints import EvidenceLabels, regimen_label
+from service.records import ChemotherapyAdministration, Diagnosis, IntrathecalTherapy
 from service.requests.common import INTRATHECAL_CORTICOSTEROIDS, TRIPLE_INTRATHECAL
 from service.validation.bounds import Bounds
 
@@ -52,6 +56,20 @@ def anthracycline_dose(doses: list[DrugDoseFact] | list[ChemotherapyAdministrati
     return total
 
 
+def cited_quotes(regimen: Regimen) -> list[str]:
+    """The quotes a regimen's items cite: its own, and the sentence stating its cycles
+    (what a rule reading the items' citations reads; ``administration``)."""
+    return [regimen.quote, *([regimen.lead_in.quote] if regimen.lead_in else [])]
+
+
+def fits_patient(regimen: Regimen, chunk: RetrievedChunk, diagnosis: Diagnosis, age: int) -> bool:
+    """Whether every quote the regimen's items cite is written for this tumour and age
+    (``knowledge.applicability``: not a regimen whose passage names only another tumour)."""
+    return all(
+        regimen_scope(q, chunk).fits(diagnosis.icdo3_morphology, age) for q in cited_quotes(regimen)
+    )
+
+
 def first_line(regimens: list[Regimen]) -> list[Regimen]:
     """Regimens a first line may give: not those of a passage on relapsed disease (they are
     second-line treatment, after a relapse)."""
@@ -67,18 +85,39 @@ def phase_rank(regimen: Regimen) -> float:
     return PHASE_RANK.get(regimen.phase or "", _UNPHASED_RANK)
 
 
-def in_protocol_order(chosen: list[ChosenRegimen]) -> list[ChosenRegimen]:
+def in_protocol_order(
+    chosen: list[ChosenRegimen], opener: Regimen | None = None
+) -> list[ChosenRegimen]:
     """Induction first, then regimens of no named phase, then consolidation (and the
-    phases ranked with it), maintenance last; the model's order within each rank."""
-    return sorted(chosen, key=lambda c: phase_rank(c.regimen))
+    phases ranked with it), maintenance last; the model's order within each rank. The
+    regimen chosen to open the line (``opener``) stays first: maintenance opening a CNS
+    tumour's line comes before a consolidation chosen with it."""
+    return sorted(chosen, key=lambda c: (c.regimen is not opener, phase_rank(c.regimen)))
 
 
-def opening_regimens(regimens: list[Regimen]) -> list[Regimen]:
+# ICCC-3 main groups whose first line may open with maintenance where their guideline gives
+# nothing else to open it: CNS tumours, whose protocols give maintenance after radiotherapy
+# with no chemotherapy before it (the validator's regimens.toml says the same).
+MAINTENANCE_OPENS_IN = frozenset({"III"})
+
+
+def maintenance_may_open(morphology: str) -> bool:
+    """Whether a first line of this tumour may open with maintenance (a CNS tumour)."""
+    return any(
+        t.code == morphology and MAINTENANCE_OPENS_IN & set(t.iccc_groups) for t in tumour_records()
+    )
+
+
+def opening_regimens(regimens: list[Regimen], *, maintenance_opens: bool = False) -> list[Regimen]:
     """The regimens a first line may start with: the induction regimens on offer, else
-    those whose passage names no later phase (a line does not open with consolidation or
-    maintenance)."""
+    those whose passage names no later phase; where neither is on offer, the maintenance
+    regimens of a tumour whose protocols open with it (``maintenance_may_open``). A line
+    never opens with consolidation, nor with maintenance where anything else opens it."""
     induction = [r for r in regimens if r.phase == "induction"]
-    return induction or [r for r in regimens if phase_rank(r) < PHASE_RANK["consolidation"]]
+    earlier = [r for r in regimens if phase_rank(r) < PHASE_RANK["consolidation"]]
+    if induction or earlier or not maintenance_opens:
+        return induction or earlier
+    return [r for r in regimens if r.phase == "maintenance"]
 
 
 def within_days(chosen: list[ChosenRegimen], days: int) -> list[ChosenRegimen]:
@@ -129,7 +168,7 @@ def administrations(
     for item in chosen:
         for _ in range(item.cycles):
             items.extend(
-                administration(agent, d, starts[cycle], first_cycle + cycle)
+                administration(agent, d, starts[cycle], first_cycle + cycle, item.regimen.lead_in)
                 for d in item.regimen.drugs
             )
             cycle += 1
@@ -137,8 +176,10 @@ def administrations(
 
 
 def administration(
-    agent: Agent, dose: DrugDoseFact, day: date, cycle: int
+    agent: Agent, dose: DrugDoseFact, day: date, cycle: int, lead_in: Fact | None = None
 ) -> ChemotherapyAdministration:
+    """A dose given on ``day``, citing its sentence and, where its regimen's cycles are
+    stated in a sentence before it, that sentence too."""
     return ChemotherapyAdministration(
         date=day,
         cycle=cycle,
@@ -146,7 +187,7 @@ def administration(
         atc=dose.atc,
         dose=dose.dose,
         unit=dose.unit,
-        citations=[agent.cite(dose)],
+        citations=agent.cite_all([dose, *([lead_in] if lead_in else [])]),
     )
 
 
@@ -204,3 +245,27 @@ def intrathecal_options(facts: list[IntrathecalFact], triple: bool | None) -> li
 def _holds_triple(drugs: list[str]) -> bool:
     named = set(drugs)
     return named >= TRIPLE_INTRATHECAL and bool(named & INTRATHECAL_CORTICOSTEROIDS)
+
+
+def regimen_listing(regimens: list[Regimen], labels: EvidenceLabels) -> str:
+    return (
+        "\n".join(
+            f"- {regimen_label(i)}: "
+            + ", ".join(f"{d.drug} {d.dose:g} {d.unit}" for d in r.drugs)
+            + _schedule(r)
+            + f" (source {labels(r.chunk_id)})"
+            for i, r in enumerate(regimens, start=1)
+        )
+        or "- none"
+    )
+
+
+def _schedule(regimen: Regimen) -> str:
+    """What the passage states of the regimen's phase and cycles, for the prompt."""
+    said = [regimen.phase] if regimen.phase else []
+    if regimen.cycles:
+        low, high = regimen.cycles
+        said.append(f"{low} cycles" if low == high else f"{low} to {high} cycles")
+    if regimen.interval_days:
+        said.append(f"every {regimen.interval_days} days")
+    return f"; {', '.join(said)}" if said else ""

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from knowledge.applicability import regimen_scope
 from knowledge.chunks import RetrievedChunk
 from knowledge.evidence import (
     EvidenceSheet,
@@ -34,9 +33,12 @@ from service.generation.blocks.chemotherapy import (
     ChosenRegimen,
     anthracycline_dose,
     first_line,
+    fits_patient,
     in_protocol_order,
     intrathecal_options,
+    maintenance_may_open,
     opening_regimens,
+    regimen_listing,
     within_budget,
     within_days,
 )
@@ -113,12 +115,13 @@ def treatment_block(
     risk_group: str | None = None,
     transplant: Sequence[Fact] | None = None,
 ) -> TreatmentPlan:
+    maintenance_opens = maintenance_may_open(diagnosis.icdo3_morphology)
     scopes = [agent.protocol(anchor)]
     offer = _offer(agent, patient, diagnosis, scopes, chemotherapy, radiotherapy)
-    if (chemotherapy and not offer.regimens) or (radiotherapy and not offer.courses):
-        # The tumour's chapter may keep its regimens elsewhere (appendices, tables): the
-        # pages the fact index finds naming the tumour with doses, else every document
-        # naming it.
+    openers = opening_regimens(first_line(offer.regimens), maintenance_opens=maintenance_opens)
+    if (chemotherapy and not openers) or (radiotherapy and not offer.courses):
+        # Regimens kept elsewhere (appendices, tables), or only later phases found: the
+        # pages the fact index finds naming the tumour with doses, else every document.
         scopes = []
         for codes in tumour_codes(diagnosis):  # the tumour itself, then ever wider groups
             scopes = scopes or agent.fact_scopes(codes, TREATMENT_FACTS, FACT_PAGES)
@@ -159,7 +162,9 @@ def treatment_block(
     )
     courses = agent.shuffled([c for c in offer.courses if risk.fits(c)])
     boosts = [b for b in boosts if risk.fits(b)]
-    openers = opening_regimens(regimens)
+    openers = opening_regimens(regimens, maintenance_opens=maintenance_opens)
+    if not openers:  # only phases that follow another: no first line protocols give
+        regimens = []
     schema = treatment_schema(
         regimens,
         courses,
@@ -176,7 +181,7 @@ def treatment_block(
     answer = agent.ask(
         "treatment",
         schema,
-        regimens=_regimen_listing(regimens, labels),
+        regimens=regimen_listing(regimens, labels),
         radiotherapy=course_listing(courses, boosts, rt_sheet, labels),
         intrathecal=", ".join(f"{' + '.join(f.drugs)} ({labels(f.chunk_id)})" for f in intrathecal)
         or "none",
@@ -192,7 +197,8 @@ def treatment_block(
     chosen = _regimens(regimens, items)
     # Induction first, maintenance last, whatever order the model listed them in; the
     # anthracycline budget and the time the record has then cut the later phases' cycles.
-    chosen = within_budget(in_protocol_order(chosen), anthracycline_budget)
+    opener = chosen[0].regimen if chosen and "first_regimen" in schema["properties"] else None
+    chosen = within_budget(in_protocol_order(chosen, opener), anthracycline_budget)
     chosen = within_days(chosen, FIRST_LINE_CHEMOTHERAPY_DAYS)
     plan = TreatmentPlan(
         regimens=chosen,
@@ -318,9 +324,7 @@ def _offer(
         regimens=[
             r
             for r in chemo_sheet.regimens()
-            if regimen_scope(r.quote, chemo_sheet.chunk(r.chunk_id)).fits(
-                diagnosis.icdo3_morphology, patient.age
-            )
+            if fits_patient(r, chemo_sheet.chunk(r.chunk_id), diagnosis, patient.age)
         ],
         courses=[
             r
@@ -336,30 +340,6 @@ def _offer(
             build_evidence_sheet(chemo_chunks + it_chunks).intrathecal, lambda f: tuple(f.drugs)
         ),
     )
-
-
-def _regimen_listing(regimens: list[Regimen], labels: EvidenceLabels) -> str:
-    return (
-        "\n".join(
-            f"- {regimen_label(i)}: "
-            + ", ".join(f"{d.drug} {d.dose:g} {d.unit}" for d in r.drugs)
-            + _schedule(r)
-            + f" (source {labels(r.chunk_id)})"
-            for i, r in enumerate(regimens, start=1)
-        )
-        or "- none"
-    )
-
-
-def _schedule(regimen: Regimen) -> str:
-    """What the passage states of the regimen's phase and cycles, for the prompt."""
-    said = [regimen.phase] if regimen.phase else []
-    if regimen.cycles:
-        low, high = regimen.cycles
-        said.append(f"{low} cycles" if low == high else f"{low} to {high} cycles")
-    if regimen.interval_days:
-        said.append(f"every {regimen.interval_days} days")
-    return f"; {', '.join(said)}" if said else ""
 
 
 def _first_regimen(answer: Any, openers: list[Regimen], regimens: list[Regimen]) -> Any:
