@@ -226,8 +226,12 @@ def test_not_asked_they_appear_now_and_then_where_the_evidence_makes_them_usual(
     courses = generate(corpus, high_risk, 3).radiotherapy
     assert [c.technique for c in courses if c.technique == "metabolic"] == ["metabolic"]
     assert [c for c in generate(corpus, high_risk, 4).radiotherapy if c.metabolic] == []
+    # "Radiotherapy is not part of the treatment of low-risk and most intermediate-risk
+    # neuroblastoma": a localised one given radiotherapy is high risk, and the high-risk
+    # MIBG statement may then apply to it as to metastatic disease.
     localised = "4-year-old with localised neuroblastoma, chemotherapy and radiotherapy"
-    assert [c for c in generate(corpus, localised, 3).radiotherapy if c.metabolic] == []
+    record = generate(corpus, localised, 3)
+    assert not record.diagnosis.metastatic and record.diagnosis.risk_group == "high"
     refused = "4-year-old with metastatic neuroblastoma, chemotherapy and radiotherapy, no MIBG"
     assert [c for c in generate(corpus, refused, 3).radiotherapy if c.metabolic] == []
 
