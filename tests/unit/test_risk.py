@@ -96,3 +96,44 @@ def test_headings_are_cited_verbatim_from_the_chunk_they_stand_in():
     high = headings["5. High-risk induction"]
     assert high.text in chunks[high.chunk_id].text
     assert chunks[high.chunk_id].page == high.page
+
+
+def _choices(facts, chunks, *, metastatic=False, seeds=range(40)):
+    from types import SimpleNamespace
+
+    from service.generation.blocks.risk import choose_risk
+
+    lookup = {c.chunk_id: c for c in chunks}.__getitem__
+    diagnosis = SimpleNamespace(metastatic=metastatic, tumour="Hodgkin lymphoma")
+    return [
+        choose_risk(SimpleNamespace(seed=seed), diagnosis, {"chemotherapy": facts}, lookup, None)
+        for seed in seeds
+    ]
+
+
+def test_a_guideline_naming_one_group_has_patients_outside_it_too():
+    from knowledge.evidence import Fact
+
+    text = (
+        "All patients receive two cycles of OEPA: vincristine 1.5 mg/m2. "
+        "High-risk patients received brentuximab vedotin 1.8 mg/kg added to AVEPC."
+    )
+    chunk = GuidelineChunk(
+        chunk_id="c0",
+        document="d.pdf",
+        document_sha256="0" * 64,
+        title="t",
+        page=1,
+        start=0,
+        end=len(text),
+        text=text,
+    )
+    oepa = Fact(chunk_id="c0", quote=text.split(". ")[0] + ".")
+    brentuximab = Fact(chunk_id="c0", quote=text.split(". ")[1])
+    choices = _choices([oepa, brentuximab], [chunk])
+    groups = {c.group for c in choices}
+    assert groups == {"high", None}
+    for choice in choices:  # outside the high-risk group, never its regimen
+        assert choice.fits(brentuximab) == (choice.group == "high")
+        assert choice.fits(oepa)
+    assert {c.group for c in _choices([oepa, brentuximab], [chunk], metastatic=True)} == {"high"}

@@ -24,6 +24,8 @@ from service.generation.blocks.base import Agent
 from service.records import Diagnosis
 from service.requests import RequestError
 
+OUTSIDE_SHARE = 0.5  # records outside the only group a guideline names
+
 
 @dataclass
 class RiskChoice:
@@ -33,10 +35,15 @@ class RiskChoice:
     group: str | None = None
     scopes: dict[tuple[str, str], RiskScope] = field(default_factory=dict)
     settled: bool = True  # False: the options name groups, but none covers every block
+    # Outside the one group the guideline names (its other patients): only the options
+    # naming no group, and no group on the record
+    outside: bool = False
 
     def fits(self, fact: Fact) -> bool:
         scope = self.scopes.get((fact.chunk_id, fact.quote))
-        return scope is None or scope.fits(self.group)
+        if scope is None:
+            return True
+        return not scope.groups if self.outside else scope.fits(self.group)
 
     def naming(self, facts: Sequence[Fact]) -> Fact | None:
         """The first of ``facts`` whose scope names the group."""
@@ -89,8 +96,14 @@ def choose_risk(
     # (high-dose chemotherapy), the high-risk arm's where the guideline has one.
     first = transplanted or ({"high"} if diagnosis.metastatic or transplant is not None else set())
     order = [g for g in order if g in first] + [g for g in order if g not in first]
-    for group in [asked] if asked is not None else order:
-        choice = RiskChoice(group, scopes)
+    candidates = [RiskChoice(g, scopes) for g in ([asked] if asked is not None else order)]
+    if asked is None and len(named) == 1:
+        # A guideline naming one group only ("high-risk patients received brentuximab")
+        # has other patients too: as likely, one of them.
+        outside = RiskChoice(None, scopes, outside=True)
+        draw = random.Random(f"{agent.seed}:risk-outside").random() < OUTSIDE_SHARE
+        candidates.insert(0 if draw and not first else len(candidates), outside)
+    for choice in candidates:
         if all(any(choice.fits(f) for f in facts) for facts in options.values() if facts):
             return choice
     if not strict and named:
