@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
+from typing import Any
 
 from knowledge.applicability import regimen_scope
 from knowledge.chunks import RetrievedChunk
@@ -18,7 +19,7 @@ from knowledge.evidence import (
     Regimen,
 )
 from knowledge.vocabulary import drugs, tumour_records
-from service.generation.blocks.base import Agent
+from service.generation.blocks.base import Agent, GenerationError
 from service.generation.blocks.timeline import CYCLE_DAYS, INTERVAL_SLACK
 from service.generation.constraints import EvidenceLabels, regimen_label
 from service.records import ChemotherapyAdministration, Diagnosis, IntrathecalTherapy
@@ -269,3 +270,14 @@ def _schedule(regimen: Regimen) -> str:
     if regimen.interval_days:
         said.append(f"every {regimen.interval_days} days")
     return f"; {', '.join(said)}" if said else ""
+
+
+def chosen_intrathecal(options: list[IntrathecalFact], answer: Any) -> IntrathecalFact:
+    """The combination the model chose; with one on offer, that one."""
+    if len(options) == 1:
+        return options[0]
+    drugs = answer.get("drugs") if isinstance(answer, dict) else None
+    for option in options:
+        if ", ".join(option.drugs) == drugs:
+            return option
+    raise GenerationError(f"intrathecal therapy not in the evidence: {answer!r}")

@@ -57,6 +57,8 @@ def diagnosis_block(
     drawn, documents = opened or (None, ())
     agent.drawn = drawn.members if drawn is not None else ()
     target = wanted or drawn
+    if wanted is not None:  # sought in the documents the fact index finds naming it
+        documents = _documents_naming(agent, wanted)
     if target is not None:
         # A drawn group is sought in the documents that name its members, by the names
         # those documents use (the vocabulary's first names may be other members').
@@ -240,6 +242,14 @@ def _in_best_document(
         if m.code not in best or score(m) > score(best[m.code]):
             best[m.code] = m
     return list(best.values())
+
+
+def _documents_naming(agent: Agent, wanted: Term) -> tuple[str, ...]:
+    """The ids of the documents whose facts name the tumour asked for (none without a fact
+    index): a Spanish guideline ranks low for an English request's words."""
+    entries = agent.coverage() or []
+    named = [e for e in entries if covers(wanted, e["code"])]
+    return tuple(dict.fromkeys(d for e in named for d in e.get("documents", [])))
 
 
 def _named_in(sheet: EvidenceSheet, target: Term | None) -> list[CodeFact]:

@@ -32,6 +32,7 @@ from service.generation.blocks.base import Agent, GenerationError, Patient, uniq
 from service.generation.blocks.chemotherapy import (
     ChosenRegimen,
     anthracycline_dose,
+    chosen_intrathecal,
     first_line,
     fits_patient,
     in_protocol_order,
@@ -116,17 +117,39 @@ def treatment_block(
     transplant: Sequence[Fact] | None = None,
 ) -> TreatmentPlan:
     maintenance_opens = maintenance_may_open(diagnosis.icdo3_morphology)
+
+    def covered(offer: _Offer) -> tuple[bool, bool, bool]:
+        """A regimen to open the first line, a course, any regimen (where asked for)."""
+        openers = opening_regimens(first_line(offer.regimens), maintenance_opens=maintenance_opens)
+        return (
+            bool(openers) or not chemotherapy,
+            bool(offer.courses) or not radiotherapy,
+            bool(offer.regimens) or not chemotherapy,
+        )
+
+    def lacking(offer: _Offer) -> bool:
+        return not all(covered(offer)[:2])
+
     scopes = [agent.protocol(anchor)]
     offer = _offer(agent, patient, diagnosis, scopes, chemotherapy, radiotherapy)
-    openers = opening_regimens(first_line(offer.regimens), maintenance_opens=maintenance_opens)
-    if (chemotherapy and not openers) or (radiotherapy and not offer.courses):
+    if lacking(offer):  # the induction passage may rank below the later phases'
+        offer = _offer(agent, patient, diagnosis, scopes, chemotherapy, radiotherapy, wide=True)
+    if lacking(offer):
         # Regimens kept elsewhere (appendices, tables), or only later phases found: the
-        # pages the fact index finds naming the tumour with doses, else every document.
-        scopes = []
-        for codes in tumour_codes(diagnosis):  # the tumour itself, then ever wider groups
-            scopes = scopes or agent.fact_scopes(codes, TREATMENT_FACTS, FACT_PAGES)
-        scopes = scopes or [agent.protocol(anchor, wide=True)]
-        offer = _offer(agent, patient, diagnosis, scopes, chemotherapy, radiotherapy)
+        # pages the fact index finds naming the tumour with doses, the tumour itself, then
+        # ever wider groups ("ALL" pages give T-ALL's regimens), else every document naming
+        # it; each added to those read before, until every block asked for is covered.
+        levels = [
+            agent.fact_scopes(c, TREATMENT_FACTS, FACT_PAGES) for c in tumour_codes(diagnosis)
+        ]
+        tried = list(scopes)
+        for wider in [*(w for w in levels if w), [agent.protocol(anchor, wide=True)]]:
+            tried += wider
+            found = _offer(agent, patient, diagnosis, tried, chemotherapy, radiotherapy)
+            if sum(covered(found)) > sum(covered(offer)):
+                offer, scopes = found, list(tried)
+            if not lacking(offer):
+                break
     # One risk group's arm: the options for the group asked for or drawn. Where the
     # passages hold no one group's whole arm (the low-risk regimens ranked above the
     # high-risk table), the same queries again with a wider net.
@@ -212,7 +235,7 @@ def treatment_block(
         ],
     )
     if chosen and intrathecal:
-        plan.intrathecal = _intrathecal(intrathecal, answer.get("intrathecal"))
+        plan.intrathecal = chosen_intrathecal(intrathecal, answer.get("intrathecal"))
         plan.intrathecal_facts = offer.intrathecal  # single drugs' days count injections
     return plan
 
@@ -369,14 +392,3 @@ def _regimens(regimens: list[Regimen], items: list[Any]) -> list[ChosenRegimen]:
         # The schema cannot forbid repeats; keep the first.
         chosen.setdefault(str(label), ChosenRegimen(regimen, int(cycles)))
     return list(chosen.values())
-
-
-def _intrathecal(options: list[IntrathecalFact], answer: Any) -> IntrathecalFact:
-    """The combination the model chose; with one on offer, that one."""
-    if len(options) == 1:
-        return options[0]
-    drugs = answer.get("drugs") if isinstance(answer, dict) else None
-    for option in options:
-        if ", ".join(option.drugs) == drugs:
-            return option
-    raise GenerationError(f"intrathecal therapy not in the evidence: {answer!r}")
