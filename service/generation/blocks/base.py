@@ -16,12 +16,14 @@ from knowledge.chunks import RetrievedChunk
 from knowledge.evidence import EvidenceSheet, Fact, build_evidence_sheet
 from knowledge.sections import Heading
 from knowledge.store import PassageIndex
+from knowledge.vocabulary import Term
 from models.base import ChatMessage, LanguageModel
 from prompts import PromptTemplate, load_prompt
 from service.generation.options import GenerationOptions
 from service.provenance import BlockTiming, ChunkRef, PromptRef, Provenance
 from service.records import Citation, Sex
 from service.requests import ParsedRequest
+from service.requests.tumours import covers
 
 T = TypeVar("T")
 RETRY_SEED_STEP = 7919
@@ -90,6 +92,12 @@ class Agent:
                 return None
             self._coverage = list(read(None))
         return self._coverage
+
+    def documents_naming(self, wanted: Term) -> tuple[str, ...]:
+        """The ids of the documents whose facts name a tumour (none without a fact index):
+        a Spanish guideline ranks low for an English request's words."""
+        named = [e for e in self.coverage() or [] if covers(wanted, e["code"])]
+        return tuple(dict.fromkeys(d for e in named for d in e.get("documents", [])))
 
     def protocol(self, anchor: str, *, wide: bool = False) -> dict[str, Any]:
         """The ``where`` filter for passages of the anchor document, or (``wide``) of every

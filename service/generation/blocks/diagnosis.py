@@ -58,7 +58,7 @@ def diagnosis_block(
     agent.drawn = drawn.members if drawn is not None else ()
     target = wanted or drawn
     if wanted is not None:  # sought in the documents the fact index finds naming it
-        documents = _documents_naming(agent, wanted)
+        documents = agent.documents_naming(wanted)
     if target is not None:
         # A drawn group is sought in the documents that name its members, by the names
         # those documents use (the vocabulary's first names may be other members').
@@ -95,7 +95,11 @@ def diagnosis_block(
     # A tumour whose retrieved passages give no site (or none of ``sites_first``): its
     # document's site passages are retrieved too.
     first = _possible(sites_first, patient.sex)
-    uncoded = [m for m in morphologies if not _preferred(_sites_of(sheet, m), first, only=True)]
+    uncoded = [
+        m
+        for m in morphologies
+        if not _preferred(_sites_of(sheet, m, patient.sex), first, only=True)
+    ]
     for m in unique_by(uncoded, lambda m: sheet.chunk(m.chunk_id).document_sha256):
         # The sites a guideline codes may sit in another passage than its tumour's code.
         where = {"document_sha256": sheet.chunk(m.chunk_id).document_sha256}
@@ -104,7 +108,7 @@ def diagnosis_block(
     if uncoded:
         sheet = build_evidence_sheet(chunks)
     options = [
-        (m, agent.shuffled(_preferred(_sites_of(sheet, m), first)))
+        (m, agent.shuffled(_preferred(_sites_of(sheet, m, patient.sex), first)))
         for m in agent.shuffled(_in_best_document(agent, sheet, morphologies, blocks))
     ]
     labels = EvidenceLabels(sheet)
@@ -151,12 +155,12 @@ def diagnosis_block(
     return diagnosis, anchor
 
 
-def _sites_of(sheet: EvidenceSheet, morphology: CodeFact) -> list[CodeFact]:
-    return [
-        t
-        for t in _same_document(sheet, morphology, sheet.topographies)
-        if _may_arise(morphology, t)
-    ]
+def _sites_of(sheet: EvidenceSheet, morphology: CodeFact, sex: str) -> list[CodeFact]:
+    """The sites its document names that the tumour may arise in, in a patient of ``sex``
+    (an ALL guideline's "testicular involvement" is no girl's primary site)."""
+    named = _same_document(sheet, morphology, sheet.topographies)
+    possible = _possible(frozenset(t.code[:3] for t in named), sex)
+    return [t for t in named if _may_arise(morphology, t) and t.code[:3] in possible]
 
 
 def _possible(categories: frozenset[str], sex: str) -> frozenset[str]:
@@ -242,14 +246,6 @@ def _in_best_document(
         if m.code not in best or score(m) > score(best[m.code]):
             best[m.code] = m
     return list(best.values())
-
-
-def _documents_naming(agent: Agent, wanted: Term) -> tuple[str, ...]:
-    """The ids of the documents whose facts name the tumour asked for (none without a fact
-    index): a Spanish guideline ranks low for an English request's words."""
-    entries = agent.coverage() or []
-    named = [e for e in entries if covers(wanted, e["code"])]
-    return tuple(dict.fromkeys(d for e in named for d in e.get("documents", [])))
 
 
 def _named_in(sheet: EvidenceSheet, target: Term | None) -> list[CodeFact]:
