@@ -71,12 +71,19 @@ def _chunk_regimens(chunk_json: str) -> tuple[Regimen, ...]:
         ]
         if given:
             lead = None if chunk.kind == "table" else _lead_in(chunk, groups, index)
-            found.append(_regimen(chunk.chunk_id, quote, given, lead))
+            # A phase the sentence does not name, its section's heading may ("9.
+            # Maintenance: isotretinoin and anti-GD2 immunotherapy" over dinutuximab).
+            section = section_text(quote, chunk)
+            found.append(_regimen(chunk.chunk_id, quote, given, lead, section))
     return tuple(found)
 
 
 def _regimen(
-    chunk_id: str, quote: str, given: list[DrugDoseFact], lead: tuple[str, CycleSchedule] | None
+    chunk_id: str,
+    quote: str,
+    given: list[DrugDoseFact],
+    lead: tuple[str, CycleSchedule] | None,
+    section: str = "",
 ) -> Regimen:
     unique = list({d.drug: d for d in reversed(given)}.values())[::-1]
     own = cycle_schedule(quote)
@@ -85,7 +92,7 @@ def _regimen(
             chunk_id=chunk_id,
             quote=quote,
             drugs=unique,
-            phase=regimen_phase(quote),
+            phase=regimen_phase(quote) or regimen_phase(section),
             cycles=own.cycles,
             interval_days=own.interval_days,
         )
@@ -95,7 +102,7 @@ def _regimen(
         quote=quote,
         drugs=unique,
         # the phases both quotes name, as a reader of all the items' quotes finds them
-        phase=regimen_phase(f"{lead_quote} {quote}"),
+        phase=regimen_phase(f"{lead_quote} {quote}") or regimen_phase(section),
         cycles=stated.cycles,
         interval_days=stated.interval_days,
         lead_in=Fact(chunk_id=chunk_id, quote=lead_quote),
